@@ -5,9 +5,13 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"io"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -20,6 +24,16 @@ var ErrNotExist = errors.New("storage: key does not exist")
 // ErrInvalidKey is returned when a key is empty, absolute, or contains "..",
 // backslashes, NUL or other control characters.
 var ErrInvalidKey = errors.New("storage: invalid key")
+
+// ErrSizeMismatch is returned (wrapped) by Put when the reader yields fewer
+// or more bytes than the size the caller declared. Nothing is stored.
+var ErrSizeMismatch = errors.New("storage: size mismatch")
+
+// ErrNoSpace is returned (wrapped) by Put when the backend is out of space:
+// a full disk (ENOSPC) or exceeded quota for the filesystem backend, a full
+// or over-quota bucket for S3. Nothing is stored. The native error stays in
+// the chain, so errors.Is(err, syscall.ENOSPC) also holds on a full disk.
+var ErrNoSpace = errors.New("storage: no space left")
 
 // Info describes one stored blob.
 type Info struct {
@@ -38,6 +52,8 @@ type Store interface {
 	// and stores nothing. A negative size means "unknown".
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	// Open returns a reader over the blob and its Info, or ErrNotExist.
+	// The reader supports Seek, so it can be handed to http.ServeContent
+	// (Range requests); the caller must Close it.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, Info, error)
 	// Stat returns the blob's Info, or ErrNotExist.
 	Stat(ctx context.Context, key string) (Info, error)
@@ -73,4 +89,56 @@ func ValidKey(key string) bool {
 		start = i + 1
 	}
 	return true
+}
+
+// Presigner is implemented by stores that can hand out a time-limited URL
+// from which a client downloads a blob directly (the S3 backend). The HTTP
+// layer type-asserts a Store to it and redirects instead of streaming:
+//
+//	if p, ok := store.(storage.Presigner); ok {
+//		u, err := p.PresignedGetURL(ctx, key, filename)
+//		switch {
+//		case err == nil:
+//			return c.Redirect(http.StatusFound, u.String())
+//		case !errors.Is(err, errors.ErrUnsupported):
+//			return err
+//		} // else: redirects are switched off; stream the blob.
+//	}
+type Presigner interface {
+	// PresignedGetURL returns a URL for key whose response carries
+	// Content-Disposition with filename (when not empty). It does not check
+	// that key exists. It returns ErrInvalidKey for a bad key, and an error
+	// wrapping errors.ErrUnsupported when presigned downloads are disabled.
+	PresignedGetURL(ctx context.Context, key, filename string) (*url.URL, error)
+}
+
+// Pather is implemented by stores that keep each blob in a local file (the
+// filesystem backend), for backup and fsck tools.
+type Pather interface {
+	// Path returns the absolute file name that holds key, or
+	// ErrInvalidKey. It does not check that the file exists.
+	Path(key string) (string, error)
+}
+
+// Key returns the content-addressed key of a blob whose SHA-256 digest is
+// sha256hex: "sha256/ab/cd/abcd...". The digest must be 64 hexadecimal
+// digits in either case; the key always uses lower case. For any other input
+// Key returns "", which every Store method rejects with ErrInvalidKey, so a
+// malformed client-supplied digest can never turn into a path.
+func Key(sha256hex string) string {
+	if len(sha256hex) != 64 {
+		return ""
+	}
+	if _, err := hex.DecodeString(sha256hex); err != nil {
+		return ""
+	}
+	h := strings.ToLower(sha256hex)
+	return "sha256/" + h[0:2] + "/" + h[2:4] + "/" + h
+}
+
+// PutBytes stores b under key. It is meant for small objects such as
+// extracted metadata; stream anything large through Store.Put. It returns
+// what Put returns (ErrInvalidKey, ErrNoSpace, a context error, ...).
+func PutBytes(ctx context.Context, s Store, key string, b []byte) error {
+	return s.Put(ctx, key, bytes.NewReader(b), int64(len(b)))
 }
