@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/storage"
+	"github.com/pyindex/pyindex/storage/fs"
+	"github.com/pyindex/pyindex/upload"
+)
+
+// Main is the server program: it builds every component from the
+// configuration and serves until Close. Tests run it in-process.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	Catalog *index.Catalog
+	Store   storage.Store
+	Echo    *echo.Echo
+
+	server *http.Server
+	ln     net.Listener
+	done   chan error
+}
+
+// NewMain returns a Main for cfg (already validated), logging to w.
+func NewMain(cfg Config, w io.Writer) *Main {
+	return &Main{Config: cfg, Log: newLogger(cfg, w)}
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// catalogPath and the other paths below are the fixed layout of the data
+// folder.
+func catalogPath(cfg Config) string { return filepath.Join(cfg.Data, "catalog.db") }
+func tempPath(cfg Config) string    { return filepath.Join(cfg.Data, "tmp") }
+func filesPath(cfg Config) string {
+	if cfg.Storage.Path != "" {
+		return cfg.Storage.Path
+	}
+	return filepath.Join(cfg.Data, "files")
+}
+
+// openCatalog opens the catalog of cfg (used by the server and the CLI).
+func openCatalog(ctx context.Context, cfg Config) (*index.Catalog, error) {
+	return index.Open(ctx, catalogPath(cfg))
+}
+
+// openStore opens the configured blob store.
+func openStore(cfg Config) (storage.Store, error) {
+	switch cfg.Storage.Backend {
+	case "fs":
+		return fs.New(filesPath(cfg))
+	}
+	return nil, fmt.Errorf("unknown storage backend %q", cfg.Storage.Backend)
+}
+
+// Run opens the catalog and store, builds the HTTP server and starts
+// serving in the background. It returns once the listener is bound, so
+// Addr is valid afterwards.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	cat, err := openCatalog(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	m.Catalog = cat
+	store, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	// Temporary files left by a crash are never visible; remove them.
+	if n, err := upload.CleanTemp(tempPath(cfg), 0); err != nil {
+		m.Log.Warn("cleaning temporary uploads", "err", err)
+	} else if n > 0 {
+		m.Log.Info("removed temporary uploads left by an earlier run", "count", n)
+	}
+	if fsStore, ok := store.(interface {
+		CleanTemp(time.Duration) (int, error)
+	}); ok {
+		if n, err := fsStore.CleanTemp(0); err == nil && n > 0 {
+			m.Log.Info("removed partial blobs left by an earlier run", "count", n)
+		}
+	}
+
+	readSide, err := index.NewHandler(cat, store, cfg.Index, m.Log)
+	if err != nil {
+		return err
+	}
+	writeSide, err := upload.NewHandler(cat, store, cfg.Upload, tempPath(cfg), m.Log)
+	if err != nil {
+		return err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = index.ErrorHandler(m.Log)
+	// Middleware order, outermost first:
+	//  1. (Pre) stripFragment: drop a literal "#..." some clients put in the
+	//     request path, before routing sees it.
+	//  2. Recover: a panic becomes a logged 500, never a dropped connection.
+	//  3. RequestID: every request gets X-Request-ID (kept when sent).
+	//  4. accessLog: one line per request, after the handler ran, with the
+	//     final status and the request ID.
+	// Each component then registers its own routes on the root group.
+	e.Pre(stripFragment)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		m.Log.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.RequestID())
+	e.Use(accessLog(m.Log))
+	root := e.Group("")
+	readSide.Register(root)
+	writeSide.Register(root)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", func(c echo.Context) error {
+		if err := cat.Ping(c.Request().Context()); err != nil {
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "catalog unavailable")
+		}
+		return c.String(http.StatusOK, "ready\n")
+	})
+	e.GET("/", func(c echo.Context) error {
+		return c.String(http.StatusOK, "pyindex "+Version()+"\n\npip install --index-url "+c.Scheme()+"://"+c.Request().Host+"/simple/ NAME\ntwine upload --repository-url "+c.Scheme()+"://"+c.Request().Host+"/legacy/ dist/*\n")
+	})
+	m.Echo = e
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	m.ln = ln
+	m.server = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.server.Serve(ln) }()
+	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// URL returns the server's base URL.
+func (m *Main) URL() string { return "http://" + m.Addr() }
+
+// Done returns a channel that receives the serve loop's error when it stops.
+func (m *Main) Done() <-chan error { return m.done }
+
+// Close stops accepting connections, lets requests in flight finish within
+// the shutdown timeout, and closes the catalog.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout)
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+			m.server.Close()
+		}
+		cancel()
+	}
+	if m.Catalog != nil {
+		errs = append(errs, m.Catalog.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// stripFragment removes a literal fragment from the request path: an old uv
+// bug sent "#sha256=..." to the server, and PyPI strips it too.
+func stripFragment(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if i := strings.IndexByte(u.Path, '#'); i >= 0 {
+			u.Path = u.Path[:i]
+			if j := strings.IndexByte(u.RawPath, '#'); j >= 0 {
+				u.RawPath = u.RawPath[:j]
+			} else if j := strings.Index(u.RawPath, "%23"); j >= 0 {
+				u.RawPath = u.RawPath[:j]
+			}
+		}
+		return next(c)
+	}
+}
+
+// accessLog logs one line per request.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			req, res := c.Request(), c.Response()
+			log.Info("request",
+				"method", req.Method, "path", req.URL.Path, "status", res.Status,
+				"bytes", res.Size, "duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"remote", c.RealIP(), "request_id", res.Header().Get(echo.HeaderXRequestID),
+				"user_agent", req.UserAgent())
+			return nil
+		}
+	}
+}

@@ -1,0 +1,222 @@
+// Package index holds the catalog (projects, releases, files, users, audit
+// log and the change serial, in SQLite) and the read side over HTTP: the
+// simple repository API (PEP 503/691/700/658/714/592), file downloads and the
+// PyPI JSON API.
+//
+// Only this package touches SQL. The write side (upload) and the mirror call
+// Catalog methods, which return domain structs and the sentinel errors
+// declared in errors.go.
+package index
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Catalog is the SQLite catalog. It keeps two pools: a writer limited to one
+// connection (SQLite has a single writer; BEGIN IMMEDIATE takes the lock up
+// front so busy waits happen at BEGIN, where the busy timeout applies) and a
+// read-only pool for everything else. Several processes (the server, the CLI)
+// may open the same file at once.
+type Catalog struct {
+	path string
+	w    *sql.DB
+	r    *sql.DB
+	now  func() time.Time
+}
+
+// Open opens (creating when needed) the catalog at path and applies any
+// pending migrations. It refuses a catalog whose schema is newer than this
+// binary knows (a downgrade), with ErrSchemaTooNew.
+func Open(ctx context.Context, path string) (*Catalog, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("catalog directory: %w", err)
+	}
+	// The pragmas go in the DSN so that every pooled connection gets them.
+	common := "_busy_timeout=10000&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL"
+	u := url.URL{Scheme: "file", Opaque: url.PathEscape(path)}
+	w, err := sql.Open("sqlite3", u.String()+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	c := &Catalog{path: path, w: w, now: time.Now}
+	if err := c.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite3", u.String()+"?"+common+"&_txlock=deferred&mode=ro")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(16)
+	r.SetMaxIdleConns(16)
+	c.r = r
+	if err := r.PingContext(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Close closes both pools.
+func (c *Catalog) Close() error {
+	var errs []error
+	if c.r != nil {
+		errs = append(errs, c.r.Close())
+	}
+	errs = append(errs, c.w.Close())
+	return errors.Join(errs...)
+}
+
+// Path returns the catalog file's path.
+func (c *Catalog) Path() string { return c.path }
+
+// Ping checks that the catalog answers a query (used by /readyz).
+func (c *Catalog) Ping(ctx context.Context) error {
+	var n int64
+	return c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&n)
+}
+
+func (c *Catalog) migrate(ctx context.Context) error {
+	if _, err := c.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	known := map[string]bool{}
+	for _, n := range names {
+		known[filepath.Base(n)] = true
+	}
+	rows, err := c.w.QueryContext(ctx, `SELECT name FROM migrations`)
+	if err != nil {
+		return err
+	}
+	applied := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[n] = true
+		if !known[n] {
+			rows.Close()
+			return fmt.Errorf("%w: it has migration %s, which this pyindex does not know; run the newer pyindex or restore a backup", ErrSchemaTooNew, n)
+		}
+	}
+	rows.Close()
+	for _, n := range names {
+		base := filepath.Base(n)
+		if applied[base] {
+			continue
+		}
+		body, err := migrations.ReadFile(n)
+		if err != nil {
+			return err
+		}
+		if err := c.write(ctx, func(tx *sql.Tx) error {
+			// Another process may have applied it meanwhile.
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM migrations WHERE name = ?`, base).Scan(&one)
+			if err == nil {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, c.now().UnixMicro())
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write runs fn in a write transaction and commits it when fn returns nil.
+func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return formatError(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return formatError(err)
+	}
+	return formatError(tx.Commit())
+}
+
+// read runs fn in a read transaction, giving it a consistent snapshot.
+func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := c.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return formatError(err)
+	}
+	defer tx.Rollback()
+	return formatError(fn(tx))
+}
+
+// bumpSerial increments the global serial and returns the new value.
+func bumpSerial(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var s int64
+	err := tx.QueryRowContext(ctx, `UPDATE serial SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&s)
+	return s, err
+}
+
+// Serial returns the global change serial: every change to the catalog
+// increments it (PyPI's X-PyPI-Last-Serial for the root index).
+func (c *Catalog) Serial(ctx context.Context) (int64, error) {
+	var s int64
+	err := c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&s)
+	return s, formatError(err)
+}
+
+// formatError maps driver errors onto the package's sentinels.
+func formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w", ErrNotFound)
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch {
+		case se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey:
+			return fmt.Errorf("%w: %v", ErrExists, err)
+		case se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked:
+			return fmt.Errorf("%w: %v", ErrBusy, err)
+		case se.Code == sqlite3.ErrFull:
+			return fmt.Errorf("%w: %v", ErrFull, err)
+		}
+	}
+	return err
+}
+
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}

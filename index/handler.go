@@ -1,0 +1,328 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/storage"
+)
+
+// Config configures the read side.
+type Config struct {
+	// BaseURL is the externally visible URL of the server (for example
+	// "https://pypi.example.com/" or "https://example.com/pypi/"). File links
+	// are built from its path; empty means links are absolute paths from
+	// "/".
+	BaseURL string `toml:"base_url"`
+	// SimpleMaxAge is the Cache-Control max-age of simple pages and the
+	// JSON API. Keep it short: pip 26.2+ and uv honour it, so a long one
+	// hides fresh uploads. Pages always carry an ETag for cheap
+	// revalidation.
+	SimpleMaxAge time.Duration `toml:"simple_max_age"`
+	// PageCacheEntries bounds the rendered-page cache.
+	PageCacheEntries int `toml:"page_cache_entries"`
+}
+
+// DefaultConfig returns the read side's defaults.
+func DefaultConfig() Config {
+	return Config{SimpleMaxAge: 0, PageCacheEntries: 4096}
+}
+
+// Handler serves the read side: /simple/, /files/ and /pypi/.
+type Handler struct {
+	cat    *Catalog
+	store  storage.Store
+	cfg    Config
+	log    *slog.Logger
+	cache  *pageCache
+	prefix string // path of BaseURL without the trailing slash
+}
+
+// NewHandler returns the read side's handler.
+func NewHandler(cat *Catalog, store storage.Store, cfg Config, log *slog.Logger) (*Handler, error) {
+	if cat == nil || store == nil {
+		panic("index.NewHandler: nil catalog or store")
+	}
+	h := &Handler{cat: cat, store: store, cfg: cfg, log: log, cache: newPageCache(cfg.PageCacheEntries)}
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: base_url %q must be an absolute http(s) URL", ErrInvalid, cfg.BaseURL)
+		}
+		h.prefix = strings.TrimSuffix(u.Path, "/")
+	}
+	return h, nil
+}
+
+// Register adds the read side's routes to g (the server root).
+func (h *Handler) Register(g *echo.Group) {
+	get := []string{http.MethodGet, http.MethodHead}
+	g.Match(get, "/simple", redirectSlash)
+	g.Match(get, "/simple/", h.root)
+	g.Match(get, "/simple/:project", h.redirectProject)
+	g.Match(get, "/simple/:project/", h.project)
+	g.Match(get, "/files/:sha256/:filename", h.file)
+	g.Match(get, "/pypi/:project/json", h.projectJSON)
+	g.Match(get, "/pypi/:project/json/", h.projectJSON)
+	g.Match(get, "/pypi/:project/:version/json", h.releaseJSON)
+	g.Match(get, "/pypi/:project/:version/json/", h.releaseJSON)
+	notAllowed := func(c echo.Context) error {
+		return echo.NewHTTPError(http.StatusMethodNotAllowed)
+	}
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		g.Add(m, "/simple/", notAllowed)
+		g.Add(m, "/simple/:project/", notAllowed)
+	}
+}
+
+// redirectSlash answers a simple URL without its trailing slash with a 301
+// to the slash form, keeping the query.
+func redirectSlash(c echo.Context) error {
+	u := *c.Request().URL
+	u.Path += "/"
+	if u.RawPath != "" {
+		u.RawPath += "/"
+	}
+	return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+}
+
+// redirectProject answers /simple/NAME (no slash) with one 301 straight to
+// the normalized, slash-terminated URL.
+func (h *Handler) redirectProject(c echo.Context) error {
+	raw := param(c, "project")
+	if !pep503.Valid(raw) {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	u := *c.Request().URL
+	u.Path, u.RawPath = h.prefix+"/simple/"+pep503.Normalize(raw)+"/", ""
+	return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+}
+
+// param returns a path parameter, percent-decoded.
+func param(c echo.Context, name string) string {
+	v := c.Param(name)
+	if strings.Contains(v, "%") {
+		if d, err := url.PathUnescape(v); err == nil {
+			return d
+		}
+	}
+	return v
+}
+
+// FileURL returns the link path of a hosted file.
+func (h *Handler) FileURL(sha256, filename string) string {
+	return h.prefix + "/files/" + sha256 + "/" + escapeFilename(filename)
+}
+
+// escapeFilename percent-encodes a filename for a URL path segment, '+'
+// included (local versions contain it, and some stores treat it as space).
+func escapeFilename(fn string) string {
+	return strings.ReplaceAll(url.PathEscape(fn), "+", "%2B")
+}
+
+func (h *Handler) root(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := Negotiate(c.Request().Header.Get(echo.HeaderAccept), c.QueryParam("format"))
+	serial, err := h.cat.Serial(ctx)
+	if err != nil {
+		return err
+	}
+	key := pageKey{serial: serial, json: f.JSON(), source: 'h'}
+	p := h.cache.get(key)
+	if p == nil {
+		names, s, err := h.cat.ProjectNames(ctx)
+		if err != nil {
+			return err
+		}
+		entries := make([]RootEntry, len(names))
+		for i, n := range names {
+			entries[i] = RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial}
+		}
+		if f.JSON() {
+			p = newPage(renderRootJSON(entries, s))
+		} else {
+			p = newPage(renderRootHTML(h.prefix, entries, s))
+		}
+		key.serial = s
+		h.cache.put(key, p)
+		serial = s
+	}
+	return h.servePage(c, f, p, serial)
+}
+
+func (h *Handler) project(c echo.Context) error {
+	raw := param(c, "project")
+	if !pep503.Valid(raw) {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	name := pep503.Normalize(raw)
+	if name != raw {
+		u := *c.Request().URL
+		u.Path, u.RawPath = h.prefix+"/simple/"+name+"/", ""
+		return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+	}
+	ctx := c.Request().Context()
+	f := Negotiate(c.Request().Header.Get(echo.HeaderAccept), c.QueryParam("format"))
+	serial, err := h.cat.ProjectSerial(ctx, name)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+		}
+		return err
+	}
+	key := pageKey{name: name, serial: serial, json: f.JSON(), source: 'h'}
+	p := h.cache.get(key)
+	if p == nil {
+		pg, err := h.HostedPage(c.Request().Context(), name)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+			}
+			return err
+		}
+		if f.JSON() {
+			p = newPage(renderProjectJSON(pg))
+		} else {
+			p = newPage(renderProjectHTML(pg))
+		}
+		key.serial = pg.Serial
+		h.cache.put(key, p)
+		serial = pg.Serial
+	}
+	return h.servePage(c, f, p, serial)
+}
+
+// HostedPage builds the page content of a hosted project, files sorted by
+// (version, filename) as on PyPI.
+func (h *Handler) HostedPage(ctx context.Context, name string) (*Page, error) {
+	proj, rels, err := h.cat.ProjectDetail(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	pg := &Page{Name: proj.Name, Serial: proj.LastSerial, Versions: make([]string, 0, len(rels))}
+	for _, r := range rels {
+		pg.Versions = append(pg.Versions, r.Version)
+		for _, f := range r.Files {
+			pg.Files = append(pg.Files, PageFile{
+				Filename:       f.Filename,
+				URL:            h.FileURL(f.SHA256, f.Filename),
+				Hashes:         map[string]string{"sha256": f.SHA256},
+				RequiresPython: f.RequiresPython,
+				Size:           f.Size,
+				UploadTime:     f.UploadTime,
+				Yanked:         r.Yanked,
+				YankedReason:   r.YankedReason,
+				CoreMetadata:   f.MetadataSHA256,
+			})
+		}
+	}
+	return pg, nil
+}
+
+// servePage writes a rendered page with negotiation, caching and
+// compression headers, answering 304 to a matching If-None-Match.
+func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) error {
+	req, hdr := c.Request(), c.Response().Header()
+	hdr.Set(echo.HeaderVary, "Accept, Accept-Encoding")
+	hdr.Set("X-PyPI-Last-Serial", strconv.FormatInt(serial, 10))
+	hdr.Set("Cache-Control", fmt.Sprintf("max-age=%d, public", int(h.cfg.SimpleMaxAge.Seconds())))
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	hdr.Set("Access-Control-Expose-Headers", "X-PyPI-Last-Serial")
+	body, gz := p.body, false
+	if p.gz != nil && acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding)) {
+		body, gz = p.gz, true
+	}
+	etag := `"` + p.etag + "-" + strconv.Itoa(int(f))
+	if gz {
+		etag += "-gz"
+	}
+	etag += `"`
+	hdr.Set("ETag", etag)
+	if etagMatch(req.Header.Get("If-None-Match"), etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	hdr.Set(echo.HeaderContentType, f.ContentType())
+	if gz {
+		hdr.Set(echo.HeaderContentEncoding, "gzip")
+	}
+	hdr.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	c.Response().WriteHeader(http.StatusOK)
+	if req.Method == http.MethodHead {
+		return nil
+	}
+	_, err := c.Response().Write(body)
+	return err
+}
+
+// etagMatch implements If-None-Match's weak comparison.
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	if strings.TrimSpace(header) == "*" {
+		return true
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// file serves a distribution file, or its PEP 658 metadata when the name
+// ends in ".metadata", with Range, HEAD and conditional requests.
+func (h *Handler) file(c echo.Context) error {
+	sum := c.Param("sha256")
+	name := param(c, "filename")
+	meta := false
+	if strings.HasSuffix(name, ".metadata") {
+		name, meta = strings.TrimSuffix(name, ".metadata"), true
+	}
+	ctx := c.Request().Context()
+	f, err := h.cat.File(ctx, name)
+	if errors.Is(err, ErrNotFound) || (err == nil && f.SHA256 != sum) || (err == nil && meta && f.MetadataKey == "") {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	key, etag, ctype := f.BlobKey, f.SHA256, "application/octet-stream"
+	if meta {
+		key, etag, ctype = f.MetadataKey, f.MetadataSHA256, "application/octet-stream"
+	}
+	return h.ServeBlob(c, key, etag, ctype, f.UploadTime)
+}
+
+// ServeBlob streams a stored blob with http.ServeContent (Range, HEAD,
+// If-None-Match, If-Modified-Since) and long-lived immutable caching. It
+// never sets Content-Encoding: pip hashes the bytes it receives.
+func (h *Handler) ServeBlob(c echo.Context, key, sha256, ctype string, modtime time.Time) error {
+	rc, _, err := h.store.Open(c.Request().Context(), key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			h.log.Error("blob missing for catalogued file", "key", key)
+			return echo.NewHTTPError(http.StatusNotFound, "Not Found (file content missing; run pyindex fsck)")
+		}
+		return err
+	}
+	defer rc.Close()
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, ctype)
+	hdr.Set("ETag", `"`+sha256+`"`)
+	hdr.Set("Cache-Control", "max-age=365000000, immutable, public")
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	http.ServeContent(c.Response(), c.Request(), "", modtime, rc)
+	return nil
+}
+

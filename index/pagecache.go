@@ -1,0 +1,81 @@
+package index
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+)
+
+// page is a rendered simple-API page, kept with its gzip form and ETag so
+// that a hit costs one catalog lookup (of the serial) and a memory copy.
+type page struct {
+	body []byte
+	gz   []byte // nil when not worth compressing
+	etag string // quoted strong ETag of body, without representation suffix
+}
+
+func newPage(body []byte) *page {
+	sum := sha256.Sum256(body)
+	p := &page{body: body, etag: hex.EncodeToString(sum[:12])}
+	if len(body) >= 512 {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw.Write(body)
+		zw.Close()
+		if b.Len() < len(body) {
+			p.gz = b.Bytes()
+		}
+	}
+	return p
+}
+
+// pageKey identifies one rendering. serial is the project's last serial (or
+// the global serial for the root), so a change by any process yields a new
+// key and stale entries are simply never asked for again.
+type pageKey struct {
+	name   string // "" for the root index
+	serial int64
+	json   bool
+	source byte // 'h' hosted, 'm' mirrored
+}
+
+// pageCache is a bounded map. When full it drops about half of its entries
+// at random (map order), which is cheap and good enough: entries for old
+// serials are dead weight anyway.
+type pageCache struct {
+	mu  sync.RWMutex
+	m   map[pageKey]*page
+	max int
+}
+
+func newPageCache(max int) *pageCache {
+	if max <= 0 {
+		max = 1
+	}
+	return &pageCache{m: make(map[pageKey]*page), max: max}
+}
+
+func (c *pageCache) get(k pageKey) *page {
+	c.mu.RLock()
+	p := c.m[k]
+	c.mu.RUnlock()
+	return p
+}
+
+func (c *pageCache) put(k pageKey, p *page) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		n := len(c.m) / 2
+		for key := range c.m {
+			if n == 0 {
+				break
+			}
+			delete(c.m, key)
+			n--
+		}
+	}
+	c.m[k] = p
+	c.mu.Unlock()
+}

@@ -1,0 +1,196 @@
+package index
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// User is an account that can upload (and, as admin, manage the index).
+type User struct {
+	ID        int64     `json:"-"`
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+
+	passwordHash string
+}
+
+// ErrBadCredentials is returned by CheckPassword for an unknown user or a
+// wrong password (the two are not distinguished).
+var ErrBadCredentials = errors.New("invalid credentials")
+
+var userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// ValidUserName reports whether name can be a user name. "__token__" is
+// reserved for API tokens.
+func ValidUserName(name string) bool {
+	return userNameRE.MatchString(name) && name != "__token__"
+}
+
+// MinPasswordLength is the shortest password AddUser and SetPassword accept.
+const MinPasswordLength = 8
+
+func hashPassword(password string) (string, error) {
+	if len(password) < MinPasswordLength {
+		return "", fmt.Errorf("%w: password must be at least %d characters", ErrInvalid, MinPasswordLength)
+	}
+	if len(password) > 72 {
+		return "", fmt.Errorf("%w: password must be at most 72 bytes (a bcrypt limit)", ErrInvalid)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(h), err
+}
+
+// AddUser creates a user. It returns ErrInvalid for a bad name or a short
+// password and ErrExists when the name is taken.
+func (c *Catalog) AddUser(ctx context.Context, name, password string, admin bool, actor string) (User, error) {
+	if !ValidUserName(name) {
+		return User{}, fmt.Errorf("%w: user name %q (letters, digits, '.', '_', '@', '-'; at most 64)", ErrInvalid, name)
+	}
+	h, err := hashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = c.write(ctx, func(tx *sql.Tx) error {
+		now := c.now().UnixMicro()
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			name, h, admin, now).Scan(&u.ID)
+		if err != nil {
+			return formatError(err)
+		}
+		u.Name, u.Admin, u.CreatedAt = name, admin, time.UnixMicro(now).UTC()
+		detail := ""
+		if admin {
+			detail = "admin"
+		}
+		return audit(ctx, tx, now, Event{Actor: actor, Action: "user add", Detail: "user " + name + " " + detail})
+	})
+	if errors.Is(err, ErrExists) {
+		return User{}, fmt.Errorf("%w: user %q", ErrExists, name)
+	}
+	return u, err
+}
+
+// SetPassword changes a user's password. It returns ErrNotFound for an
+// unknown user.
+func (c *Catalog) SetPassword(ctx context.Context, name, password, actor string) error {
+	h, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ?`, h, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: user %q", ErrNotFound, name)
+		}
+		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: actor, Action: "user passwd", Detail: "user " + name})
+	})
+}
+
+// RemoveUser deletes a user. It returns ErrNotFound for an unknown user.
+func (c *Catalog) RemoveUser(ctx context.Context, name, actor string) error {
+	return c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w: user %q", ErrNotFound, name)
+		}
+		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: actor, Action: "user remove", Detail: "user " + name})
+	})
+}
+
+// Users lists every user by name.
+func (c *Catalog) Users(ctx context.Context) ([]User, error) {
+	rows, err := c.r.QueryContext(ctx, `SELECT id, name, is_admin, created_at FROM users ORDER BY name`)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		var created int64
+		if err := rows.Scan(&u.ID, &u.Name, &u.Admin, &created); err != nil {
+			return nil, err
+		}
+		u.CreatedAt = time.UnixMicro(created).UTC()
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// GetUser returns the named user, or ErrNotFound.
+func (c *Catalog) GetUser(ctx context.Context, name string) (User, error) {
+	var u User
+	var created int64
+	err := c.r.QueryRowContext(ctx, `SELECT id, name, is_admin, created_at, password_hash FROM users WHERE name = ?`, name).
+		Scan(&u.ID, &u.Name, &u.Admin, &created, &u.passwordHash)
+	u.CreatedAt = time.UnixMicro(created).UTC()
+	return u, formatError(err)
+}
+
+// passwordCache remembers which (user, password) pairs verified against
+// which stored bcrypt hash, so that a CI job uploading many files pays for
+// bcrypt once. The key is a SHA-256 of the pair, never the password itself;
+// an entry only counts while the stored hash is unchanged, so a password
+// change or a removed user takes effect at once.
+type passwordCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]cachedHash
+}
+
+type cachedHash struct {
+	hash    string
+	expires time.Time
+}
+
+var pwCache = &passwordCache{m: map[[32]byte]cachedHash{}}
+
+// CheckPassword verifies a user's password. It returns ErrBadCredentials for
+// an unknown user or a wrong password.
+func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (User, error) {
+	u, err := c.GetUser(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		// Spend comparable time so that user names cannot be probed.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	key := sha256.Sum256([]byte(c.path + "\x00" + name + "\x00" + password))
+	now := time.Now()
+	pwCache.mu.Lock()
+	ch, ok := pwCache.m[key]
+	pwCache.mu.Unlock()
+	if ok && now.Before(ch.expires) && subtle.ConstantTimeCompare([]byte(ch.hash), []byte(u.passwordHash)) == 1 {
+		return u, nil
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(password)) != nil {
+		return User{}, ErrBadCredentials
+	}
+	pwCache.mu.Lock()
+	if len(pwCache.m) > 10000 {
+		clear(pwCache.m)
+	}
+	pwCache.m[key] = cachedHash{hash: u.passwordHash, expires: now.Add(10 * time.Minute)}
+	pwCache.mu.Unlock()
+	return u, nil
+}
+
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("pyindex-dummy-password"), bcrypt.DefaultCost)
