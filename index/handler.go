@@ -325,4 +325,3 @@ func (h *Handler) ServeBlob(c echo.Context, key, sha256, ctype string, modtime t
 	http.ServeContent(c.Response(), c.Request(), "", modtime, rc)
 	return nil
 }
-
