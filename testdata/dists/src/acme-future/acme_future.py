@@ -1,0 +1,1 @@
+"""A project that needs a Python from the future."""
