@@ -65,12 +65,16 @@ func parse(in string) (Version, bool) {
 		}
 	}
 	relStart = len(b)
-	b = append(b, stripZeros(t[i:j])...)
+	comp := stripZeros(t[i:j])
+	b = append(b, comp...)
+	relKey := packComponent(relKeyValid, 0, comp)
 	i = j
-	for i+1 < n && t[i] == '.' && isDigit(t[i+1]) {
+	for c := 1; i+1 < n && t[i] == '.' && isDigit(t[i+1]); c++ {
 		j = scanDigits(t, i+1)
+		comp = stripZeros(t[i+1 : j])
 		b = append(b, '.')
-		b = append(b, stripZeros(t[i+1:j])...)
+		b = append(b, comp...)
+		relKey = packComponent(relKey, c, comp)
 		i = j
 	}
 	relEnd = len(b)
@@ -171,6 +175,7 @@ func parse(in string) (Version, bool) {
 	v := Version{
 		s:       s,
 		release: s[relStart:relEnd],
+		relKey:  relKey,
 		pre:     pre,
 	}
 	if epochEnd > 0 {
@@ -189,6 +194,23 @@ func parse(in string) (Version, bool) {
 		v.local = s[localStart:]
 	}
 	return v, true
+}
+
+// packComponent stores release component number c (the digits d, without
+// leading zeros) into the packed key, or returns 0 (no key) when the
+// component does not fit.
+func packComponent(key uint64, c int, d string) uint64 {
+	if key == 0 || c >= 4 || len(d) > 5 {
+		return 0
+	}
+	n := uint64(0)
+	for i := 0; i < len(d); i++ {
+		n = n*10 + uint64(d[i]-'0')
+	}
+	if n >= 1<<15 {
+		return 0
+	}
+	return key | n<<(45-15*c)
 }
 
 // preLabel matches a pre-release spelling at the start of s, trying the

@@ -1,6 +1,7 @@
 package pep440
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -27,11 +28,15 @@ type Version struct {
 	s       string
 	epoch   string // digits without leading zeros; "" when the epoch is 0
 	release string // normalized release segment, e.g. "1.0.3"
-	pre     byte   // 0 (none), 'a', 'b' or 'c' (rc)
-	preN    string // pre-release number when pre != 0
-	post    string // post-release number; "" when absent
-	dev     string // development-release number; "" when absent
-	local   string // normalized local label without '+'; "" when absent
+	// relKey packs a release of at most four components below 2^15 into
+	// 15-bit fields (missing components count as zero, which is exactly
+	// the padding semantics of Compare) with relKeyValid set; otherwise 0.
+	relKey uint64
+	pre    byte   // 0 (none), 'a', 'b' or 'c' (rc)
+	preN   string // pre-release number when pre != 0
+	post   string // post-release number; "" when absent
+	dev    string // development-release number; "" when absent
+	local  string // normalized local label without '+'; "" when absent
 }
 
 // Parse parses s as a version, accepting everything that Python packaging's
@@ -204,7 +209,7 @@ func (v Version) BaseVersion() Version {
 	if v.epoch != "" {
 		n += len(v.epoch) + 1
 	}
-	return Version{s: v.s[:n], epoch: v.epoch, release: v.release}
+	return Version{s: v.s[:n], epoch: v.epoch, release: v.release, relKey: v.relKey}
 }
 
 // Equal reports whether v and o are the same version under Compare.
@@ -229,10 +234,15 @@ func (v Version) Less(o Version) bool {
 //
 // https://packaging.python.org/en/latest/specifications/version-specifiers/#summary-of-permitted-suffixes-and-relative-ordering
 func Compare(a, b Version) int {
+	return compare(&a, &b)
+}
+
+// compare is Compare on pointers, so that sorting does not copy Versions.
+func compare(a, b *Version) int {
 	if c := cmpNum(a.epoch, b.epoch); c != 0 {
 		return c
 	}
-	if c := cmpRelease(a.release, b.release); c != 0 {
+	if c := cmpReleaseOf(a, b); c != 0 {
 		return c
 	}
 	if c := comparePublicSuffix(a, b); c != 0 {
@@ -246,14 +256,14 @@ func compareNoLocal(a, b Version) int {
 	if c := cmpNum(a.epoch, b.epoch); c != 0 {
 		return c
 	}
-	if c := cmpRelease(a.release, b.release); c != 0 {
+	if c := cmpReleaseOf(&a, &b); c != 0 {
 		return c
 	}
-	return comparePublicSuffix(a, b)
+	return comparePublicSuffix(&a, &b)
 }
 
 // comparePublicSuffix compares the pre-, post- and dev segments.
-func comparePublicSuffix(a, b Version) int {
+func comparePublicSuffix(a, b *Version) int {
 	ra, rb := preRank(a), preRank(b)
 	if ra != rb {
 		if ra < rb {
@@ -292,7 +302,7 @@ func comparePublicSuffix(a, b Version) int {
 // preRank orders the pre-release slot: a bare dev release (X.devN, no pre
 // and no post) sorts before every pre-release, and no pre-release sorts
 // after all of them.
-func preRank(v Version) int {
+func preRank(v *Version) int {
 	switch v.pre {
 	case 'a':
 		return 1
@@ -321,12 +331,35 @@ func cmpNum(a, b string) int {
 		}
 		return 1
 	}
-	return strings.Compare(a, b)
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// relKeyValid marks Version.relKey as usable.
+const relKeyValid = 1 << 63
+
+// cmpReleaseOf compares the release segments of a and b, using the packed
+// keys when both have one.
+func cmpReleaseOf(a, b *Version) int {
+	if a.relKey != 0 && b.relKey != 0 {
+		return cmp.Compare(a.relKey, b.relKey)
+	}
+	return cmpRelease(a.release, b.release)
 }
 
 // cmpRelease compares two dotted release segments as if the shorter one
 // were padded with zeros.
 func cmpRelease(a, b string) int {
+	if a == b {
+		return 0
+	}
 	for a != "" || b != "" {
 		var x, y string
 		x, a = nextSegment(a)
@@ -341,7 +374,7 @@ func cmpRelease(a, b string) int {
 // cmpLocal compares two normalized local labels.
 func cmpLocal(a, b string) int {
 	switch {
-	case a == "" && b == "":
+	case a == b:
 		return 0
 	case a == "":
 		return -1
@@ -379,10 +412,13 @@ func cmpLocal(a, b string) int {
 }
 
 // nextSegment splits off the first dot-separated segment of s; for an
-// empty s it returns "" (which cmpNum reads as zero).
+// empty s it returns "" (which cmpNum reads as zero). Segments are short,
+// so a plain loop beats strings.IndexByte here.
 func nextSegment(s string) (seg, rest string) {
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		return s[:i], s[i+1:]
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return s[:i], s[i+1:]
+		}
 	}
 	return s, ""
 }
@@ -397,7 +433,46 @@ func (v Version) releaseOr0() string {
 // Sort sorts vs in ascending order under Compare. The sort is stable, so
 // versions that compare equal (1.0 and 1.0.0) keep their relative order.
 func Sort(vs []Version) {
-	slices.SortStableFunc(vs, Compare)
+	if len(vs) <= 12 {
+		// Insertion sort: stable, and no allocation for short lists.
+		for i := 1; i < len(vs); i++ {
+			for j := i; j > 0 && compare(&vs[j], &vs[j-1]) < 0; j-- {
+				vs[j], vs[j-1] = vs[j-1], vs[j]
+			}
+		}
+		return
+	}
+	// Sorting indexes with the original position as tie-breaker is stable
+	// and lets pdqsort move 4-byte indexes instead of whole Versions.
+	idx := make([]int32, len(vs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(i, j int32) int {
+		if c := compare(&vs[i], &vs[j]); c != 0 {
+			return c
+		}
+		return cmp.Compare(i, j)
+	})
+	// Apply the permutation in place, one cycle at a time: position j
+	// receives the element at idx[j]; idx[j] = j marks j as done.
+	for i := range idx {
+		if idx[i] == int32(i) {
+			continue
+		}
+		tmp := vs[i]
+		j := int32(i)
+		for {
+			k := idx[j]
+			idx[j] = j
+			if k == int32(i) {
+				vs[j] = tmp
+				break
+			}
+			vs[j] = vs[k]
+			j = k
+		}
+	}
 }
 
 // Max returns the greatest version in vs under Compare and true, or the zero

@@ -296,6 +296,15 @@ func TestCompare(t *testing.T) {
 		{"1.0.post1.dev1", "1.0", 1},
 		{"1.0a1.post1", "1.0a2.dev1", -1},
 		{"1.0", "1.0+0", -1},
+		// Releases beyond the packed fast path (more than four components,
+		// components of 2^15 and above) against ones inside it.
+		{"1.0.0.0.0", "1", 0},
+		{"1.2.3.4.5", "1.2.3.5", -1},
+		{"1.2.3.4.0", "1.2.3.4", 0},
+		{"32768", "32767", 1},
+		{"32767.99999", "32768", -1},
+		{"20240101", "2024.1.1", 1},
+		{"1.100000", "1.99999", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.a+"_vs_"+tc.b, func(t *testing.T) {
@@ -310,6 +319,25 @@ func TestCompare(t *testing.T) {
 				t.Errorf("Equal/Less disagree with Compare for %s, %s", tc.a, tc.b)
 			}
 		})
+	}
+}
+
+func TestReleaseKeyAgreesWithStrings(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	comps := []string{"0", "1", "2", "9", "10", "32767", "32768", "99999", "100000", "123456789012345678901"}
+	release := func() string {
+		n := 1 + r.IntN(6)
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = comps[r.IntN(len(comps))]
+		}
+		return strings.Join(parts, ".")
+	}
+	for range 20000 {
+		a, b := MustParse(release()), MustParse(release())
+		if got, want := cmpReleaseOf(&a, &b), cmpRelease(a.release, b.release); got != want {
+			t.Fatalf("release compare of %s and %s: packed %d, strings %d", a, b, got, want)
+		}
 	}
 }
 
