@@ -258,7 +258,6 @@ func testInFlightPutInvisible(t *testing.T, s storage.Store) {
 func testSizeMismatch(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	old := []byte("previous")
-	mustPut(t, s, "mismatch/existing", onlyReader(old), int64(len(old)))
 	big := pattern(200 << 10)
 
 	tests := []struct {
@@ -278,22 +277,25 @@ func testSizeMismatch(t *testing.T, s storage.Store) {
 		{"big long", func() io.Reader { return onlyReader(big) }, int64(len(big) - 1)},
 		{"slow long", func() io.Reader { return oneByteReader{onlyReader(big[:300])} }, 200},
 	}
-	for _, tc := range tests {
-		for _, key := range []string{"mismatch/new", "mismatch/existing"} {
+	for i, tc := range tests {
+		newKey := fmt.Sprintf("mismatch/%d/new", i)
+		oldKey := fmt.Sprintf("mismatch/%d/existing", i)
+		mustPut(t, s, oldKey, onlyReader(old), int64(len(old)))
+		for _, key := range []string{newKey, oldKey} {
 			err := s.Put(ctx, key, tc.r(), tc.size)
 			if !errors.Is(err, storage.ErrSizeMismatch) {
 				t.Errorf("%s: Put(%s) = %v, want ErrSizeMismatch", tc.name, key, err)
 			}
 		}
-		if fi, err := s.Stat(ctx, "mismatch/new"); !errors.Is(err, storage.ErrNotExist) {
+		if fi, err := s.Stat(ctx, newKey); !errors.Is(err, storage.ErrNotExist) {
 			t.Errorf("%s: Stat after failed Put = %+v, %v; want ErrNotExist", tc.name, fi, err)
 		}
-		if got := mustRead(t, s, "mismatch/existing"); !bytes.Equal(got, old) {
+		if got := mustRead(t, s, oldKey); !bytes.Equal(got, old) {
 			t.Errorf("%s: failed Put changed existing blob to %d bytes", tc.name, len(got))
 		}
 	}
-	if infos := list(t, s, ""); len(infos) != 1 {
-		t.Errorf("List after failed Puts = %+v, want only mismatch/existing", infos)
+	if infos := list(t, s, ""); len(infos) != len(tests) {
+		t.Errorf("List after failed Puts found %d blobs, want only the %d existing ones", len(infos), len(tests))
 	}
 }
 
