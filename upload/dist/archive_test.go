@@ -115,7 +115,8 @@ const (
 type zipEntry struct {
 	name   string
 	body   string
-	method uint16      // zip.Deflate if zero
+	method uint16      // zip.Deflate if zero (and not stored)
+	stored bool        // use zip.Store
 	mode   fs.FileMode // regular 0644 if zero
 	// claim, if non-zero, is written as the uncompressed size instead of
 	// len(body); the data is then stored pre-compressed with raw deflate.
@@ -130,7 +131,10 @@ func makeZip(t testing.TB, entries ...zipEntry) []byte {
 	zw := zip.NewWriter(&buf)
 	for _, e := range entries {
 		h := &zip.FileHeader{Name: e.name, Method: e.method}
-		if h.Method == 0 && e.method == 0 {
+		switch {
+		case e.stored:
+			h.Method = zip.Store
+		case e.method == 0:
 			h.Method = zip.Deflate
 		}
 		mode := e.mode
@@ -267,7 +271,7 @@ func TestReadMetadataArchives(t *testing.T) {
 		{name: "stored members", fn: wheelFn, data: func(t testing.TB) []byte {
 			es := okWheel()
 			for i := range es {
-				es[i].method = zip.Store
+				es[i].stored = true
 			}
 			return makeZip(t, es...)
 		}},
