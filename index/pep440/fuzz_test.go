@@ -80,7 +80,7 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func FuzzParseSpecifierSet(f *testing.F) {
+func FuzzSpecifierSet(f *testing.F) {
 	for _, s := range []string{"", ">=3.8", ">=2.7, !=3.0.*, <4", "~=1.4.5", "===foobar", "==1.0alpha1", "==1.0+Local-1"} {
 		f.Add(s, "1.0")
 	}
