@@ -285,7 +285,7 @@ func (c *config) pretend() (*Result, error) {
 	var v string
 	found := false
 	if c.DistName != "" {
-		v, found = c.env[key+"_FOR_"+c.pretendSuffix()]
+		v, found = c.env[PretendVarFor(c.DistName, c.Compat)]
 	}
 	if !found {
 		v = c.env[key]
@@ -304,16 +304,21 @@ func (c *config) pretend() (*Result, error) {
 	return r, nil
 }
 
-// pretendSuffix is the <DIST> of SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<DIST>:
-// dist_name.upper() in 7.x; from 8.0 the PEP 503 name with "-" turned into
-// "_", upper-cased (my.pkg -> MY_PKG).
-func (c *config) pretendSuffix() string {
-	if c.Compat < Compat8 {
-		return pyUpper(c.DistName)
+// PretendVarFor returns the name of the variable that pins distName's
+// version: SETUPTOOLS_SCM_PRETEND_VERSION_FOR_ plus dist_name.upper() in
+// 7.x, or from 8.0 the PEP 503 name with "-" turned into "_", upper-cased
+// (my.pkg -> MY_PKG).
+func PretendVarFor(distName string, compat Compat) string {
+	return "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_" + pretendSuffix(distName, compat)
+}
+
+func pretendSuffix(dist string, compat Compat) string {
+	if compat != 0 && compat < Compat8 {
+		return pyUpper(dist)
 	}
 	var b strings.Builder
 	run := false
-	for _, r := range c.DistName {
+	for _, r := range dist {
 		if r == '-' || r == '_' || r == '.' {
 			if !run {
 				b.WriteByte('_')

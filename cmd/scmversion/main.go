@@ -1,0 +1,358 @@
+// Command scmversion prints the version setuptools_scm would compute for a
+// git checkout, and can ask a pyindex server for the dev number instead of
+// counting commits (for shallow CI clones). It is a thin CLI over
+// upload/scm; docs/scmversion.md is its manual.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pyindex/pyindex/upload/scm"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// flags holds the command line.
+type flags struct {
+	root, config, tagRegex, fallbackVersion, describeCommand string
+	distName, compat, format, index, project                 string
+	versionScheme, localScheme                               []string
+	noNormalize, serverBase                                  bool
+}
+
+const long = `scmversion prints the version setuptools_scm would print for a git checkout,
+on one line, and nothing else on stdout. Errors go to stderr with exit status 1.
+
+Configuration is read like setuptools_scm reads it: [tool.setuptools_scm] in
+the nearest pyproject.toml (found from --root, or the current directory,
+upwards), the distribution name from [project] name, and the environment
+(SETUPTOOLS_SCM_PRETEND_VERSION, SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<DIST>,
+SOURCE_DATE_EPOCH). Flags win over the file.
+
+--compat picks the setuptools_scm release line to imitate where they differ
+(node length, tag local parts, fallback_version as base, calver dates, semver
+corner cases, _FOR_<DIST> naming). The default, 10, is what an unpinned
+"pip install setuptools-scm" gets; Debian 12's python3-setuptools-scm is 7.
+
+With --index URL --project NAME, the dev number comes from the pyindex server
+(POST URL/api/v1/projects/NAME/dev-versions) instead of the commit count, so
+shallow clones and parallel branches still get unique, ordered versions. The
+token is $PYINDEX_TOKEN, or the netrc password for the index's host. A HEAD
+exactly on a tag (or a pretend version) is printed without asking the server.
+
+See docs/scmversion.md for CI examples.`
+
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	var f flags
+	cmd := &cobra.Command{
+		Use:           "scmversion",
+		Short:         "Print the setuptools_scm version of a git checkout",
+		Long:          long,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return f.run(cmd.Context(), cmd, environ, stdout, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.root, "root", "", "directory at the top of the git work tree (default: the pyproject.toml's directory, else .)")
+	fl.StringVar(&f.config, "config", "", "pyproject.toml to read (default: the nearest one from --root or . upwards)")
+	fl.StringSliceVar(&f.versionScheme, "version-scheme", nil,
+		"guess-next-dev (default), post-release, no-guess-dev, only-version, python-simplified-semver,\nrelease-branch-semver, calver-by-date; a comma list is tried in order")
+	fl.StringSliceVar(&f.localScheme, "local-scheme", nil,
+		"node-and-date (default), node-and-timestamp, dirty-tag, no-local-version")
+	fl.StringVar(&f.tagRegex, "tag-regex", "", "regex extracting the version from a tag (Python syntax that RE2 supports)")
+	fl.StringVar(&f.fallbackVersion, "fallback-version", "", "version when there is no git work tree (compat 9+: also the base when there is no tag)")
+	fl.StringVar(&f.describeCommand, "git-describe-command", "", "replaces git describe entirely (split like a shell command)")
+	fl.BoolVar(&f.noNormalize, "no-normalize", false, "keep tag versions as written (setuptools_scm's normalize = false)")
+	fl.StringVar(&f.distName, "dist-name", "", "distribution name for SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<DIST> (default: [project] name)")
+	fl.StringVar(&f.compat, "compat", "10", "setuptools_scm release line to imitate: 7, 8, 9 or 10")
+	fl.StringVar(&f.format, "format", "text", "text (the version), env (SETUPTOOLS_SCM_PRETEND_VERSION=...), json (all parts)")
+	fl.StringVar(&f.index, "index", "", "pyindex server URL: take the dev number from it instead of the commit count")
+	fl.StringVar(&f.project, "project", "", "project name on the index (default: the distribution name)")
+	fl.BoolVar(&f.serverBase, "server-base", false, "with --index: let the server choose the base version (next after its newest release)")
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "scmversion: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// options builds scm.Options: pyproject.toml first, then the flags that
+// were given.
+func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) (scm.Options, error) {
+	o := scm.Options{
+		Env:  environ,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "scmversion: warning: %s\n", msg) },
+	}
+	path := f.config
+	if path == "" {
+		start := f.root
+		if start == "" {
+			start = "."
+		}
+		var err error
+		if path, err = scm.FindPyproject(start); err != nil {
+			return o, err
+		}
+	}
+	if path != "" {
+		pp, err := scm.ReadPyproject(path)
+		if err != nil {
+			return o, err
+		}
+		if err := pp.Apply(&o); err != nil {
+			return o, err
+		}
+	}
+	changed := cmd.Flags().Changed
+	if changed("root") {
+		o.Root = f.root
+	}
+	if changed("version-scheme") {
+		o.VersionScheme = f.versionScheme
+	}
+	if changed("local-scheme") {
+		o.LocalScheme = f.localScheme
+	}
+	if changed("tag-regex") {
+		o.TagRegex = f.tagRegex
+	}
+	if changed("fallback-version") {
+		o.FallbackVersion = f.fallbackVersion
+	}
+	if changed("git-describe-command") {
+		argv, err := scm.SplitCommand(f.describeCommand)
+		if err != nil {
+			return o, err
+		}
+		o.DescribeCommand = argv
+	}
+	if changed("no-normalize") {
+		o.NoNormalize = f.noNormalize
+	}
+	if changed("dist-name") {
+		o.DistName = f.distName
+	}
+	compat, err := scm.ParseCompat(f.compat)
+	if err != nil {
+		return o, err
+	}
+	o.Compat = compat
+	switch f.format {
+	case "text", "env", "json":
+	default:
+		return o, fmt.Errorf("--format %q: want text, env or json", f.format)
+	}
+	if f.index != "" && f.project == "" && o.DistName == "" {
+		return o, errors.New("--index needs --project (or a [project] name in pyproject.toml)")
+	}
+	if f.index == "" && (f.project != "" || f.serverBase) {
+		return o, errors.New("--project and --server-base only make sense with --index")
+	}
+	return o, nil
+}
+
+// report is the --format json output.
+type report struct {
+	Version  string `json:"version"`
+	Tag      string `json:"tag"`
+	Distance int    `json:"distance"`
+	Exact    bool   `json:"exact"`
+	Node     string `json:"node"`
+	Commit   string `json:"commit,omitempty"`
+	Dirty    bool   `json:"dirty"`
+	Branch   string `json:"branch"`
+	NodeDate string `json:"node_date,omitempty"`
+	// Base is what precedes ".devN" when the version is a dev version.
+	Base string `json:"base,omitempty"`
+	// DevNumber is the number the index handed out (--index only).
+	DevNumber *int   `json:"dev_number,omitempty"`
+	Source    string `json:"source"`
+	Compat    int    `json:"compat"`
+}
+
+func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, stdout, stderr io.Writer) error {
+	o, err := f.options(cmd, environ, stderr)
+	if err != nil {
+		return err
+	}
+	r, err := scm.Describe(ctx, o)
+	if err != nil {
+		return err
+	}
+	rep := report{
+		Tag: r.Tag, Distance: r.Distance, Exact: r.Exact, Node: r.Node, Commit: r.Commit,
+		Dirty: r.Dirty, Branch: r.Branch, Source: r.Source, Compat: int(o.Compat),
+	}
+	if !r.NodeDate.IsZero() {
+		rep.NodeDate = r.NodeDate.Format("2006-01-02")
+	}
+	if base, err := r.Base(); err == nil {
+		rep.Base = base
+	}
+	if f.index != "" && !r.Preformatted && !r.Exact {
+		if err := f.fromIndex(ctx, o, r, environ, &rep); err != nil {
+			return err
+		}
+	} else if rep.Version, err = r.Format(); err != nil {
+		return err
+	}
+	if f.format == "json" && rep.Commit == "" && r.Source == "git" {
+		ho := o
+		ho.Root = r.Root
+		if rep.Commit, err = scm.HeadCommit(ctx, ho); err != nil {
+			return err
+		}
+	}
+	return f.print(stdout, o, rep)
+}
+
+// fromIndex asks the index for the dev number and formats the version
+// with it.
+func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, environ []string, rep *report) error {
+	env := envMap(environ)
+	req := scm.DevVersionRequest{Commit: r.Commit, Branch: ciBranch(r.Branch, env)}
+	if req.Commit == "" {
+		ho := o
+		ho.Root = r.Root
+		c, err := scm.HeadCommit(ctx, ho)
+		if err != nil {
+			return err
+		}
+		req.Commit = c
+	}
+	if !f.serverBase {
+		base, err := r.Base()
+		if err != nil {
+			if errors.Is(err, scm.ErrNotDev) {
+				return fmt.Errorf("--index: %w; use a version scheme that ends in .devN (guess-next-dev, no-guess-dev, python-simplified-semver, release-branch-semver, calver-by-date)", err)
+			}
+			return err
+		}
+		req.Base = base
+	}
+	indexURL, err := indexRoot(f.index)
+	if err != nil {
+		return err
+	}
+	project := f.project
+	if project == "" {
+		project = o.DistName
+	}
+	client := &scm.IndexClient{URL: indexURL, Token: token(indexURL, env)}
+	resp, err := client.DevVersion(ctx, project, req)
+	if err != nil {
+		var he *scm.HTTPError
+		if errors.As(err, &he) && (he.Status == 401 || he.Status == 403) && client.Token == "" {
+			return fmt.Errorf("%w (no token: set PYINDEX_TOKEN or add a netrc entry for the index's host)", err)
+		}
+		return err
+	}
+	n := resp.Number
+	rep.DevNumber = &n
+	rep.Base = resp.DevBase()
+	rep.Version, err = r.WithLocal(resp.Version)
+	return err
+}
+
+// indexRoot accepts the server's root URL; a trailing /simple/ or /legacy/
+// (the URLs pip and twine are given) is dropped.
+func indexRoot(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "", fmt.Errorf("--index %q: want an http(s) URL such as https://pypi.example.com", raw)
+	}
+	p := strings.TrimRight(u.Path, "/")
+	for _, suffix := range []string{"/simple", "/legacy"} {
+		p = strings.TrimSuffix(p, suffix)
+	}
+	u.Path = p
+	return u.String(), nil
+}
+
+// token is $PYINDEX_TOKEN, else the netrc password for the index's host.
+func token(indexURL string, env map[string]string) string {
+	if t := env["PYINDEX_TOKEN"]; t != "" {
+		return t
+	}
+	u, err := url.Parse(indexURL)
+	if err != nil {
+		return ""
+	}
+	if p, ok := netrcPassword(env, u.Hostname()); ok {
+		return p
+	}
+	return ""
+}
+
+// ciBranch is the branch reported to the index: git's, or when git only
+// knows a detached HEAD (the usual CI checkout), the CI system's.
+func ciBranch(gitBranch string, env map[string]string) string {
+	if gitBranch != "" && gitBranch != "HEAD" {
+		return gitBranch
+	}
+	for _, k := range []string{"GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BRANCH_NAME", "GIT_BRANCH"} {
+		if v := env[k]; v != "" {
+			return strings.TrimPrefix(v, "origin/")
+		}
+	}
+	return gitBranch
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func (f *flags) print(w io.Writer, o scm.Options, rep report) error {
+	if strings.ContainsAny(rep.Version, "\n\r") {
+		return fmt.Errorf("version %q contains a line break", rep.Version)
+	}
+	switch f.format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case "env":
+		// Both lines when a distribution name was given: setuptools reads
+		// the _FOR_ form, hatch-vcs only the generic one.
+		if f.distName != "" {
+			name := scm.PretendVarFor(f.distName, o.Compat)
+			if _, err := fmt.Fprintf(w, "%s=%s\n", name, rep.Version); err != nil {
+				return err
+			}
+		}
+		_, err := fmt.Fprintf(w, "SETUPTOOLS_SCM_PRETEND_VERSION=%s\n", rep.Version)
+		return err
+	default:
+		_, err := fmt.Fprintln(w, rep.Version)
+		return err
+	}
+}
