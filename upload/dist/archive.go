@@ -75,7 +75,7 @@ func (l Limits) withDefaults() Limits {
 // version the raw filename parts (as warehouse does), or else the single
 // top-level *.dist-info/METADATA whose directory name matches the filename's
 // project and version. The same directory must hold a WHEEL file with
-// Wheel-Version 1.x.
+// Wheel-Version 1.x and a RECORD file (whose contents are not checked).
 //
 // For an sdist (.tar.gz or .zip) the archive must hold exactly one top-level
 // directory, and its PKG-INFO file is read. Members with absolute paths or
@@ -239,6 +239,9 @@ func readWheel(r io.ReaderAt, size int64, f Filename, lim Limits) (string, []byt
 	wf := byName[dir+"WHEEL"]
 	if wf == nil {
 		return "", nil, invalid("archive", "wheel has no WHEEL file "+dir+"WHEEL")
+	}
+	if byName[dir+"RECORD"] == nil {
+		return "", nil, invalid("archive", "wheel has no RECORD file "+dir+"RECORD")
 	}
 	wheel, err := readZipMember(wf, lim.MaxMetadataSize)
 	if err != nil {

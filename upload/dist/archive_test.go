@@ -190,6 +190,9 @@ func (zeroReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// record is an empty RECORD file for wheels built in tests.
+var record = zipEntry{name: wheelInfoDir + "RECORD"}
+
 // okWheel returns the members of a minimal valid wheel.
 func okWheel() []zipEntry {
 	return []zipEntry{
@@ -276,25 +279,28 @@ func TestReadMetadataArchives(t *testing.T) {
 			return makeZip(t, es...)
 		}},
 		{name: "fallback dist-info name", fn: wheelFn, data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: "Acme.Core-1.0.0.dist-info/METADATA", body: okMetadata}, zipEntry{name: "Acme.Core-1.0.0.dist-info/WHEEL", body: okWheelFile})
+			return makeZip(t, zipEntry{name: "Acme.Core-1.0.0.dist-info/METADATA", body: okMetadata}, zipEntry{name: "Acme.Core-1.0.0.dist-info/WHEEL", body: okWheelFile}, zipEntry{name: "Acme.Core-1.0.0.dist-info/RECORD"})
 		}},
 		{name: "two matching dist-info dirs", fn: wheelFn, reason: "2 .dist-info directories", data: func(t testing.TB) []byte {
 			return makeZip(t, zipEntry{name: "Acme.Core-1.0.0.dist-info/METADATA", body: okMetadata}, zipEntry{name: "acme.core-1.dist-info/METADATA", body: okMetadata})
 		}},
 		{name: "no METADATA", fn: wheelFn, reason: "wheel has no METADATA file acme_core-1.0.dist-info/METADATA", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, zipEntry{name: "other-1.0.dist-info/METADATA", body: okMetadata}, zipEntry{name: "x/acme_core-1.0.dist-info/METADATA", body: okMetadata})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: "other-1.0.dist-info/METADATA", body: okMetadata}, zipEntry{name: "x/acme_core-1.0.dist-info/METADATA", body: okMetadata})
 		}},
 		{name: "no WHEEL", fn: wheelFn, reason: "wheel has no WHEEL file acme_core-1.0.dist-info/WHEEL", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata}, record)
+		}},
+		{name: "no RECORD", fn: wheelFn, reason: "wheel has no RECORD file acme_core-1.0.dist-info/RECORD", data: func(t testing.TB) []byte {
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile})
 		}},
 		{name: "Wheel-Version 2", fn: wheelFn, reason: `unsupported Wheel-Version "2.0"`, data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata}, zipEntry{name: wheelInfoDir + "WHEEL", body: "Wheel-Version: 2.0\n"})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata}, zipEntry{name: wheelInfoDir + "WHEEL", body: "Wheel-Version: 2.0\n"}, record)
 		}},
 		{name: "no Wheel-Version", fn: wheelFn, reason: "has no Wheel-Version", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata}, zipEntry{name: wheelInfoDir + "WHEEL", body: "Generator: x\n"})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata}, zipEntry{name: wheelInfoDir + "WHEEL", body: "Generator: x\n"}, record)
 		}},
 		{name: "METADATA is a symlink", fn: wheelFn, reason: "METADATA is not a regular file", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: "/etc/passwd", mode: fs.ModeSymlink | 0o777}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: "/etc/passwd", mode: fs.ModeSymlink | 0o777}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record)
 		}},
 		{name: "duplicate METADATA", fn: wheelFn, reason: "more than one member named", data: func(t testing.TB) []byte {
 			return makeZip(t, append(okWheel(), zipEntry{name: wheelInfoDir + "METADATA", body: "Name: evil\n"})...)
@@ -303,23 +309,23 @@ func TestReadMetadataArchives(t *testing.T) {
 			return makeZip(t, append(okWheel(), zipEntry{name: "acme_core/x.py", body: "x", method: 12})...)
 		}},
 		{name: "METADATA too large", fn: wheelFn, reason: "METADATA is larger than 1 MiB", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata + "\n" + big}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata + "\n" + big}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record)
 		}},
 		{name: "zip bomb METADATA claims 2 GiB", fn: wheelFn, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 2 << 30})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 2 << 30})
 		}},
 		{name: "zip bomb METADATA claims 2 GiB, no ratio limit", fn: wheelFn, lim: Limits{RatioMinSize: 1 << 40}, reason: "METADATA is larger than 1 MiB", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 2 << 30})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 2 << 30})
 		}},
 		{name: "zip bomb METADATA claims 100 bytes", fn: wheelFn, reason: "cannot read", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 100})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 100})
 		}},
 		{name: "zip bomb elsewhere", fn: wheelFn, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
 			return makeZip(t, append(okWheel(), zipEntry{name: "acme_core/big.bin", zeros: 1 << 20, claim: 4 << 30})...)
 		}},
 		{name: "too many members", fn: wheelFn, lim: Limits{MaxMembers: 3}, reason: "more than 3 members", data: func(t testing.TB) []byte { return makeZip(t, okWheel()...) }},
 		{name: "metadata without Name", fn: wheelFn, reason: "acme_core-1.0.dist-info/METADATA: missing Name field", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: "Metadata-Version: 2.1\nVersion: 1.0\n"}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: "Metadata-Version: 2.1\nVersion: 1.0\n"}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record)
 		}},
 		{name: "not a zip", fn: wheelFn, reason: "not a zip archive", data: func(t testing.TB) []byte { return []byte("PK\x03\x04 this is not a zip") }},
 		{name: "empty file", fn: wheelFn, reason: "not a zip archive", data: func(t testing.TB) []byte { return nil }},
