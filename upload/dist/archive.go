@@ -416,6 +416,12 @@ func readTarGz(r io.ReaderAt, size int64, lim Limits) (string, []byte, error) {
 	if err != nil {
 		return "", nil, &InvalidError{Field: "archive", Reason: "not a gzip file", Err: err}
 	}
+	// pip unpacks any file that zipfile.is_zipfile accepts as a zip, whatever
+	// its name, so a .tar.gz with a zip appended would install something
+	// other than what is checked here.
+	if _, err := zip.NewReader(r, size); err == nil || errors.Is(err, zip.ErrInsecurePath) {
+		return "", nil, invalid("archive", "file is both a .tar.gz and a zip archive")
+	}
 	lr := &limitedReader{r: zr, compressed: size, lim: lim}
 	corrupt := func(err error) error {
 		if el, ok := errors.AsType[errLimit](err); ok {

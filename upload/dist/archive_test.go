@@ -387,6 +387,9 @@ func TestReadMetadataArchives(t *testing.T) {
 		{name: "trailing garbage tolerated", fn: tarFn, data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), make([]byte, 512)...)
 		}},
+		{name: "tar.gz with a zip appended", fn: tarFn, reason: "both a .tar.gz and a zip", data: func(t testing.TB) []byte {
+			return append(makeTarGz(t, okTar...), makeZip(t, okWheel()...)...)
+		}},
 		{name: "not gzip", fn: tarFn, reason: "not a gzip file", data: func(t testing.TB) []byte { return []byte("plain text") }},
 		{name: "zip named .tar.gz", fn: tarFn, reason: "not a gzip file", data: func(t testing.TB) []byte { return makeZip(t, okWheel()...) }},
 		{name: "gzip of non-tar", fn: tarFn, reason: "corrupt .tar.gz", data: func(t testing.TB) []byte { return gzipOf(t, strings.NewReader(strings.Repeat("not a tar ", 100))) }},
