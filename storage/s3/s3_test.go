@@ -89,7 +89,12 @@ func TestPresignedGetURL(t *testing.T) {
 	if _, err := s.PresignedGetURL(t.Context(), "../x", ""); !errors.Is(err, storage.ErrInvalidKey) {
 		t.Errorf("PresignedGetURL(../x) = %v, want ErrInvalidKey", err)
 	}
-	u, err := s.PresignedGetURL(t.Context(), "a/b", `pkg "1".whl`)
+	// The HTTP layer sees the S3 store through the metrics decorator.
+	p, ok := storage.WithMetrics(s, "s3", nil).(storage.Presigner)
+	if !ok {
+		t.Fatal("WithMetrics(*S3) does not implement storage.Presigner")
+	}
+	u, err := p.PresignedGetURL(t.Context(), "a/b", `pkg "1".whl`)
 	if err != nil {
 		t.Fatal(err)
 	}
