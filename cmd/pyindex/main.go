@@ -60,7 +60,7 @@ func Version() string {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cmd := newRootCmd(os.Stdin, os.Stdout, os.Stderr, osEnv)
+	cmd := NewRootCmd(os.Stdin, os.Stdout, os.Stderr, osEnv)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "pyindex:", err)
 		os.Exit(1)
@@ -73,7 +73,9 @@ type globalFlags struct {
 	config string
 }
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
+// NewRootCmd returns the pyindex command tree, reading and writing the
+// given streams (tests run it in-process).
+func NewRootCmd(stdin io.Reader, stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
 	var g globalFlags
 	root := &cobra.Command{
 		Use:   "pyindex",

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+// TestExampleConfigMatchesDefaults keeps config.example.toml honest: it
+// must list every key with exactly the default value.
+func TestExampleConfigMatchesDefaults(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("..", "..", "config.example.toml"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := DefaultConfig(); !reflect.DeepEqual(cfg, want) {
+		t.Errorf("config.example.toml differs from DefaultConfig():\n got  %+v\n want %+v", cfg, want)
+	}
+	// Every key of the config struct must appear in the file.
+	body, err := os.ReadFile(filepath.Join("..", "..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range configKeys(reflect.TypeOf(Config{}), "") {
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		if !strings.Contains(string(body), "\n"+leaf+" = ") {
+			t.Errorf("config.example.toml does not document %s", key)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
+func configKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if tag == "" {
+			continue
+		}
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+			out = append(out, configKeys(f.Type, prefix+tag+".")...)
+			continue
+		}
+		out = append(out, prefix+tag)
+	}
+	return out
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(file, []byte("listen = \"127.0.0.1:1111\"\ndata = \"/from/file\"\n[upload]\nmax_file_size = \"10MiB\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PYINDEX_DATA": "/from/env", "PYINDEX_UPLOAD_MAX_METADATA_SIZE": "1MiB", "PYINDEX_SERVER_IDLE_TIMEOUT": "5s"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	cfg, err := LoadConfig(file, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:1111" {
+		t.Errorf("listen = %q, want the file's", cfg.Listen)
+	}
+	if cfg.Data != "/from/env" {
+		t.Errorf("data = %q, want env over file", cfg.Data)
+	}
+	if cfg.Upload.MaxFileSize != 10<<20 || cfg.Upload.MaxMetadataSize != 1<<20 {
+		t.Errorf("upload = %+v", cfg.Upload)
+	}
+	if cfg.Server.IdleTimeout != 5*time.Second {
+		t.Errorf("idle_timeout = %v", cfg.Server.IdleTimeout)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+	}{
+		{"unknown key", "listn = \"x\"\n", nil, []string{"unknown keys: listn"}},
+		{"bad size", "[upload]\nmax_file_size = \"lots\"\n", nil, []string{"invalid size"}},
+		{"bad env", "", map[string]string{"PYINDEX_SERVER_IDLE_TIMEOUT": "soon"}, []string{"PYINDEX_SERVER_IDLE_TIMEOUT"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".toml")
+			if err := os.WriteFile(file, []byte(tc.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(file, func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listen = "nonsense"
+	cfg.LogFormat = "xml"
+	cfg.Upload.MaxFileSize = 0
+	cfg.Storage.Backend = "tape"
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, key := range []string{"listen", "log_format", "upload.max_file_size", "storage.backend"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not mention %s: %v", key, err)
+		}
+	}
+}
