@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/upload/scm"
-	"github.com/pyindex/pyindex/upload/scm/internal/scmtest"
+	"github.com/pyindex/pyindex/upload/scm/scmtest"
 )
 
 var compats = []scm.Compat{scm.Compat7, scm.Compat8, scm.Compat9, scm.Compat10}

@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/pyindex/pyindex/upload/scm/internal/scmtest"
+	"github.com/pyindex/pyindex/upload/scm/scmtest"
 )
 
 // repos holds the oracle repositories, built once per test binary.

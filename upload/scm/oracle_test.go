@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/upload/scm"
-	"github.com/pyindex/pyindex/upload/scm/internal/scmtest"
+	"github.com/pyindex/pyindex/upload/scm/scmtest"
 )
 
 // oracleTSV is a copy of ../shared/scm-oracle-7.1.0.tsv: Debian's

@@ -13,12 +13,15 @@ package scmtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // SourceDateEpoch is the SOURCE_DATE_EPOCH the oracle was run with
@@ -78,70 +81,81 @@ func (r *Repos) Env() []string {
 	)
 }
 
-// builder holds the shell script's mutable state.
+// builder holds the shell script's mutable state. Its methods do not run
+// anything: they record operations in one queue per repository (a clone
+// goes into its source's queue), and Build runs the queues concurrently.
+// The clock and dates are computed while recording, so they are exactly
+// the script's.
 type builder struct {
-	ctx   context.Context
-	work  string
-	env   []string
-	dir   string // the script's current directory
-	clock int
-	when  string
-	err   error
+	ctx    context.Context
+	work   string
+	env    []string
+	dir    string // the script's current directory
+	clock  int
+	when   string
+	queues [][]func() error
+}
+
+// do appends op to the current repository's queue.
+func (b *builder) do(op func() error) {
+	b.queues[len(b.queues)-1] = append(b.queues[len(b.queues)-1], op)
 }
 
 func (b *builder) run(extraEnv []string, args ...string) {
-	if b.err != nil {
-		return
-	}
-	cmd := exec.CommandContext(b.ctx, "git", args...)
-	cmd.Dir = b.dir
-	cmd.Env = append(append([]string(nil), b.env...), extraEnv...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		b.err = fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), b.dir, err, out.String())
-	}
+	dir := b.dir
+	env := append(append([]string(nil), b.env...), extraEnv...)
+	b.do(func() error {
+		cmd := exec.CommandContext(b.ctx, "git", args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		cmd.Stderr = &out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), dir, err, out.String())
+		}
+		return nil
+	})
 }
 
 func (b *builder) git(args ...string) { b.run(nil, args...) }
 
 func (b *builder) appendFile(name, line string) {
-	if b.err != nil {
-		return
-	}
-	f, err := os.OpenFile(filepath.Join(b.dir, name), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		b.err = err
-		return
-	}
-	if _, err := f.WriteString(line + "\n"); err != nil {
-		b.err = err
-	}
-	if err := f.Close(); err != nil && b.err == nil {
-		b.err = err
-	}
+	path := filepath.Join(b.dir, name)
+	b.do(func() error {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.WriteString(line + "\n"); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
 }
 
 func (b *builder) writeFile(name, content string) {
-	if b.err != nil {
-		return
-	}
-	if err := os.WriteFile(filepath.Join(b.dir, name), []byte(content), 0o644); err != nil {
-		b.err = err
-	}
+	path := filepath.Join(b.dir, name)
+	b.do(func() error { return os.WriteFile(path, []byte(content), 0o644) })
+}
+
+// mkdir starts a new queue for a fresh directory.
+func (b *builder) mkdir(name string) {
+	b.dir = filepath.Join(b.work, name)
+	dir := b.dir
+	b.queues = append(b.queues, nil)
+	b.do(func() error {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		return os.MkdirAll(dir, 0o755)
+	})
 }
 
 // newRepo is the script's new_repo.
 func (b *builder) newRepo(name string) {
-	b.dir = filepath.Join(b.work, name)
-	if b.err == nil {
-		if err := os.RemoveAll(b.dir); err != nil {
-			b.err = err
-		} else if err := os.MkdirAll(b.dir, 0o755); err != nil {
-			b.err = err
-		}
-	}
+	b.mkdir(name)
 	b.git("init", "-q", "-b", "main", ".")
 	b.git("config", "commit.gpgSign", "false")
 	b.git("config", "tag.gpgSign", "false")
@@ -196,9 +210,8 @@ func (b *builder) checkout(args ...string) { b.git(append([]string{"checkout", "
 
 func (b *builder) clone(src, dst string, args ...string) {
 	b.dir = b.work
-	if b.err == nil {
-		b.err = os.RemoveAll(filepath.Join(b.work, dst))
-	}
+	target := filepath.Join(b.work, dst)
+	b.do(func() error { return os.RemoveAll(target) })
 	argv := append([]string{"-c", "advice.detachedHead=false", "clone", "-q"}, args...)
 	b.git(append(argv, "file://"+filepath.Join(b.work, src), dst)...)
 	b.dir = filepath.Join(b.work, dst)
@@ -531,10 +544,7 @@ func Build(ctx context.Context, work string) (*Repos, error) {
 	emit("t69f", "", "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MY_PKG=5.0")
 	emit("t69g", `{"dist_name": "my-pkg"}`,
 		"SETUPTOOLS_SCM_PRETEND_VERSION=9.8.7", "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MY_PKG=5.0")
-	b.dir = filepath.Join(work, "t70")
-	if b.err == nil {
-		b.err = os.MkdirAll(b.dir, 0o755)
-	}
+	b.mkdir("t70")
 	b.writeFile("pyproject.toml", "[project]\nname=\"x\"\n")
 	emit("t70", `{"fallback_version": "0.5.0"}`)
 	emit("t70b", "")
@@ -548,10 +558,32 @@ func Build(ctx context.Context, work string) (*Repos, error) {
 	c.UnsetEpoch = true
 	r.Cases["t99"] = c
 
-	if b.err != nil {
-		return nil, b.err
+	if err := b.execute(); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// execute runs the recorded queues, several at a time.
+func (b *builder) execute() error {
+	sem := make(chan struct{}, max(4, 2*runtime.NumCPU()))
+	errs := make([]error, len(b.queues))
+	var wg sync.WaitGroup
+	for i, q := range b.queues {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, op := range q {
+				if err := op(); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func mustRel(base, target string) string {
