@@ -338,9 +338,11 @@ func (s SpecifierSet) Prereleases() bool { return s.pre }
 // Contains reports whether v satisfies every clause of s.
 //
 // Pre-releases (including development releases) are rejected unless
-// prereleases is true or a clause of s names a pre-release itself, as
-// packaging did before 25.0 with prereleases=None, and as pip does for a
-// single candidate. Beyond that the semantics are packaging's: local labels
+// prereleases is true or a clause of s names a pre-release itself (see
+// Specifier.Prereleases). Current packaging, given prereleases=None, would
+// also accept a matching pre-release when it is the only candidate; Contains
+// sees one version at a time and leaves that rule to Filter. Beyond that the
+// semantics are packaging's: local labels
 // are ignored when the clause has none, "==1.0.*" matches by zero-padded
 // release prefix, ">V" excludes V's post-releases and local versions, "<V"
 // excludes V's pre-releases unless V is one, and "===" compares strings

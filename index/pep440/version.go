@@ -18,13 +18,15 @@ var ErrInvalid = errors.New("invalid version")
 // Two Versions can be equal under Compare while their fields differ (1.0 and
 // 1.0.0), so compare them with Equal or Compare, never with ==.
 //
-// The zero Version behaves exactly like the version "0".
+// The zero Version behaves exactly like the version "0". A Version may
+// share memory with the string it was parsed from.
 //
 // https://packaging.python.org/en/latest/specifications/version-specifiers/#public-version-identifiers
 type Version struct {
-	// s is the normalized form. All the fields below are substrings of s
-	// (or of the string s was cut from), so a Version costs at most one
-	// allocation, and none when the input was already normalized.
+	// s is the normalized form. The other string fields point into s (or,
+	// after Public or BaseVersion, into the longer string s was cut from),
+	// so a Version costs at most one allocation, and none when the input
+	// was already normalized.
 	s       string
 	epoch   string // digits without leading zeros; "" when the epoch is 0
 	release string // normalized release segment, e.g. "1.0.3"
