@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,30 +50,30 @@ func checkMeasured(got string, err error, want string) error {
 	return fmt.Errorf("error %q, want %s", err, want)
 }
 
-// describeCase runs Describe for an oracle case at a compat level, once per
-// (case, compat) pair and test.
-type describeCache map[string]struct {
-	r   *scm.Result
-	err error
-}
-
-func (dc describeCache) get(t *testing.T, name string, compat scm.Compat, now time.Time) (*scm.Result, error) {
+// describeCase returns Describe's result for an oracle case at a compat
+// level. Results are shared by every test in the binary: git's answer does
+// not depend on the schemes, and the clock is pinned to testNow.
+func describeCase(t *testing.T, name string, compat scm.Compat) (*scm.Result, error) {
 	t.Helper()
-	key := fmt.Sprintf("%s/%d", name, compat)
-	if e, ok := dc[key]; ok {
-		return e.r, e.err
-	}
 	c, ok := repos.Cases[name]
 	if !ok {
 		t.Fatalf("no oracle case %s", name)
 	}
-	r, err := scm.Describe(context.Background(), caseOptions(t, c, compat, now))
-	dc[key] = struct {
-		r   *scm.Result
-		err error
-	}{r, err}
-	return r, err
+	v, _ := described.LoadOrStore(fmt.Sprintf("%s/%d", name, compat), &describedEntry{})
+	e := v.(*describedEntry)
+	e.once.Do(func() {
+		e.r, e.err = scm.Describe(context.Background(), caseOptions(t, c, compat, testNow))
+	})
+	return e.r, e.err
 }
+
+type describedEntry struct {
+	once sync.Once
+	r    *scm.Result
+	err  error
+}
+
+var described sync.Map
 
 func format(r *scm.Result, err error, vs, ls string) (string, error) {
 	if err != nil {
@@ -105,13 +106,12 @@ func measuredWant(m measured, i int, now time.Time) string {
 // TestMeasuredExamples checks every measured example of scm-versions.md
 // §8.2 and §8.3 at all four compat levels.
 func TestMeasuredExamples(t *testing.T) {
-	now := time.Now()
-	dc := describeCache{}
+	t.Parallel()
 	for _, m := range measuredRows {
 		for i, compat := range compats {
-			r, err := dc.get(t, m.caseName, compat, now)
+			r, err := describeCase(t, m.caseName, compat)
 			got, err := format(r, err, m.versionScheme, m.localScheme)
-			if e := checkMeasured(got, err, measuredWant(m, i, now)); e != nil {
+			if e := checkMeasured(got, err, measuredWant(m, i, testNow)); e != nil {
 				t.Errorf("%s %s/%s compat %d: %v", m.caseName, m.versionScheme, m.localScheme, compat, e)
 			}
 		}
@@ -127,6 +127,7 @@ func TestMeasuredExamples(t *testing.T) {
 // exist in 7.1, so its column is compared where it was measured (§8.3 and
 // TestOnlyVersion).
 func TestCompatSweep(t *testing.T) {
+	t.Parallel()
 	rows, err := scmtest.ReadTSV(oracleTSV)
 	if err != nil {
 		t.Fatal(err)
@@ -135,21 +136,19 @@ func TestCompatSweep(t *testing.T) {
 	for _, m := range measuredRows {
 		differs[m.caseName+"/"+m.versionScheme] = true
 	}
-	now := time.Now()
 	for _, compat := range compats[1:] {
 		t.Run(fmt.Sprint(compat), func(t *testing.T) {
 			t.Parallel()
-			dc := describeCache{}
 			compared := 0
 			for _, row := range rows {
 				if differs[row.Case+"/"+row.VersionScheme] || row.VersionScheme == scm.OnlyVersion {
 					continue
 				}
-				want := expected(row, now)
+				want := expected(row, testNow)
 				if compat >= scm.Compat9 && row.Case != "t37" && len(row.Head) >= 9 {
 					want = strings.ReplaceAll(want, "+g"+row.Head[:7], "+g"+row.Head[:9])
 				}
-				r, err := dc.get(t, row.Case, compat, now)
+				r, err := describeCase(t, row.Case, compat)
 				got, err := format(r, err, row.VersionScheme, row.LocalScheme)
 				if e := check(got, err, want); e != nil {
 					t.Errorf("line %d %s %s/%s: %v", row.Line, row.Case, row.VersionScheme, row.LocalScheme, e)
@@ -163,8 +162,7 @@ func TestCompatSweep(t *testing.T) {
 // TestProseExamples checks the examples given in the text of
 // scm-versions.md rather than in its tables.
 func TestProseExamples(t *testing.T) {
-	now := time.Now()
-	dc := describeCache{}
+	t.Parallel()
 	for _, tc := range []struct {
 		caseName, vs, ls string
 		compat           scm.Compat
@@ -196,7 +194,7 @@ func TestProseExamples(t *testing.T) {
 		{"t67", scm.CalverByDate, scm.NodeAndDate, scm.Compat7, "2024.03.07+geb71511"},
 		{"t67", scm.CalverByDate, scm.NodeAndDate, scm.Compat10, "2024.03.07+geb71511af"},
 	} {
-		r, err := dc.get(t, tc.caseName, tc.compat, now)
+		r, err := describeCase(t, tc.caseName, tc.compat)
 		got, err := format(r, err, tc.vs, tc.ls)
 		if e := checkMeasured(got, err, tc.want); e != nil {
 			t.Errorf("%s %s/%s compat %d: %v", tc.caseName, tc.vs, tc.ls, tc.compat, e)

@@ -6,12 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/pyindex/pyindex/upload/scm/scmtest"
 )
 
 // repos holds the oracle repositories, built once per test binary.
 var repos *scmtest.Repos
+
+// testNow is the clock every test pins Options.Now to.
+var testNow = time.Now()
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
