@@ -502,7 +502,7 @@ func TestConditionalAndEncoding(t *testing.T) {
 			if !bytes.Equal(unz, plain.Body.Bytes()) {
 				t.Errorf("gzip body differs from identity body")
 			}
-			for _, ae := range []string{"gzip;q=0", "identity", "br", "gzip;q=0, *", "*;q=0"} {
+			for _, ae := range []string{"gzip;q=0", "identity", "br", "gzip;q=0, *", "*;q=0", "*, gzip;q=0"} {
 				rec := en.get("/simple/acme-util/", "Accept", accept, "Accept-Encoding", ae)
 				if rec.Header().Get("Content-Encoding") != "" || !bytes.Equal(rec.Body.Bytes(), plain.Body.Bytes()) {
 					t.Errorf("Accept-Encoding %q: Content-Encoding %q", ae, rec.Header().Get("Content-Encoding"))
@@ -648,7 +648,7 @@ func TestFiles(t *testing.T) {
 		}
 	})
 	t.Run("metadata", func(t *testing.T) {
-		rec := en.get(url+".metadata")
+		rec := en.get(url + ".metadata")
 		want := indextest.CoreMetadata(t, wheel, data)
 		if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), want) {
 			t.Fatalf("status %d, body %q", rec.Code, rec.Body)
@@ -678,13 +678,13 @@ func TestFiles(t *testing.T) {
 	sdist := indextest.Dist(t, "acme_util-0.2.tar.gz")
 	sdistSum := indextest.Sum(sdist).SHA256
 	for _, target := range []string{
-		"/files/" + strings.Repeat("a", 64) + "/" + wheel,                         // wrong sha
-		"/files/" + sdistSum + "/" + wheel,                                        // another file's sha
-		"/files/" + sum + "/" + wheel + "x",                                       // unknown name
-		"/files/" + sdistSum + "/acme_util-0.2.tar.gz.metadata",                   // sdists have none
-		"/files/" + strings.ToUpper(sum) + "/" + wheel,                            // digest case
-		"/files/" + sum + "/..%2F..%2F" + wheel,                                   // traversal
-		"/files/" + sum + "/" + strings.TrimSuffix(wheel, ".whl") + ".metadata",  // not a file
+		"/files/" + strings.Repeat("a", 64) + "/" + wheel,                       // wrong sha
+		"/files/" + sdistSum + "/" + wheel,                                      // another file's sha
+		"/files/" + sum + "/" + wheel + "x",                                     // unknown name
+		"/files/" + sdistSum + "/acme_util-0.2.tar.gz.metadata",                 // sdists have none
+		"/files/" + strings.ToUpper(sum) + "/" + wheel,                          // digest case
+		"/files/" + sum + "/..%2F..%2F" + wheel,                                 // traversal
+		"/files/" + sum + "/" + strings.TrimSuffix(wheel, ".whl") + ".metadata", // not a file
 	} {
 		t.Run("404 "+target, func(t *testing.T) {
 			if rec := en.get(target); rec.Code != http.StatusNotFound {
@@ -709,13 +709,26 @@ func TestLocalVersionFilename(t *testing.T) {
 			t.Errorf("%s page does not link %s:\n%s", accept, encoded, body)
 		}
 	}
-	for _, target := range []string{encoded, "/files/" + sum + "/" + fn, encoded + ".metadata"} {
+	t.Run("json api redirect", func(t *testing.T) {
+		rec := en.get("/pypi/Acme_Util/1.0%2Bg123/json")
+		if rec.Code != http.StatusMovedPermanently {
+			t.Fatalf("status %d", rec.Code)
+		}
+		loc := rec.Header().Get("Location")
+		if loc != "/pypi/acme-util/1.0+g123/json" && loc != "/pypi/acme-util/1.0%2Bg123/json" {
+			t.Errorf("Location = %q", loc)
+		}
+		if rec := en.get(loc); rec.Code != http.StatusOK {
+			t.Errorf("GET %s: status %d", loc, rec.Code)
+		}
+	})
+	for _, target := range []string{encoded, "/files/" + sum + "/" + fn, encoded + ".metadata", "/pypi/acme-util/1.0%2Bg123/json", "/pypi/acme-util/1.0+g123/json"} {
 		t.Run(target, func(t *testing.T) {
 			rec := en.get(target)
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", rec.Code, rec.Body)
 			}
-			if !strings.HasSuffix(target, ".metadata") && !bytes.Equal(rec.Body.Bytes(), data) {
+			if strings.HasPrefix(target, "/files/") && !strings.HasSuffix(target, ".metadata") && !bytes.Equal(rec.Body.Bytes(), data) {
 				t.Errorf("wrong body")
 			}
 		})

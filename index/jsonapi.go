@@ -98,10 +98,13 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 	}
 	name := pep503.Normalize(raw)
 	if name != raw {
+		// u.Path is the decoded path: url.URL escapes it in RequestURI,
+		// so the version must go in unescaped (escaping it here sent
+		// "1.0+g1" as "1.0%252Bg1").
 		u := *c.Request().URL
 		u.Path = h.prefix + "/pypi/" + name + "/"
 		if byVersion {
-			u.Path += escapeFilename(param(c, "version")) + "/"
+			u.Path += param(c, "version") + "/"
 		}
 		u.Path += "json"
 		u.RawPath = ""

@@ -132,8 +132,10 @@ func matchSpecificity(mediaRange string, f Format) int {
 	return 0
 }
 
-// acceptsGzip reports whether an Accept-Encoding header allows gzip.
+// acceptsGzip reports whether an Accept-Encoding header allows gzip: an
+// explicit gzip (or x-gzip) entry decides, else "*" does (RFC 9110 12.5.3).
 func acceptsGzip(ae string) bool {
+	gzipQ, starQ := -1.0, -1.0
 	for ae != "" {
 		var part string
 		part, ae, _ = strings.Cut(ae, ",")
@@ -142,16 +144,20 @@ func acceptsGzip(ae string) bool {
 		if coding != "gzip" && coding != "x-gzip" && coding != "*" {
 			continue
 		}
-		k, v, _ := strings.Cut(params, "=")
-		if strings.EqualFold(strings.TrimSpace(k), "q") {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f == 0 {
-				if coding == "*" {
-					continue
-				}
-				return false
+		q := 1.0
+		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				q = f
 			}
 		}
-		return true
+		if coding == "*" {
+			starQ = max(starQ, q)
+		} else {
+			gzipQ = max(gzipQ, q)
+		}
 	}
-	return false
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }

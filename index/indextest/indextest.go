@@ -84,9 +84,9 @@ func Wheel(t testing.TB, name, version, extra string) (string, []byte) {
 	di := name + "-" + version + ".dist-info/"
 	meta := "Metadata-Version: 2.1\nName: " + strings.ReplaceAll(name, "_", "-") + "\nVersion: " + version + "\n" + extra
 	return name + "-" + version + "-py3-none-any.whl", Zip(t, map[string]string{
-		di + "METADATA": meta,
-		di + "WHEEL":    "Wheel-Version: 1.0\nGenerator: indextest\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-		di + "RECORD":   "",
+		di + "METADATA":       meta,
+		di + "WHEEL":          "Wheel-Version: 1.0\nGenerator: indextest\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+		di + "RECORD":         "",
 		name + "/__init__.py": "",
 	})
 }
