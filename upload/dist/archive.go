@@ -80,7 +80,8 @@ func (l Limits) withDefaults() Limits {
 // For an sdist (.tar.gz or .zip) the archive must hold exactly one top-level
 // directory, and its PKG-INFO file is read. Members with absolute paths or
 // ".." components are ignored. A .tar.gz is read to its end, within
-// lim.MaxUncompressed and the compression-ratio limit.
+// lim.MaxUncompressed and the compression-ratio limit, and must not also be
+// readable as a zip.
 //
 // Zips may use only the STORED and DEFLATE methods and may not repeat a
 // member name. Only regular files are read: a symlink or hard link named

@@ -312,13 +312,13 @@ func TestReadMetadataArchives(t *testing.T) {
 			return makeZip(t, zipEntry{name: wheelInfoDir + "METADATA", body: okMetadata + "\n" + big}, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record)
 		}},
 		{name: "zip bomb METADATA claims 2 GiB", fn: wheelFn, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 2 << 30})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 64 << 10, claim: 2 << 30})
 		}},
 		{name: "zip bomb METADATA claims 2 GiB, no ratio limit", fn: wheelFn, lim: Limits{RatioMinSize: 1 << 40}, reason: "METADATA is larger than 1 MiB", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 2 << 30})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 64 << 10, claim: 2 << 30})
 		}},
 		{name: "zip bomb METADATA claims 100 bytes", fn: wheelFn, reason: "cannot read", data: func(t testing.TB) []byte {
-			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 16 << 20, claim: 100})
+			return makeZip(t, zipEntry{name: wheelInfoDir + "WHEEL", body: okWheelFile}, record, zipEntry{name: wheelInfoDir + "METADATA", zeros: 2 << 20, claim: 100})
 		}},
 		{name: "zip bomb elsewhere", fn: wheelFn, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
 			return makeZip(t, append(okWheel(), zipEntry{name: "acme_core/big.bin", zeros: 1 << 20, claim: 4 << 30})...)
@@ -375,11 +375,11 @@ func TestReadMetadataArchives(t *testing.T) {
 		{name: "decompressed size cap", fn: tarFn, lim: Limits{MaxUncompressed: 1 << 20}, reason: "sdist decompresses to more than 1 MiB", data: func(t testing.TB) []byte {
 			return makeTarGz(t, append(okTar, tarEntry{hdr: tar.Header{Name: "acme-core-1.0/big", Typeflag: tar.TypeReg}, zeros: 2 << 20})...)
 		}},
-		{name: "tar.gz bomb member", fn: tarFn, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
-			return makeTarGz(t, append(okTar, tarEntry{hdr: tar.Header{Name: "acme-core-1.0/big", Typeflag: tar.TypeReg}, zeros: 80 << 20})...)
+		{name: "tar.gz bomb member", fn: tarFn, lim: Limits{RatioMinSize: 4 << 20}, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
+			return makeTarGz(t, append(okTar, tarEntry{hdr: tar.Header{Name: "acme-core-1.0/big", Typeflag: tar.TypeReg}, zeros: 8 << 20})...)
 		}},
-		{name: "gzip bomb of zeros", fn: tarFn, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
-			return gzipOf(t, io.LimitReader(zeroReader{}, 80<<20))
+		{name: "gzip bomb of zeros", fn: tarFn, lim: Limits{RatioMinSize: 4 << 20}, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
+			return gzipZeros(t, 8)
 		}},
 		{name: "gzip bomb after PKG-INFO", fn: tarFn, lim: Limits{RatioMinSize: 1 << 20}, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), gzipOf(t, io.LimitReader(zeroReader{}, 8<<20))...)
@@ -443,6 +443,42 @@ func TestReadMetadataArchives(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gzipZeros returns a multi-member gzip stream of n MiB of zeros, cheaply:
+// one compressed MiB repeated.
+func gzipZeros(t testing.TB, n int) []byte {
+	t.Helper()
+	return bytes.Repeat(gzipOf(t, io.LimitReader(zeroReader{}, 1<<20)), n)
+}
+
+// TestReadMetadataBombDefaultLimits checks that the default limits stop a
+// gzip bomb early: 1 GiB of zeros in about 1 MiB must be refused after
+// inflating little more than DefaultLimits().RatioMinSize.
+func TestReadMetadataBombDefaultLimits(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("inflates 64 MiB; too slow under -race and -short")
+	}
+	f, _ := ParseFilename(tarFn)
+	data := gzipZeros(t, 1024)
+	r := &countingReaderAt{r: bytes.NewReader(data)}
+	_, err := ReadMetadata(r, int64(len(data)), f, DefaultLimits())
+	assertInvalid(t, err, "archive", "exceeds compression ratio of 50")
+	if r.n > int64(len(data))/4 {
+		t.Errorf("read %d of %d compressed bytes before refusing", r.n, len(data))
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
 }
 
 // failingReaderAt fails every read past off.
