@@ -35,7 +35,8 @@ type InvalidError struct {
 	Err error
 }
 
-// Error returns "<field>: <reason>" on a single line.
+// Error returns "<field>: <reason>" (or just the reason if Field is empty)
+// on a single line: control characters are replaced with spaces.
 func (e *InvalidError) Error() string {
 	msg := e.Reason
 	if e.Field != "" {

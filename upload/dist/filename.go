@@ -43,9 +43,10 @@ const errExtension = "Invalid file extension: Use .tar.gz, .whl or .zip extensio
 // "Acme.Core-1.0.zip", and post-release versions spelt with a dash
 // ("foo-1.0-1.tar.gz").
 //
-// It first applies the generic checks PyPI applies to every upload: the name
+// It first applies generic checks, a little stricter than PyPI's: the name
 // must be non-empty, at most MaxFilenameLen bytes of printable ASCII with no
-// space, '/', '\\', "..", or leading '.', and end in .whl, .tar.gz or .zip.
+// space, slash, backslash, "..", or leading '.', and must end in .whl,
+// .tar.gz or .zip (lower case).
 //
 // It returns an *InvalidError (Field "filename") when fn is not acceptable.
 //
