@@ -39,12 +39,13 @@ func DefaultConfig() Config {
 
 // Handler serves the read side: /simple/, /files/ and /pypi/.
 type Handler struct {
-	cat    *Catalog
-	store  storage.Store
-	cfg    Config
-	log    *slog.Logger
-	cache  *pageCache
-	prefix string // path of BaseURL without the trailing slash
+	cat      *Catalog
+	store    storage.Store
+	cfg      Config
+	log      *slog.Logger
+	cache    *pageCache
+	prefix   string
+	upstream Upstream // path of BaseURL without the trailing slash
 }
 
 // NewHandler returns the read side's handler.
@@ -173,11 +174,17 @@ func (h *Handler) project(c echo.Context) error {
 	ctx := c.Request().Context()
 	f := Negotiate(c.Request().Header.Get(echo.HeaderAccept), c.QueryParam("format"))
 	serial, err := h.cat.ProjectSerial(ctx, name)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
+		if h.upstream == nil {
 			return echo.NewHTTPError(http.StatusNotFound, "Not Found")
 		}
+		return h.upstreamProject(c, f, name)
+	}
+	if err != nil {
 		return err
+	}
+	if h.upstream != nil && h.upstream.Merge(name) {
+		return h.mergedProject(c, f, name)
 	}
 	key := pageKey{name: name, serial: serial, json: f.JSON(), source: 'h'}
 	p := h.cache.get(key)
@@ -199,6 +206,48 @@ func (h *Handler) project(c echo.Context) error {
 		serial = pg.Serial
 	}
 	return h.servePage(c, f, p, serial)
+}
+
+// upstreamProject serves a project only the upstream has.
+func (h *Handler) upstreamProject(c echo.Context, f Format, name string) error {
+	pg, err := h.upstream.Page(c.Request().Context(), name)
+	if errors.Is(err, ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	key := pageKey{name: name, serial: pg.Serial, json: f.JSON(), source: 'm'}
+	p := h.cache.get(key)
+	if p == nil {
+		p = renderPage(pg, f)
+		h.cache.put(key, p)
+	}
+	return h.servePage(c, f, p, pg.Serial)
+}
+
+// mergedProject serves a hosted project that is opted in to also show the
+// upstream's files. Such pages are rare and rendered on each request; if
+// the upstream fails, the hosted files alone are served.
+func (h *Handler) mergedProject(c echo.Context, f Format, name string) error {
+	ctx := c.Request().Context()
+	pg, err := h.HostedPage(ctx, name)
+	if err != nil {
+		return err
+	}
+	if up, err := h.upstream.Page(ctx, name); err == nil {
+		pg = mergePages(pg, up)
+	} else if !errors.Is(err, ErrNotFound) {
+		h.log.Warn("upstream page unavailable for a merged project; serving hosted files only", "project", name, "err", err)
+	}
+	return h.servePage(c, f, renderPage(pg, f), pg.Serial)
+}
+
+func renderPage(pg *Page, f Format) *page {
+	if f.JSON() {
+		return newPage(renderProjectJSON(pg))
+	}
+	return newPage(renderProjectHTML(pg))
 }
 
 // HostedPage builds the page content of a hosted project, files sorted by

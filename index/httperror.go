@@ -23,6 +23,10 @@ func ErrorStatus(err error) (int, string) {
 		}
 		return he.Code, msg
 	}
+	var ue *UpstreamError
+	if errors.As(err, &ue) {
+		return ue.Status, ue.Msg
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, "Not Found"

@@ -1,0 +1,85 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/pyindex/pyindex/index/pep440"
+)
+
+// Upstream is what the read side needs from a mirror of another index: the
+// pages of projects that are not hosted here. The mirror package satisfies
+// it; cmd wires the two, so this package never imports the mirror.
+type Upstream interface {
+	// Page returns the page of a project from the upstream (fresh or
+	// cached), with file URLs already pointing at this server. Page.Serial
+	// must change whenever the content changes: rendered pages are cached
+	// under it. It returns ErrNotFound when the upstream has no such
+	// project, and an *UpstreamError when the upstream cannot be reached
+	// and nothing is cached.
+	Page(ctx context.Context, name string) (*Page, error)
+	// Merge reports whether a hosted project's page should also show the
+	// upstream's files (an explicit opt-in: by default a hosted name hides
+	// the upstream project entirely, against dependency confusion).
+	Merge(name string) bool
+}
+
+// UpstreamError reports that the upstream failed and nothing usable is
+// cached. Status is 502 (bad answer), 503 (unavailable, offline) or 504
+// (timed out).
+type UpstreamError struct {
+	Status int
+	Msg    string
+	Err    error
+}
+
+func (e *UpstreamError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Msg, e.Err)
+	}
+	return e.Msg
+}
+
+func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// SetUpstream makes the read side fall back to u for projects not hosted
+// here.
+func (h *Handler) SetUpstream(u Upstream) { h.upstream = u }
+
+// mergePages returns the hosted page with the upstream files whose names
+// the hosted page does not already have, and the union of versions.
+func mergePages(hosted, up *Page) *Page {
+	out := &Page{Name: hosted.Name, Serial: hosted.Serial}
+	have := map[string]bool{}
+	for _, f := range hosted.Files {
+		have[f.Filename] = true
+	}
+	out.Files = append(out.Files, hosted.Files...)
+	for _, f := range up.Files {
+		if !have[f.Filename] {
+			out.Files = append(out.Files, f)
+		}
+	}
+	seen := map[string]bool{}
+	for _, v := range append(append([]string{}, hosted.Versions...), up.Versions...) {
+		if !seen[v] {
+			seen[v] = true
+			out.Versions = append(out.Versions, v)
+		}
+	}
+	slices.SortStableFunc(out.Versions, func(a, b string) int {
+		va, ea := pep440.Parse(a)
+		vb, eb := pep440.Parse(b)
+		switch {
+		case ea != nil && eb != nil:
+			return 0
+		case ea != nil: // legacy versions sort first, as on PyPI
+			return -1
+		case eb != nil:
+			return 1
+		}
+		return pep440.Compare(va, vb)
+	})
+	return out
+}
