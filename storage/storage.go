@@ -1,7 +1,9 @@
 // Package storage defines the blob store that holds distribution files and
 // their extracted metadata. Backends live in sub-packages (storage/fs,
 // storage/s3); every backend passes the compliance suite in
-// storage/storagetest.
+// storage/storagetest. Blobs are content-addressed (Key); WithMetrics adds
+// Prometheus metrics to any Store, and the optional Presigner and Pather
+// interfaces expose what only some backends can do.
 package storage
 
 import (
@@ -43,13 +45,18 @@ type Info struct {
 }
 
 // Store is a flat key/value blob store. Keys are slash-separated relative
-// paths such as "sha256/ab/cd/abcd...". All methods are safe for concurrent
-// use.
+// paths such as "sha256/ab/cd/abcd..." (see Key and ValidKey). All methods
+// are safe for concurrent use. Every method returns an error wrapping
+// ErrInvalidKey for a key (or List prefix) that ValidKey rejects, and one
+// wrapping ctx.Err() when ctx is done before the operation completes. Errors
+// are wrapped with the key; test them with errors.Is.
 type Store interface {
 	// Put stores exactly size bytes read from r under key. It is atomic: a
 	// reader sees either the previous blob or the complete new one, never a
 	// partial write. If r yields fewer or more than size bytes, Put fails
-	// and stores nothing. A negative size means "unknown".
+	// with ErrSizeMismatch and stores nothing. A negative size means
+	// "unknown". A read error from r fails Put (the error is wrapped) and
+	// stores nothing; a full backend returns ErrNoSpace.
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	// Open returns a reader over the blob and its Info, or ErrNotExist.
 	// The reader supports Seek, so it can be handed to http.ServeContent
@@ -61,6 +68,8 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// List calls fn for every blob whose key starts with prefix, in no
 	// particular order. An error from fn stops the walk and is returned.
+	// The prefix need not end at a "/": "sha256/a" matches
+	// "sha256/ab/...".
 	List(ctx context.Context, prefix string, fn func(Info) error) error
 }
 

@@ -266,7 +266,7 @@ func (f *FS) Delete(ctx context.Context, key string) error {
 }
 
 // List calls fn for every blob whose key starts with prefix (which need not
-// end at a "/"), in lexical order. Temporary files are skipped. An error
+// end at a "/"), directory by directory (not strictly in key order). Temporary files are skipped. An error
 // from fn stops the walk and is returned as is; a cancelled ctx returns
 // ctx.Err(); a prefix that could never match a valid key returns
 // storage.ErrInvalidKey.

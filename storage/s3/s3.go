@@ -36,7 +36,6 @@ const (
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultRegion        = "us-east-1"
 	DefaultPartSize      = 16 << 20
 	DefaultPresignExpiry = 15 * time.Minute
 
@@ -57,7 +56,8 @@ type Config struct {
 	Endpoint string `toml:"endpoint"`
 	// Bucket holds the blobs.
 	Bucket string `toml:"bucket"`
-	// Region defaults to "us-east-1".
+	// Region is the bucket's region. Empty lets minio-go look it up (and
+	// CreateBucket then creates the bucket in us-east-1).
 	Region string `toml:"region"`
 	// Prefix, when set, is prepended (with a "/") to every key, so one
 	// bucket can be shared.
@@ -88,7 +88,6 @@ type Config struct {
 // endpoint and bucket are left empty.
 func DefaultConfig() Config {
 	return Config{
-		Region:        DefaultRegion,
 		PresignExpiry: DefaultPresignExpiry,
 		PartSize:      DefaultPartSize,
 	}
@@ -116,9 +115,6 @@ var (
 // rejected credentials, access denied, missing bucket, invalid config).
 func New(ctx context.Context, cfg Config) (*S3, error) {
 	def := DefaultConfig()
-	if cfg.Region == "" {
-		cfg.Region = def.Region
-	}
 	if cfg.PartSize == 0 {
 		cfg.PartSize = def.PartSize
 	}

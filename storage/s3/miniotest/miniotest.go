@@ -160,34 +160,47 @@ func start(bin, endpoint, dataDir, accessKey, secretKey string) (*server, error)
 		srv.err = cmd.Wait()
 		close(srv.done)
 	}()
-	if err := srv.waitReady("http://" + endpoint + "/minio/health/live"); err != nil {
+	if err := srv.waitReady("http://" + endpoint); err != nil {
 		srv.stop()
 		return nil, fmt.Errorf("%w\n%s", err, out.String())
 	}
 	return srv, nil
 }
 
-func (s *server) waitReady(url string) error {
+// waitReady polls until the server answers /minio/health/live (the process
+// serves HTTP) and then /minio/health/cluster: live says 200 even before the
+// object layer, bucket metadata and IAM are initialized, when S3 requests
+// still fail with "Server not initialized yet".
+func (s *server) waitReady(base string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(readyTimeout)
-	for {
-		select {
-		case <-s.done:
-			return fmt.Errorf("server exited before it was ready: %v", s.err)
-		default:
-		}
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+	for _, path := range []string{"/minio/health/live", "/minio/health/cluster"} {
+		for !ok(client, base+path) {
+			select {
+			case <-s.done:
+				return fmt.Errorf("server exited before it was ready: %v", s.err)
+			default:
 			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("server not ready after %v (waiting for %s)", readyTimeout, path)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("server not ready after %v", readyTimeout)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	return nil
+}
+
+func ok(client *http.Client, url string) bool {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // stop asks the server to shut down and kills it if it does not exit in
