@@ -305,10 +305,14 @@ func (h *Handler) receive(req *http.Request) (*received, error) {
 			if rcv.tmp != nil {
 				return rcv, badRequest("The 'content' field was sent twice")
 			}
-			if part.FileName() == "" {
+			fn, err := rawFileName(part)
+			if err != nil {
+				return rcv, badRequest("Invalid Content-Disposition of the 'content' part: %v", err)
+			}
+			if fn == "" {
 				return rcv, badRequest("Upload payload does not have a file")
 			}
-			rcv.filename = part.FileName()
+			rcv.filename = fn
 			if err := h.spool(rcv, part); err != nil {
 				return rcv, err
 			}
@@ -340,6 +344,18 @@ func (h *Handler) receive(req *http.Request) (*received, error) {
 		return rcv, badRequest("Upload payload does not have a file")
 	}
 	return rcv, nil
+}
+
+// rawFileName returns the filename parameter of a part as the client sent
+// it. multipart.Part.FileName applies filepath.Base, which would quietly
+// turn "../x.whl" or "dir/x.whl" into an acceptable name; uploads with such
+// names must be refused instead (warehouse's _validate_filename).
+func rawFileName(p *multipart.Part) (string, error) {
+	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
+	if err != nil {
+		return "", err
+	}
+	return params["filename"], nil
 }
 
 func bodyError(err error, max storage.Size) error {
