@@ -106,8 +106,17 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/", h.upload)
 }
 
+// fail returns an HTTP error whose message is one line: messages quote
+// client-supplied text (archive member names, metadata), which may hold line
+// breaks or terminal escapes, and twine shows the body verbatim.
 func fail(code int, format string, args ...any) error {
-	return echo.NewHTTPError(code, fmt.Sprintf(format, args...))
+	msg := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, fmt.Sprintf(format, args...))
+	return echo.NewHTTPError(code, msg)
 }
 
 func badRequest(format string, args ...any) error {

@@ -1,7 +1,9 @@
 package upload_test
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -380,6 +382,23 @@ func TestUploadAuth(t *testing.T) {
 	}
 }
 
+// tarGz builds a .tar.gz archive of the given members.
+func tarGz(t testing.TB, members map[string]string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	tw := tar.NewWriter(zw)
+	for n, body := range members {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, body)
+	}
+	tw.Close()
+	zw.Close()
+	return b.Bytes()
+}
+
 // zipWheel builds a wheel-shaped zip with the given members.
 func zipWheel(t testing.TB, members map[string]string) []byte { return indextest.Zip(t, members) }
 
@@ -494,6 +513,9 @@ func TestUploadMalformed(t *testing.T) {
 		{"empty file", withContent(wheel, []byte{}, ""), nil, 400},
 		{"wheel without METADATA", withContent(wheel, zipWheel(t, map[string]string{
 			"acme_util-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\n", "acme_util/__init__.py": "",
+		}), ""), nil, 400},
+		{"control chars in member names", withContent("acme_util-0.1.tar.gz", tarGz(t, map[string]string{
+			"acme_util-0.1\n\x1b[31mevil/PKG-INFO": "Metadata-Version: 2.1\nName: acme-util\n",
 		}), ""), nil, 400},
 		{"wheel without WHEEL", withContent(wheel, zipWheel(t, map[string]string{
 			"acme_util-0.1.dist-info/METADATA": meta("acme-util", "0.1"),
