@@ -9,6 +9,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrExists: a unique thing (a filename, a user name) is already taken.
 	ErrExists = errors.New("already exists")
+	// ErrForbidden: the caller is known but may not do this.
+	ErrForbidden = errors.New("forbidden")
 	// ErrInvalid: the input is malformed (bad name, version, argument).
 	ErrInvalid = errors.New("invalid")
 	// ErrBusy: the database stayed locked past the busy timeout.

@@ -30,6 +30,8 @@ func ErrorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, "Not Found"
+	case errors.Is(err, ErrForbidden):
+		return http.StatusForbidden, strings.TrimPrefix(err.Error(), "forbidden: ")
 	case errors.Is(err, ErrExists):
 		return http.StatusConflict, "Already exists"
 	case errors.Is(err, ErrInvalid):

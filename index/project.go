@@ -117,6 +117,12 @@ type NewFile struct {
 	Branch         string
 	Metadata       Metadata
 	RemoteAddr     string
+	// UploaderID is the uploading user. The first upload of a project makes
+	// that user an owner; later uploads need an owner unless AnyProject
+	// (an admin, or a token restricted to this project) is set. Zero skips
+	// the ownership rules (internal callers).
+	UploaderID int64
+	AnyProject bool
 }
 
 // AddFile records an uploaded file, creating its project and release when
@@ -161,7 +167,20 @@ func (c *Catalog) AddFile(ctx context.Context, nf NewFile) (f File, existed bool
 		if errors.Is(err, sql.ErrNoRows) {
 			err = tx.QueryRowContext(ctx, `INSERT INTO projects (name, display_name, created_at, last_serial)
 				VALUES (?, ?, ?, ?) RETURNING id`, name, nf.Project, now, serial).Scan(&projectID)
+			if err == nil && nf.UploaderID != 0 {
+				_, err = tx.ExecContext(ctx, `INSERT INTO project_owners (project_id, user_id) VALUES (?, ?)`, projectID, nf.UploaderID)
+			}
 		} else if err == nil {
+			if nf.UploaderID != 0 && !nf.AnyProject {
+				var owner int
+				if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM project_owners WHERE project_id = ? AND user_id = ?)`,
+					projectID, nf.UploaderID).Scan(&owner); err != nil {
+					return err
+				}
+				if owner == 0 {
+					return fmt.Errorf("%w: the user '%s' isn't allowed to upload to project '%s'", ErrForbidden, nf.UploadedBy, name)
+				}
+			}
 			_, err = tx.ExecContext(ctx, `UPDATE projects SET last_serial = ? WHERE id = ?`, serial, projectID)
 		}
 		if err != nil {
