@@ -33,4 +33,3 @@ func FuzzUpload(f *testing.F) {
 		}
 	})
 }
-
