@@ -272,8 +272,14 @@ func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, env
 	}
 	n := resp.Number
 	rep.DevNumber = &n
-	rep.Base = resp.DevBase()
-	rep.Version, err = r.WithLocal(resp.Version)
+	if req.Base == "" {
+		rep.Base = resp.DevBase()
+		rep.Version, err = r.WithLocal(resp.Version)
+		return err
+	}
+	// The version is ours (base + ".dev" + number), so that it is
+	// setuptools_scm's string even if the server normalized the base.
+	rep.Version, err = r.FormatDev(n)
 	return err
 }
 

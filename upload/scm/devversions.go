@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pyindex/pyindex/index/pep440"
 )
 
 // DevVersionsPath is the index endpoint that hands out dev numbers, relative
@@ -36,7 +38,7 @@ type DevVersionRequest struct {
 }
 
 // DevVersionResponse is the server's answer: Version is Base + ".dev" +
-// Number.
+// Number (equal to it under PEP 440 when the server normalizes the base).
 type DevVersionResponse struct {
 	Version string `json:"version"`
 	Number  int    `json:"number"`
@@ -72,8 +74,8 @@ type IndexClient struct {
 // DevVersion asks the index for the next dev number of project.
 //
 // It checks that the answer is consistent: a non-negative number, and a
-// version equal to req.Base + ".dev" + number (or, without a base, a
-// version ending in ".dev" + number). Errors: *HTTPError for an answer
+// version equal under PEP 440 to req.Base + ".dev" + number (or, without a
+// base, a valid version ending in ".dev" + number). Errors: *HTTPError for an answer
 // other than 2xx, ErrInvalidVersion for an inconsistent answer.
 func (c *IndexClient) DevVersion(ctx context.Context, project string, req DevVersionRequest) (DevVersionResponse, error) {
 	if project == "" {
@@ -165,18 +167,22 @@ func checkDevResponse(req DevVersionRequest, resp DevVersionResponse) error {
 		return errorf(ErrInvalidVersion, "index answered a negative dev number %d", resp.Number)
 	}
 	suffix := ".dev" + strconv.Itoa(resp.Number)
+	got, err := parseVersion(resp.Version)
+	if err != nil {
+		return errorf(ErrInvalidVersion, "index answered version %q: %v", resp.Version, err)
+	}
 	if req.Base != "" {
-		if resp.Version != req.Base+suffix {
+		// The server may normalize the base; the versions must be equal
+		// under PEP 440.
+		want, err := parseVersion(req.Base + suffix)
+		if err != nil || pep440.Compare(got, want) != 0 {
 			return errorf(ErrInvalidVersion, "index answered version %q for base %q and number %d, want %q",
 				resp.Version, req.Base, resp.Number, req.Base+suffix)
 		}
 		return nil
 	}
-	if !strings.HasSuffix(resp.Version, suffix) || len(resp.Version) == len(suffix) {
+	if n, ok := got.Dev(); !ok || n != strconv.Itoa(resp.Number) || !strings.HasSuffix(resp.Version, suffix) {
 		return errorf(ErrInvalidVersion, "index answered version %q, which does not end in %s", resp.Version, suffix)
-	}
-	if _, err := parseVersion(resp.Version); err != nil {
-		return errorf(ErrInvalidVersion, "index answered version %q: %v", resp.Version, err)
 	}
 	return nil
 }

@@ -41,8 +41,11 @@ func TestIndexClient(t *testing.T) {
 		if base == "" {
 			base = "2.0.0"
 		}
-		if req.Branch == "lie" {
+		switch req.Branch {
+		case "lie":
 			base = "9.9"
+		case "normalize":
+			base = "1.2.4"
 		}
 		_ = json.NewEncoder(w).Encode(scm.DevVersionResponse{Version: base + ".dev7", Number: 7})
 	}))
@@ -65,6 +68,11 @@ func TestIndexClient(t *testing.T) {
 	failFirst.Store(2)
 	if _, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "1.2.4", Commit: "abc"}); err != nil || hits.Load() != 3 {
 		t.Errorf("retry: %v after %d requests", err, hits.Load())
+	}
+
+	// A server that normalizes the base is fine.
+	if _, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "01.2.4", Commit: "abc", Branch: "normalize"}); err != nil {
+		t.Errorf("normalized base: %v", err)
 	}
 
 	// An inconsistent answer is refused.
