@@ -32,10 +32,11 @@ type Config struct {
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string `toml:"log_level"`
 
-	Server  ServerConfig  `toml:"server"`
-	Index   index.Config  `toml:"index"`
-	Upload  upload.Config `toml:"upload"`
-	Storage StorageConfig `toml:"storage"`
+	Server  ServerConfig     `toml:"server"`
+	Auth    index.AuthConfig `toml:"auth"`
+	Index   index.Config     `toml:"index"`
+	Upload  upload.Config    `toml:"upload"`
+	Storage StorageConfig    `toml:"storage"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -73,6 +74,7 @@ func DefaultConfig() Config {
 			ShutdownTimeout:   30 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 		},
+		Auth:    index.DefaultAuthConfig(),
 		Index:   index.DefaultConfig(),
 		Upload:  upload.DefaultConfig(),
 		Storage: StorageConfig{Backend: "fs"},
@@ -217,6 +219,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.MaxHeaderBytes < 4096 {
 		bad("server.max_header_bytes", "must be at least 4096")
+	}
+	if c.Auth.MaxFailedLogins < 0 {
+		bad("auth.max_failed_logins", "must not be negative")
+	}
+	if c.Auth.MaxFailedLogins > 0 && c.Auth.FailedLoginWindow <= 0 {
+		bad("auth.failed_login_window", "must be positive")
 	}
 	if c.Index.SimpleMaxAge < 0 {
 		bad("index.simple_max_age", "must not be negative")

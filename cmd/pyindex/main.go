@@ -122,7 +122,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		return cfg, nil
 	}
 
-	root.AddCommand(newServeCmd(load), newUserCmd(load), newVersionCmd())
+	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newVersionCmd())
 	return root
 }
 
