@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +46,8 @@ type Handler struct {
 	log      *slog.Logger
 	cache    *pageCache
 	prefix   string
-	upstream Upstream // path of BaseURL without the trailing slash
+	upstream Upstream
+	auth     *Auth // path of BaseURL without the trailing slash
 }
 
 // NewHandler returns the read side's handler.
@@ -62,6 +64,18 @@ func NewHandler(cat *Catalog, store storage.Store, cfg Config, log *slog.Logger)
 		h.prefix = strings.TrimSuffix(u.Path, "/")
 	}
 	return h, nil
+}
+
+// SetAuth makes the read side enforce a's read rules (private mode). Without
+// it every read is anonymous and allowed.
+func (h *Handler) SetAuth(a *Auth) { h.auth = a }
+
+// canRead applies the read rules to project ("" for listings).
+func (h *Handler) canRead(c echo.Context, project string) error {
+	if h.auth == nil {
+		return nil
+	}
+	return h.auth.RequireRead(c, project)
 }
 
 // Register adds the read side's routes to g (the server root).
@@ -131,22 +145,36 @@ func escapeFilename(fn string) string {
 }
 
 func (h *Handler) root(c echo.Context) error {
+	if err := h.canRead(c, ""); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	f := Negotiate(c.Request().Header.Get(echo.HeaderAccept), c.QueryParam("format"))
 	serial, err := h.cat.Serial(ctx)
 	if err != nil {
 		return err
 	}
+	// A token limited to some projects sees only those: such listings are
+	// rendered per request instead of cached.
+	var only []string
+	if h.auth != nil && !h.auth.Config().AnonymousRead {
+		only = h.auth.Principal(c).Projects
+	}
 	key := pageKey{serial: serial, json: f.JSON(), source: 'h'}
-	p := h.cache.get(key)
+	var p *page
+	if only == nil {
+		p = h.cache.get(key)
+	}
 	if p == nil {
 		names, s, err := h.cat.ProjectNames(ctx)
 		if err != nil {
 			return err
 		}
-		entries := make([]RootEntry, len(names))
-		for i, n := range names {
-			entries[i] = RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial}
+		entries := make([]RootEntry, 0, len(names))
+		for _, n := range names {
+			if only == nil || slices.Contains(only, n.Name) {
+				entries = append(entries, RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial})
+			}
 		}
 		if f.JSON() {
 			p = newPage(renderRootJSON(entries, s))
@@ -154,7 +182,9 @@ func (h *Handler) root(c echo.Context) error {
 			p = newPage(renderRootHTML(h.prefix, entries, s))
 		}
 		key.serial = s
-		h.cache.put(key, p)
+		if only == nil {
+			h.cache.put(key, p)
+		}
 		serial = s
 	}
 	return h.servePage(c, f, p, serial)
@@ -170,6 +200,9 @@ func (h *Handler) project(c echo.Context) error {
 		u := *c.Request().URL
 		u.Path, u.RawPath = h.prefix+"/simple/"+name+"/", ""
 		return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
+	}
+	if err := h.canRead(c, name); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	f := Negotiate(c.Request().Header.Get(echo.HeaderAccept), c.QueryParam("format"))
@@ -338,8 +371,16 @@ func (h *Handler) file(c echo.Context) error {
 	if strings.HasSuffix(name, ".metadata") {
 		name, meta = strings.TrimSuffix(name, ".metadata"), true
 	}
+	if err := h.canRead(c, ""); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	f, err := h.cat.File(ctx, name)
+	if err == nil {
+		if err := h.canRead(c, f.Project); err != nil {
+			return err
+		}
+	}
 	if errors.Is(err, ErrNotFound) || (err == nil && f.SHA256 != sum) || (err == nil && meta && f.MetadataKey == "") {
 		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
 	}

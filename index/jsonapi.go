@@ -110,6 +110,9 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 		u.RawPath = ""
 		return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
 	}
+	if err := h.canRead(c, name); err != nil {
+		return err
+	}
 	proj, rels, err := h.cat.ProjectDetail(c.Request().Context(), name)
 	if errors.Is(err, ErrNotFound) || (err == nil && len(rels) == 0) {
 		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
