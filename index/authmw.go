@@ -109,6 +109,17 @@ func (a *Auth) result(c echo.Context) (authResult, error) {
 	return r, nil
 }
 
+// Check returns what authentication found: the principal, whether the
+// request carried credentials at all, and ErrBadCredentials (or
+// ErrTokenExpired) for wrong ones. Other errors are failures to check.
+func (a *Auth) Check(c echo.Context) (Principal, bool, error) {
+	r, err := a.result(c)
+	if err != nil {
+		return Anonymous, true, err
+	}
+	return r.p, r.has, r.err
+}
+
 // Principal returns the request's principal; Anonymous when it carried no
 // valid credentials.
 func (a *Auth) Principal(c echo.Context) Principal {

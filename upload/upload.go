@@ -61,7 +61,12 @@ type Handler struct {
 	tempDir string
 	log     *slog.Logger
 	locks   keyedMutex
+	auth    *index.Auth
 }
+
+// SetAuth makes uploads use a (and its failed-login limiter); by default
+// the handler authenticates against the catalog with default settings.
+func (h *Handler) SetAuth(a *index.Auth) { h.auth = a }
 
 // NewHandler returns the upload handler. Temporary files go to tempDir,
 // which should be on the same disk as the data.
@@ -72,7 +77,8 @@ func NewHandler(cat *index.Catalog, store storage.Store, cfg Config, tempDir str
 	if err := os.MkdirAll(tempDir, 0o755); err != nil {
 		return nil, fmt.Errorf("upload temp dir: %w", err)
 	}
-	return &Handler{cat: cat, store: store, cfg: cfg, tempDir: tempDir, log: log}, nil
+	return &Handler{cat: cat, store: store, cfg: cfg, tempDir: tempDir, log: log,
+		auth: index.NewAuth(cat, index.DefaultAuthConfig(), log)}, nil
 }
 
 // CleanTemp removes temporary upload files left by a crash. Call it at start.
@@ -153,17 +159,22 @@ func (h *Handler) upload(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
 
-	p, hasCreds, err := h.cat.Authenticate(ctx, req)
+	p, hasCreds, err := h.auth.Check(c)
 	if !hasCreds {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="pyindex"`)
-		return fail(http.StatusUnauthorized, "Authentication required: upload with a user name and password (twine -u NAME -p PASSWORD)")
+		return fail(http.StatusUnauthorized, "Authentication required: upload with a user name and password or a token (twine -u __token__ -p TOKEN)")
 	}
 	if err != nil {
+		if errors.Is(err, index.ErrTokenExpired) {
+			return fail(http.StatusForbidden, "The token has expired")
+		}
 		if errors.Is(err, index.ErrBadCredentials) {
-			h.log.Warn("upload refused: invalid credentials", "remote_addr", c.RealIP())
 			return fail(http.StatusForbidden, "Invalid or non-existent authentication information")
 		}
 		return err
+	}
+	if p.Scope < index.ScopeUpload {
+		return fail(http.StatusForbidden, "This token's scope (%s) does not allow uploads", p.Scope)
 	}
 
 	limit := int64(h.cfg.MaxFileSize) + int64(h.cfg.MaxMetadataSize) + 64<<10
@@ -183,6 +194,14 @@ func (h *Handler) upload(c echo.Context) error {
 	}
 	nf.UploadedBy = p.User
 	nf.RemoteAddr = c.RealIP()
+	project := pep503.Normalize(nf.Project)
+	if !p.ProjectAllowed(project) {
+		return fail(http.StatusForbidden, "The given token isn't allowed to upload to project '%s'", project)
+	}
+	// Owners may upload; so may admins and tokens limited to this project
+	// (an admin granted that). The catalog checks ownership atomically.
+	nf.UploaderID = p.UserID
+	nf.AnyProject = p.Admin || len(p.Projects) > 0
 
 	// A retried upload of the same bytes succeeds without a second copy;
 	// other bytes under a taken name never replace the file.

@@ -30,6 +30,7 @@ type Main struct {
 
 	Catalog *index.Catalog
 	Store   storage.Store
+	Auth    *index.Auth
 	Echo    *echo.Echo
 
 	server *http.Server
@@ -109,14 +110,18 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 
+	auth := index.NewAuth(cat, cfg.Auth, m.Log)
+	m.Auth = auth
 	readSide, err := index.NewHandler(cat, store, cfg.Index, m.Log)
 	if err != nil {
 		return err
 	}
+	readSide.SetAuth(auth)
 	writeSide, err := upload.NewHandler(cat, store, cfg.Upload, tempPath(cfg), m.Log)
 	if err != nil {
 		return err
 	}
+	writeSide.SetAuth(auth)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -128,6 +133,9 @@ func (m *Main) Run(ctx context.Context) error {
 	//  3. RequestID: every request gets X-Request-ID (kept when sent).
 	//  4. accessLog: one line per request, after the handler ran, with the
 	//     final status and the request ID.
+	//  5. auth: checks credentials when a request has any (429 for an
+	//     address over the failed-login limit); handlers then decide with
+	//     Auth.Require/RequireRead.
 	// Each component then registers its own routes on the root group.
 	e.Pre(stripFragment)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -136,6 +144,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}}))
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(m.Log))
+	e.Use(auth.Middleware())
 	root := e.Group("")
 	readSide.Register(root)
 	writeSide.Register(root)
