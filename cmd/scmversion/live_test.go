@@ -113,68 +113,142 @@ func tomlValue(v any) string {
 	panic(fmt.Sprintf("no TOML for %T", v))
 }
 
-// TestLiveSetuptoolsSCM runs `python3 -m setuptools_scm` and scmversion on
-// a sample of the oracle repositories with the same pyproject.toml (kept
-// outside the repository, passed with -c / --config) and compares their
-// stdout. Either both fail or both print the same version.
+// liveDriver runs `python -m setuptools_scm ARGS` for many jobs in one
+// interpreter: runpy.run_module(..., run_name="__main__", alter_sys=True)
+// is what -m does. Starting Python and scanning entry points costs about a
+// second per process, which 45 separate processes would pay 45 times. Each
+// job gets its own argv, working directory and environment (os.environ is
+// replaced, and setuptools_scm reads it at call time and passes it to git).
+const liveDriver = `
+import contextlib, io, json, os, runpy, sys, traceback
+jobs = json.load(sys.stdin)
+results = []
+for job in jobs:
+    os.chdir(job["cwd"])
+    os.environ.clear()
+    os.environ.update(job["env"])
+    sys.argv = ["setuptools_scm"] + job["args"]
+    out, err = io.StringIO(), io.StringIO()
+    ok = True
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_module("setuptools_scm", run_name="__main__", alter_sys=True)
+        except SystemExit as e:
+            ok = e.code in (None, 0)
+            if not ok:
+                print(e.code, file=err)
+        except BaseException as e:
+            ok = False
+            print("%s: %s" % (type(e).__name__, e), file=err)
+    results.append({"ok": ok, "out": out.getvalue(), "err": err.getvalue()})
+json.dump(results, sys.__stdout__)
+`
+
+type liveJob struct {
+	Cwd  string            `json:"cwd"`
+	Env  map[string]string `json:"env"`
+	Args []string          `json:"args"`
+}
+
+type liveResult struct {
+	OK  bool   `json:"ok"`
+	Out string `json:"out"`
+	Err string `json:"err"`
+}
+
+// TestLiveSetuptoolsSCM runs setuptools_scm's command line (python -m
+// setuptools_scm) and scmversion on a sample of the oracle repositories
+// with the same pyproject.toml (kept outside the repository, passed with -c
+// / --config) and compares their stdout: either both fail or both print the
+// same version. The first sample also runs as a separate `python3 -m
+// setuptools_scm` process, to check the one-interpreter driver against it.
 func TestLiveSetuptoolsSCM(t *testing.T) {
 	python, version := livePython(t)
 	compat := compatFor(version)
 	t.Logf("%s has setuptools_scm %s: --compat %s", python, version, compat)
+
+	type sample struct {
+		name, root, cfgPath, toml string
+		env                       []string
+	}
+	var samples []sample
+	var jobs []liveJob
 	for _, s := range liveSample {
 		c, ok := repos.Cases[s.caseName]
 		if !ok {
 			t.Fatalf("no oracle case %s", s.caseName)
 		}
-		t.Run(s.caseName, func(t *testing.T) {
-			t.Parallel()
-			root := repos.Path(c.Name)
-			var toml strings.Builder
-			fmt.Fprintf(&toml, "[project]\nname = 'live-sample'\n\n[tool.setuptools_scm]\nversion_scheme = %s\nlocal_scheme = %s\n",
-				tomlValue(s.vs), tomlValue(s.ls))
-			if c.Config != "" {
-				var cfg map[string]any
-				if err := json.Unmarshal([]byte(c.Config), &cfg); err != nil {
-					t.Fatal(err)
-				}
-				keys := make([]string, 0, len(cfg))
-				for k := range cfg {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				for _, k := range keys {
-					fmt.Fprintf(&toml, "%s = %s\n", k, tomlValue(cfg[k]))
-				}
-			}
-			cfgPath := filepath.Join(t.TempDir(), "pyproject.toml")
-			if err := os.WriteFile(cfgPath, []byte(toml.String()), 0o644); err != nil {
+		root := repos.Path(c.Name)
+		var toml strings.Builder
+		fmt.Fprintf(&toml, "[project]\nname = 'live-sample'\n\n[tool.setuptools_scm]\nversion_scheme = %s\nlocal_scheme = %s\n",
+			tomlValue(s.vs), tomlValue(s.ls))
+		if c.Config != "" {
+			var cfg map[string]any
+			if err := json.Unmarshal([]byte(c.Config), &cfg); err != nil {
 				t.Fatal(err)
 			}
-			e := append(env(c.Env...), "PYTHONWARNINGS=ignore")
-
-			cmd := exec.Command(python, "-m", "setuptools_scm", "-r", root, "-c", cfgPath)
-			cmd.Dir = root
-			cmd.Env = e
-			var pyErr strings.Builder
-			cmd.Stderr = &pyErr
-			pyOut, pyRunErr := cmd.Output()
-			want := strings.TrimSpace(string(pyOut))
-
-			out, errOut, code := cli(t, e, "--compat", compat, "--root", root, "--config", cfgPath)
-			got := strings.TrimSpace(out)
-			switch {
-			case pyRunErr != nil && code == 0:
-				t.Errorf("setuptools_scm failed (%v: %s) but scmversion printed %q", pyRunErr, lastLine(pyErr.String()), got)
-			case pyRunErr == nil && code != 0:
-				t.Errorf("setuptools_scm printed %q but scmversion failed: %s", want, errOut)
-			case got != want:
-				t.Errorf("scmversion %q, setuptools_scm %q\n%s", got, want, toml.String())
-			case code != 0:
-				t.Logf("both failed; setuptools_scm: %s; scmversion: %s", lastLine(pyErr.String()), strings.TrimSpace(errOut))
-			default:
-				t.Logf("both print %q", got)
+			keys := make([]string, 0, len(cfg))
+			for k := range cfg {
+				keys = append(keys, k)
 			}
-		})
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(&toml, "%s = %s\n", k, tomlValue(cfg[k]))
+			}
+		}
+		cfgPath := filepath.Join(t.TempDir(), "pyproject.toml")
+		if err := os.WriteFile(cfgPath, []byte(toml.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e := append(env(c.Env...), "PYTHONWARNINGS=ignore")
+		samples = append(samples, sample{name: s.caseName, root: root, cfgPath: cfgPath, toml: toml.String(), env: e})
+		jobs = append(jobs, liveJob{Cwd: root, Env: envMap(e), Args: []string{"-r", root, "-c", cfgPath}})
+	}
+
+	in, err := json.Marshal(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, "-c", liveDriver)
+	cmd.Stdin = strings.NewReader(string(in))
+	cmd.Env = append(env(), "PYTHONWARNINGS=ignore")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python driver: %v\n%s", err, stderr.String())
+	}
+	var results []liveResult
+	if err := json.Unmarshal(raw, &results); err != nil || len(results) != len(jobs) {
+		t.Fatalf("python driver answered %d results (%v), want %d:\n%s", len(results), err, len(jobs), raw)
+	}
+
+	// Cross-check the driver with a real `python3 -m setuptools_scm`.
+	first := samples[0]
+	sub := exec.Command(python, "-m", "setuptools_scm", "-r", first.root, "-c", first.cfgPath)
+	sub.Dir = first.root
+	sub.Env = first.env
+	if out, err := sub.Output(); err != nil || string(out) != results[0].Out {
+		t.Errorf("python -m setuptools_scm printed %q (%v), the driver %q", out, err, results[0].Out)
+	}
+
+	for i, s := range samples {
+		res := results[i]
+		want := strings.TrimSpace(res.Out)
+		out, errOut, code := cli(t, s.env, "--compat", compat, "--root", s.root, "--config", s.cfgPath)
+		got := strings.TrimSpace(out)
+		switch {
+		case !res.OK && code == 0:
+			t.Errorf("%s: setuptools_scm failed (%s) but scmversion printed %q", s.name, lastLine(res.Err), got)
+		case res.OK && code != 0:
+			t.Errorf("%s: setuptools_scm printed %q but scmversion failed: %s", s.name, want, errOut)
+		case got != want:
+			t.Errorf("%s: scmversion %q, setuptools_scm %q\n%s", s.name, got, want, s.toml)
+		case code != 0:
+			t.Logf("%s: both fail; setuptools_scm: %s; scmversion: %s", s.name, lastLine(res.Err), lastLine(errOut))
+		default:
+			t.Logf("%s: both print %q", s.name, got)
+		}
 	}
 }
 
