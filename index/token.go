@@ -319,3 +319,18 @@ func (c *Catalog) Owners(ctx context.Context, project string) ([]string, error) 
 	}
 	return out, rows.Err()
 }
+
+// MayUpload reports whether a user may upload to project (normalized): yes
+// when the project does not exist yet (the upload will make the user its
+// owner), when anyProject is set (an admin, or a token limited to it), or
+// when the user owns it. AddFile repeats the check atomically.
+func (c *Catalog) MayUpload(ctx context.Context, project string, userID int64, anyProject bool) (bool, error) {
+	var exists, owner int
+	err := c.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE name = ?1),
+		EXISTS (SELECT 1 FROM project_owners o JOIN projects p ON p.id = o.project_id WHERE p.name = ?1 AND o.user_id = ?2)`,
+		project, userID).Scan(&exists, &owner)
+	if err != nil {
+		return false, formatError(err)
+	}
+	return exists == 0 || anyProject || owner == 1, nil
+}

@@ -202,6 +202,11 @@ func (h *Handler) upload(c echo.Context) error {
 	// (an admin granted that). The catalog checks ownership atomically.
 	nf.UploaderID = p.UserID
 	nf.AnyProject = p.Admin || len(p.Projects) > 0
+	if ok, err := h.cat.MayUpload(ctx, project, p.UserID, nf.AnyProject); err != nil {
+		return err
+	} else if !ok {
+		return fail(http.StatusForbidden, "The user '%s' isn't allowed to upload to project '%s': only its owners and admins may", p.User, project)
+	}
 
 	// A retried upload of the same bytes succeeds without a second copy;
 	// other bytes under a taken name never replace the file.

@@ -409,3 +409,10 @@ func TestUploadRefusals(t *testing.T) {
 		t.Errorf("want 409 File already exists, twine said (err %v):\n%s", err, out)
 	}
 }
+
+// execCommand is exec.CommandContext with the clean client environment.
+func execCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = cleanEnv()
+	return cmd
+}
