@@ -126,6 +126,10 @@ func (m *Main) Run(ctx context.Context) error {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = index.ErrorHandler(m.Log)
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.Server.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	// Middleware order, outermost first:
 	//  1. (Pre) stripFragment: drop a literal "#..." some clients put in the
 	//     request path, before routing sees it.

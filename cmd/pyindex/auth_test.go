@@ -216,7 +216,6 @@ func pick(cond bool, a, b int) int {
 	return b
 }
 
-
 // fileURL returns the absolute URL of the first file on a project page.
 func fileURL(t testing.TB, m *pyindex.Main, project, tok string) string {
 	t.Helper()
@@ -268,5 +267,34 @@ func TestPrivateIndexWithRealClients(t *testing.T) {
 	list := cli(t, m, "", "token", "list", "ci")
 	if strings.Contains(list, readTok) || strings.Contains(list, upTok) {
 		t.Errorf("token list shows a secret:\n%s", list)
+	}
+}
+
+// TestFailedLoginLimit: an address that keeps failing gets 429, even with
+// the right password, until the window passes; anonymous reads go on.
+func TestFailedLoginLimit(t *testing.T) {
+	m := startServer(t, func(c *pyindex.Config) {
+		c.Auth.MaxFailedLogins = 3
+		c.Auth.FailedLoginWindow = time.Minute
+	})
+	cli(t, m, "ci-password-1\n", "user", "add", "ci", "--password-stdin")
+	get := func(set func(*http.Request)) (int, http.Header) {
+		req, _ := http.NewRequest(http.MethodGet, m.URL()+"/simple/", nil)
+		req.Header.Set("X-Forwarded-For", "203.0.113.7") // must not be trusted by default
+		code, _, hdr := do(t, req, set)
+		return code, hdr
+	}
+	for i := 0; i < 3; i++ {
+		req := uploadRequest(t, m.URL(), "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1", "bdist_wheel")
+		if code, _, _ := do(t, req, basic("ci", "wrong-password")); code != 403 {
+			t.Fatalf("failed login %d: %d", i, code)
+		}
+	}
+	code, hdr := get(basic("ci", "ci-password-1"))
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+		t.Errorf("after 3 failures: %d (Retry-After %q), want 429", code, hdr.Get("Retry-After"))
+	}
+	if code, _ := get(nil); code != 200 {
+		t.Errorf("anonymous read while limited: %d", code)
 	}
 }

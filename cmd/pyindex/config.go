@@ -50,6 +50,11 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
 	// MaxHeaderBytes bounds the request header size.
 	MaxHeaderBytes int `toml:"max_header_bytes"`
+	// TrustProxyHeaders takes the client address from X-Forwarded-For /
+	// X-Real-IP (set it only behind a reverse proxy that sets them);
+	// otherwise the connection's address is used, so clients cannot
+	// spoof it in the audit log or to dodge the failed-login limit.
+	TrustProxyHeaders bool `toml:"trust_proxy_headers"`
 }
 
 // StorageConfig selects where files are kept.
