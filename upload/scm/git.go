@@ -334,13 +334,44 @@ func (w *gitWorkdir) describe(ctx context.Context) (cmdResult, []string, error) 
 	return res, args, err
 }
 
+// failOnMissingSubmodules is 9.x's fail_on_missing_submodules: with a
+// .gitmodules, every submodule must be initialized.
+func (w *gitWorkdir) failOnMissingSubmodules(ctx context.Context) error {
+	if _, err := os.Stat(filepath.Join(w.path, ".gitmodules")); err != nil {
+		return nil
+	}
+	res, err := w.git(ctx, "submodule", "status")
+	if err != nil || !res.ok() {
+		return err
+	}
+	if res.out == "" {
+		return errorf(ErrConfig, "Submodules are defined in .gitmodules but not initialized in %s. "+
+			"Please run 'git submodule update --init --recursive' to initialize them.", w.path)
+	}
+	var missing []string
+	for _, line := range strings.Split(res.out, "\n") {
+		line = strings.TrimSpace(line)
+		if f := strings.Fields(line); strings.HasPrefix(line, "-") && len(f) >= 2 {
+			missing = append(missing, f[1])
+		}
+	}
+	if len(missing) > 0 {
+		return errorf(ErrConfig, "Submodules are not initialized in %s: %s. "+
+			"Please run 'git submodule update --init --recursive' to initialize them.", w.path, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
 // preParse runs the configured pre_parse action (warn_on_shallow by
 // default). In 10.x a HEAD exactly on a tag skips it.
 func (w *gitWorkdir) preParse(ctx context.Context) (shallow bool, err error) {
+	c := w.r.c
+	if c.PreParse == "fail_on_missing_submodules" {
+		return w.isShallow(), w.failOnMissingSubmodules(ctx)
+	}
 	if !w.isShallow() {
 		return false, nil
 	}
-	c := w.r.c
 	if c.Compat >= Compat10 {
 		res, err := w.git(ctx, "describe", "--exact-match", "--tags", "HEAD")
 		if err != nil {

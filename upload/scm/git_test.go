@@ -2,6 +2,7 @@ package scm_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,5 +123,47 @@ func TestGitCommandSequence(t *testing.T) {
 			t.Errorf("%s compat %d: git calls\n  %s\nwant\n  %s", tc.caseName, tc.compat,
 				strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 		}
+	}
+}
+
+// TestPreParse checks the scm.git.pre_parse actions of §1.5.
+func TestPreParse(t *testing.T) {
+	ctx := context.Background()
+	o := caseOptions(t, repos.Cases["t58"], scm.Compat10, testNow)
+	var warnings []string
+	o.Warn = func(msg string) { warnings = append(warnings, msg) }
+	r, err := scm.Describe(ctx, o)
+	if err != nil || !r.Shallow || len(warnings) != 1 || !strings.Contains(warnings[0], "is shallow") {
+		t.Errorf("warn_on_shallow: %v, %v, warnings %q", r, err, warnings)
+	}
+	o.PreParse = "fail_on_shallow"
+	if _, err := scm.Describe(ctx, o); !errors.Is(err, scm.ErrShallow) {
+		t.Errorf("fail_on_shallow: %v", err)
+	}
+	// 10.x skips the shallow handling when HEAD is exactly on a tag.
+	o = caseOptions(t, repos.Cases["t60"], scm.Compat10, testNow)
+	o.PreParse = "fail_on_shallow"
+	if v, err := scm.Version(ctx, o); err != nil || v != "1.0.0" {
+		t.Errorf("fail_on_shallow on an exact tag, compat 10: %q, %v", v, err)
+	}
+	o.Compat = scm.Compat9
+	if _, err := scm.Version(ctx, o); !errors.Is(err, scm.ErrShallow) {
+		t.Errorf("fail_on_shallow on an exact tag, compat 9: %v", err)
+	}
+
+	// fail_on_missing_submodules: a .gitmodules whose submodule is not
+	// initialized.
+	dir := filepath.Join(t.TempDir(), "sub")
+	cmd := exec.Command("git", "-c", "advice.detachedHead=false", "clone", "-q", "file://"+repos.Path("t15"), dir)
+	cmd.Env = repos.Env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("clone: %v: %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitmodules"), []byte("[submodule \"lib\"]\n\tpath = lib\n\turl = ../lib\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o = scm.Options{Root: dir, Env: repos.Env(), PreParse: "fail_on_missing_submodules"}
+	if _, err := scm.Describe(ctx, o); !errors.Is(err, scm.ErrConfig) || !strings.Contains(err.Error(), "not initialized") {
+		t.Errorf("fail_on_missing_submodules: %v", err)
 	}
 }

@@ -52,8 +52,8 @@ type Options struct {
 	DistName string
 	// SearchParentDirectories lets Root be below the work tree's top.
 	SearchParentDirectories bool
-	// PreParse is warn_on_shallow (default), fail_on_shallow or
-	// fetch_on_shallow.
+	// PreParse is warn_on_shallow (default), fail_on_shallow,
+	// fetch_on_shallow or (9+) fail_on_missing_submodules.
 	PreParse string
 	// Compat is the setuptools_scm release line to imitate. Default 10.
 	Compat Compat
@@ -65,7 +65,8 @@ type Options struct {
 	// Warn receives setuptools_scm's warnings (shallow clone, stripped tag
 	// suffix, …). nil discards them.
 	Warn func(msg string)
-	// Git is the git executable. Default "git".
+	// Git is the git executable, also used for a DescribeCommand whose
+	// first word is "git". Default "git".
 	Git string
 }
 
@@ -124,9 +125,9 @@ func (o Options) resolve() (*config, error) {
 		c.PreParse = "warn_on_shallow"
 	}
 	switch c.PreParse {
-	case "warn_on_shallow", "fail_on_shallow", "fetch_on_shallow":
+	case "warn_on_shallow", "fail_on_shallow", "fetch_on_shallow", "fail_on_missing_submodules":
 	default:
-		return nil, errorf(ErrConfig, "pre_parse %q: want warn_on_shallow, fail_on_shallow or fetch_on_shallow", c.PreParse)
+		return nil, errorf(ErrConfig, "pre_parse %q: want warn_on_shallow, fail_on_shallow, fetch_on_shallow or fail_on_missing_submodules", c.PreParse)
 	}
 	if err := c.compileTagRegex(); err != nil {
 		return nil, err
