@@ -1,0 +1,120 @@
+package mirror
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pep503"
+)
+
+// Register adds the mirror's routes to g (the server root): the files of
+// mirrored pages, and the admin API under /api/v1/mirror/. auth guards
+// both (reads per index's read policy, the API with the admin scope).
+func (m *Mirror) Register(g *echo.Group, auth *index.Auth) {
+	if auth == nil {
+		panic("mirror.Register: nil auth")
+	}
+	m.auth = auth
+	get := []string{http.MethodGet, http.MethodHead}
+	g.Match(get, "/mirror/files/:project/:filename", m.serveFile)
+	g.GET("/api/v1/mirror/projects", m.apiList)
+	g.POST("/api/v1/mirror/projects/:project/refresh", m.apiRefresh)
+	g.DELETE("/api/v1/mirror/projects/:project", m.apiDelete)
+}
+
+// param returns a path parameter, percent-decoded.
+func param(c echo.Context, name string) string {
+	v := c.Param(name)
+	if strings.Contains(v, "%") {
+		if d, err := url.PathUnescape(v); err == nil {
+			return d
+		}
+	}
+	return v
+}
+
+// projectParam returns the normalized project of the path; false when it
+// is not a valid name.
+func projectParam(c echo.Context) (string, bool) {
+	raw := param(c, "project")
+	if !pep503.Valid(raw) {
+		return "", false
+	}
+	return pep503.Normalize(raw), true
+}
+
+// apiList answers GET /api/v1/mirror/projects: what is cached, its size and
+// when it was last refreshed.
+func (m *Mirror) apiList(c echo.Context) error {
+	if _, err := m.auth.Require(c, index.ScopeAdmin); err != nil {
+		return err
+	}
+	list, err := m.cat.MirrorProjects(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"upstream": redact(m.cfg.Upstream), "offline": m.cfg.Offline, "projects": list})
+}
+
+// apiRefresh answers POST /api/v1/mirror/projects/{p}/refresh: fetch the
+// page from the upstream now, whatever its TTL.
+func (m *Mirror) apiRefresh(c echo.Context) error {
+	if _, err := m.auth.Require(c, index.ScopeAdmin); err != nil {
+		return err
+	}
+	name, ok := projectParam(c)
+	if !ok {
+		return echo.NewHTTPError(http.StatusBadRequest, "invalid project name")
+	}
+	if m.cfg.Offline {
+		return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline (mirror.offline); it cannot refresh"}
+	}
+	ctx := c.Request().Context()
+	m.clearNegative(name)
+	if err := m.refresh(ctx, name); err != nil {
+		if errors.Is(err, index.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "the upstream has no project '"+name+"'")
+		}
+		return err
+	}
+	return m.summary(c, name)
+}
+
+func (m *Mirror) summary(c echo.Context, name string) error {
+	list, err := m.cat.MirrorProjects(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		if s.Name == name {
+			return c.JSON(http.StatusOK, s)
+		}
+	}
+	return echo.NewHTTPError(http.StatusNotFound, "project '"+name+"' is not cached")
+}
+
+// apiDelete answers DELETE /api/v1/mirror/projects/{p}: drop a cached
+// project and the files only it used. The next request fetches it again
+// (unless offline).
+func (m *Mirror) apiDelete(c echo.Context) error {
+	if _, err := m.auth.Require(c, index.ScopeAdmin); err != nil {
+		return err
+	}
+	name, ok := projectParam(c)
+	if !ok {
+		return echo.NewHTTPError(http.StatusBadRequest, "invalid project name")
+	}
+	if err := m.drop(c.Request().Context(), name); err != nil {
+		if errors.Is(err, index.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "project '"+name+"' is not cached")
+		}
+		return err
+	}
+	m.clearNegative(name)
+	return c.JSON(http.StatusOK, map[string]string{"deleted": name})
+}

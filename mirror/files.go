@@ -1,0 +1,547 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/storage"
+	"github.com/pyindex/pyindex/upload/dist"
+)
+
+// BlobServer serves a stored blob over HTTP (index.Handler does, with
+// Range, HEAD and conditional requests).
+type BlobServer interface {
+	ServeBlob(c echo.Context, key, sha256, ctype string, modtime time.Time) error
+}
+
+// plainBlobServer is the fallback when no BlobServer is given.
+type plainBlobServer struct{ store storage.Store }
+
+func (p plainBlobServer) ServeBlob(c echo.Context, key, sha256, ctype string, modtime time.Time) error {
+	rc, _, err := p.store.Open(c.Request().Context(), key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	hdr := c.Response().Header()
+	hdr.Set(echo.HeaderContentType, ctype)
+	hdr.Set("ETag", `"`+sha256+`"`)
+	hdr.Set("Cache-Control", "max-age=365000000, immutable, public")
+	http.ServeContent(c.Response(), c.Request(), "", modtime, rc)
+	return nil
+}
+
+const fileType = "application/octet-stream"
+
+// maxMetadataSize bounds a PEP 658 metadata file fetched from the upstream.
+const maxMetadataSize = 16 << 20
+
+func modTime(f *index.MirrorFile) time.Time {
+	if !f.UploadTime.IsZero() {
+		return f.UploadTime
+	}
+	return f.CachedAt
+}
+
+// serveFile serves a file of a cached page (or its PEP 658 metadata):
+// from storage when cached, else fetched once from the upstream.
+func (m *Mirror) serveFile(c echo.Context) error {
+	name, ok := projectParam(c)
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	if err := m.auth.RequireRead(c, name); err != nil {
+		return err
+	}
+	filename := param(c, "filename")
+	filename, meta := strings.CutSuffix(filename, ".metadata")
+	ctx := c.Request().Context()
+	// A hosted name never serves upstream files unless merged.
+	if _, err := m.cat.ProjectSerial(ctx, name); err == nil && !m.Merge(name) {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	} else if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	// Only files listed on a cached page are fetched: never an open proxy.
+	f, err := m.cat.MirrorFile(ctx, name, filename)
+	if errors.Is(err, index.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	if err != nil {
+		return err
+	}
+	if cutoff, cool := m.cutoff(name); cool && cooling(&f, cutoff) {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found (this file is in the mirror's cooldown, mirror.min_age)")
+	}
+	if meta {
+		return m.serveMetadata(c, name, f)
+	}
+	if f.BlobKey != "" {
+		_, err := m.store.Stat(ctx, f.BlobKey)
+		if err == nil {
+			m.m.lookup(kindFile, resultHit)
+			return m.blobs.ServeBlob(c, f.BlobKey, f.SHA256, fileType, modTime(&f))
+		}
+		if !errors.Is(err, storage.ErrNotExist) {
+			return err
+		}
+		m.log.Warn("cached mirror file missing from storage; fetching it again", "project", name, "file", filename)
+	}
+	if m.cfg.Offline {
+		m.m.lookup(kindFile, resultOffline)
+		return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline and has no copy of " + filename}
+	}
+	m.m.lookup(kindFile, resultMiss)
+	var tee *clientTee
+	if c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == "" {
+		tee = &clientTee{w: c.Response()}
+	}
+	ch := m.files.DoChan(name+"/"+filename, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.FileTimeout)
+		defer cancel()
+		return m.fetchFile(ctx, name, f, tee)
+	})
+	var res singleflightResult
+	select {
+	case <-ctx.Done():
+		if tee != nil {
+			tee.finish(false)
+		}
+		return ctx.Err()
+	case r := <-ch:
+		res = singleflightResult{r.Val, r.Err}
+	}
+	if tee != nil && tee.claimed() {
+		wrote := tee.finish(res.err == nil)
+		if res.err == nil {
+			return nil // streamed to this client while stored
+		}
+		if wrote {
+			// The client has part of a bad file: break the connection so
+			// that it cannot take it for the whole.
+			m.log.Error("upstream file download failed after streaming began", "project", name, "file", filename, "err", res.err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	if res.err != nil {
+		return res.err
+	}
+	cf := res.val.(index.MirrorFile)
+	return m.blobs.ServeBlob(c, cf.BlobKey, cf.SHA256, fileType, modTime(&cf))
+}
+
+type singleflightResult struct {
+	val any
+	err error
+}
+
+// fetchFile downloads f from the upstream into the store, teeing the bytes
+// to tee (the first requester) when not nil, verifies every hash the page
+// gave, records the cached copy (with the METADATA of a wheel when the
+// upstream offers none) and returns the updated file.
+func (m *Mirror) fetchFile(ctx context.Context, project string, f index.MirrorFile, tee *clientTee) (index.MirrorFile, error) {
+	want := f.Hashes["sha256"]
+	if want != "" {
+		// Content-addressed: the bytes may be here already (a hosted file,
+		// another project).
+		if info, err := m.store.Stat(ctx, storage.Key(want)); err == nil {
+			return m.record(ctx, project, f, storage.Key(want), want, info.Size)
+		}
+	}
+	resp, err := m.client.file(ctx, kindFile, f.URL)
+	if err != nil {
+		m.countError(kindFile, err)
+		return f, err
+	}
+	defer resp.Body.Close()
+	size := resp.ContentLength
+	if size >= 0 && f.Size > 0 && size != f.Size {
+		m.countError(kindFile, errInvalid{})
+		return f, &index.UpstreamError{Status: http.StatusBadGateway,
+			Msg: fmt.Sprintf("the upstream sent %d bytes for %s, its page says %d", size, f.Filename, f.Size)}
+	}
+	if size < 0 && f.Size > 0 {
+		size = f.Size
+	}
+	if tee != nil {
+		tee.claim(size, want)
+	}
+	v := newVerifier(resp.Body, f.Hashes, size, tee)
+	var key, sum string
+	if want != "" {
+		key, sum = storage.Key(want), want
+		err = m.store.Put(ctx, key, v, size)
+	} else {
+		// No sha256 upstream: the key is known only at the end, so the
+		// bytes go through a temporary file.
+		key, sum, err = m.putUnkeyed(ctx, v)
+	}
+	m.m.bytes.WithLabelValues(kindFile).Add(float64(v.n))
+	switch {
+	case v.mismatch != "":
+		m.m.upstreamError(kindFile, "hash_mismatch")
+		m.log.Error("upstream file does not match its hash; not cached", "project", project, "file", f.Filename, "detail", v.mismatch)
+		return f, &index.UpstreamError{Status: http.StatusBadGateway, Msg: "the upstream's " + f.Filename + " does not match the hash on its page; not cached"}
+	case v.readErr != nil:
+		m.countError(kindFile, transportError(ctx, "file", v.readErr))
+		return f, transportError(ctx, "file", v.readErr)
+	case err != nil:
+		m.m.upstreamError(kindFile, "store")
+		return f, fmt.Errorf("store mirrored %s: %w", f.Filename, err)
+	}
+	return m.record(ctx, project, f, key, sum, v.n)
+}
+
+// putUnkeyed stores r under the key of its sha256, through a temporary
+// file.
+func (m *Mirror) putUnkeyed(ctx context.Context, v *verifier) (string, string, error) {
+	tmp, err := os.CreateTemp("", "pyindex-mirror-*")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	n, err := io.Copy(tmp, v)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return "", "", err
+	}
+	sum := hex.EncodeToString(v.sha256.Sum(nil))
+	key := storage.Key(sum)
+	return key, sum, m.store.Put(ctx, key, tmp, n)
+}
+
+// record notes the cached copy of f in the catalog, with the METADATA of a
+// wheel when the upstream offers no PEP 658 file.
+func (m *Mirror) record(ctx context.Context, project string, f index.MirrorFile, key, sum string, size int64) (index.MirrorFile, error) {
+	var mkey, msum string
+	if f.UpstreamMetadata == "" && strings.HasSuffix(f.Filename, ".whl") {
+		mkey, msum = m.extractMetadata(ctx, key, f.Filename)
+	}
+	now := m.now()
+	out, orphans, err := m.cat.UpdateMirrorFile(ctx, project, f.Filename, func(r *index.MirrorFile) {
+		r.BlobKey, r.SHA256, r.Size, r.CachedAt = key, sum, size, now
+		if r.Hashes == nil {
+			r.Hashes = map[string]string{}
+		}
+		if r.Hashes["sha256"] == "" {
+			r.Hashes["sha256"] = sum
+		}
+		if mkey != "" {
+			r.MetadataKey, r.MetadataSHA256 = mkey, msum
+		}
+	})
+	if err != nil {
+		return f, err
+	}
+	m.deleteBlobs(ctx, orphans)
+	return out, nil
+}
+
+// extractMetadata stores the METADATA of a cached wheel for PEP 658 and
+// returns its key and sha256, or "" when it cannot (logged, not fatal).
+func (m *Mirror) extractMetadata(ctx context.Context, key, filename string) (string, string) {
+	fn, err := dist.ParseFilename(filename)
+	if err != nil {
+		return "", ""
+	}
+	rc, info, err := m.store.Open(ctx, key)
+	if err != nil {
+		m.log.Warn("reading a cached wheel for its metadata", "file", filename, "err", err)
+		return "", ""
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		ra = &seekReaderAt{r: rc}
+	}
+	md, err := dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
+	if err != nil || len(md.Raw) == 0 {
+		m.log.Warn("no metadata extracted from a mirrored wheel", "file", filename, "err", err)
+		return "", ""
+	}
+	sum := sha256.Sum256(md.Raw)
+	msum := hex.EncodeToString(sum[:])
+	mkey := storage.Key(msum)
+	if err := storage.PutBytes(ctx, m.store, mkey, md.Raw); err != nil {
+		m.log.Warn("storing extracted metadata", "file", filename, "err", err)
+		return "", ""
+	}
+	return mkey, msum
+}
+
+// seekReaderAt adapts a ReadSeeker to io.ReaderAt.
+type seekReaderAt struct {
+	mu sync.Mutex
+	r  io.ReadSeeker
+}
+
+func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.r.Seek(off, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.ReadFull(s.r, p)
+}
+
+// serveMetadata serves the PEP 658 metadata of f: extracted from the cached
+// wheel, or fetched once from the upstream and checked against its hash.
+func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFile) error {
+	ctx := c.Request().Context()
+	if f.MetadataKey != "" {
+		if _, err := m.store.Stat(ctx, f.MetadataKey); err == nil {
+			m.m.lookup(kindMetadata, resultHit)
+			return m.blobs.ServeBlob(c, f.MetadataKey, f.MetadataSHA256, fileType, modTime(&f))
+		}
+	}
+	if f.UpstreamMetadata == "" {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	}
+	key := storage.Key(f.UpstreamMetadata)
+	if _, err := m.store.Stat(ctx, key); err != nil {
+		if m.cfg.Offline {
+			m.m.lookup(kindMetadata, resultOffline)
+			return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline and has no copy of " + f.Filename + ".metadata"}
+		}
+		m.m.lookup(kindMetadata, resultMiss)
+		ch := m.files.DoChan(project+"/"+f.Filename+".metadata", func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Timeout)
+			defer cancel()
+			return nil, m.fetchMetadata(ctx, project, f)
+		})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case r := <-ch:
+			if r.Err != nil {
+				return r.Err
+			}
+		}
+	} else {
+		m.m.lookup(kindMetadata, resultHit)
+	}
+	return m.blobs.ServeBlob(c, key, f.UpstreamMetadata, fileType, modTime(&f))
+}
+
+func (m *Mirror) fetchMetadata(ctx context.Context, project string, f index.MirrorFile) error {
+	resp, err := m.client.file(ctx, kindMetadata, f.URL+".metadata")
+	if err != nil {
+		m.countError(kindMetadata, err)
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
+	if err != nil {
+		m.countError(kindMetadata, transportError(ctx, "metadata", err))
+		return transportError(ctx, "metadata", err)
+	}
+	m.m.bytes.WithLabelValues(kindMetadata).Add(float64(len(raw)))
+	sum := sha256.Sum256(raw)
+	if len(raw) > maxMetadataSize || hex.EncodeToString(sum[:]) != f.UpstreamMetadata {
+		m.m.upstreamError(kindMetadata, "hash_mismatch")
+		return &index.UpstreamError{Status: http.StatusBadGateway, Msg: "the upstream's " + f.Filename + ".metadata does not match the hash on its page; not cached"}
+	}
+	key := storage.Key(f.UpstreamMetadata)
+	if err := storage.PutBytes(ctx, m.store, key, raw); err != nil {
+		return err
+	}
+	_, orphans, err := m.cat.UpdateMirrorFile(ctx, project, f.Filename, func(r *index.MirrorFile) {
+		r.MetadataKey, r.MetadataSHA256 = key, f.UpstreamMetadata
+	})
+	m.deleteBlobs(ctx, orphans)
+	return err
+}
+
+// verifier reads an upstream body, hashing it with every algorithm the
+// page gave (and sha256 always) and copying it to a client tee. Once the
+// expected size is reached, or at EOF, it compares the digests and, on a
+// mismatch, fails the read instead of returning the last bytes or EOF, so
+// that the store never commits a corrupt blob.
+type verifier struct {
+	r        io.Reader
+	size     int64 // expected, -1 unknown
+	n        int64
+	sha256   hash.Hash
+	hashes   map[string]hash.Hash
+	want     map[string]string
+	tee      *clientTee
+	done     bool
+	mismatch string
+	readErr  error
+}
+
+func newVerifier(r io.Reader, want map[string]string, size int64, tee *clientTee) *verifier {
+	v := &verifier{r: r, size: size, sha256: sha256.New(), hashes: map[string]hash.Hash{}, want: want, tee: tee}
+	for alg := range want {
+		var h hash.Hash
+		switch alg {
+		case "sha256":
+			h = v.sha256
+		case "sha512":
+			h = sha512.New()
+		case "sha384":
+			h = sha512.New384()
+		case "sha224":
+			h = sha256.New224()
+		case "sha1":
+			h = sha1.New()
+		case "md5":
+			h = md5.New()
+		default:
+			continue
+		}
+		v.hashes[alg] = h
+	}
+	return v
+}
+
+var errHashMismatch = errors.New("hash mismatch")
+
+func (v *verifier) Read(p []byte) (int, error) {
+	if v.mismatch != "" {
+		return 0, errHashMismatch
+	}
+	if v.done {
+		return 0, io.EOF
+	}
+	n, err := v.r.Read(p)
+	if n > 0 {
+		v.n += int64(n)
+		v.sha256.Write(p[:n])
+		for alg, h := range v.hashes {
+			if alg != "sha256" {
+				h.Write(p[:n])
+			}
+		}
+		if v.size >= 0 && v.n > v.size {
+			v.mismatch = "longer than " + strconv.FormatInt(v.size, 10) + " bytes"
+			return 0, errHashMismatch
+		}
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		v.readErr = err
+		return 0, err
+	}
+	if errors.Is(err, io.EOF) && v.size >= 0 && v.n < v.size {
+		v.readErr = io.ErrUnexpectedEOF
+		return 0, v.readErr
+	}
+	if errors.Is(err, io.EOF) || (v.size >= 0 && v.n == v.size) {
+		v.done = true
+		if !v.check() {
+			return 0, errHashMismatch
+		}
+	}
+	if n > 0 && v.tee != nil {
+		v.tee.Write(p[:n])
+	}
+	if v.done && n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// check compares the digests; false (and mismatch set) when one differs.
+func (v *verifier) check() bool {
+	for alg, h := range v.hashes {
+		if got := hex.EncodeToString(h.Sum(nil)); got != v.want[alg] {
+			v.mismatch = alg + " " + got + ", the page says " + v.want[alg]
+			return false
+		}
+	}
+	return true
+}
+
+// clientTee writes the first requester's response while the file is being
+// stored. It holds back the last chunk until the hash is verified, stops
+// writing (without failing the download) when the client goes away, and is
+// detached once the handler has returned.
+type clientTee struct {
+	mu       sync.Mutex
+	w        *echo.Response
+	used     bool
+	size     int64
+	sha256   string
+	started  bool
+	detached bool
+	failed   bool
+	pending  bytes.Buffer
+}
+
+// claim marks the tee as used by the download, with the response's size
+// (-1 unknown) and sha256 ("" unknown).
+func (t *clientTee) claim(size int64, sha256 string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.used, t.size, t.sha256 = true, size, sha256
+}
+
+func (t *clientTee) claimed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.used
+}
+
+// Write never fails: a client that went away must not stop the download.
+func (t *clientTee) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.detached || t.failed {
+		return len(p), nil
+	}
+	if !t.started {
+		t.started = true
+		hdr := t.w.Header()
+		hdr.Set(echo.HeaderContentType, fileType)
+		hdr.Set("Cache-Control", "max-age=365000000, immutable, public")
+		if t.sha256 != "" {
+			hdr.Set("ETag", `"`+t.sha256+`"`)
+		}
+		if t.size >= 0 {
+			hdr.Set(echo.HeaderContentLength, strconv.FormatInt(t.size, 10))
+		}
+		t.w.WriteHeader(http.StatusOK)
+	}
+	if t.pending.Len() > 0 {
+		if _, err := t.w.Write(t.pending.Bytes()); err != nil {
+			t.failed = true
+		}
+		t.pending.Reset()
+	}
+	t.pending.Write(p)
+	return len(p), nil
+}
+
+// finish writes the held-back chunk when ok, detaches the tee, and reports
+// whether anything was sent to the client.
+func (t *clientTee) finish(ok bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ok && t.started && !t.detached && !t.failed {
+		t.w.Write(t.pending.Bytes())
+	}
+	t.pending.Reset()
+	t.detached = true
+	return t.started
+}

@@ -1,0 +1,454 @@
+// Package mirror is a pull-through cache of an upstream Python package
+// index (PyPI, a bandersnatch tree, devpi, Artifactory, another pyindex).
+//
+// Pages come from the upstream's simple API (PEP 691 JSON first, PEP 503
+// HTML otherwise), are kept in the catalog so that they survive restarts,
+// and are refreshed with conditional requests once their TTL has passed; an
+// upstream that fails leaves the cached page in service. Files are fetched
+// on first request, streamed to that client while being stored, verified
+// against the upstream's hash and served from the blob store ever after.
+// Concurrent requests for the same page or file share one upstream request
+// (singleflight), which runs under a context no client can cancel.
+//
+// Mirror satisfies index.Upstream: the read side asks it for projects not
+// hosted here, and hosted names always win unless merge_upstream opts them
+// in.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/storage"
+)
+
+// Mirror is the pull-through cache. It is safe for concurrent use.
+type Mirror struct {
+	cfg    Config
+	cat    *index.Catalog
+	store  storage.Store
+	log    *slog.Logger
+	client *client
+	m      *metrics
+	prefix string // path of the server's base URL, without trailing slash
+	now    func() time.Time
+	blobs  BlobServer
+	auth   *index.Auth
+	merge  map[string]bool
+	exempt map[string]bool
+
+	pages singleflight.Group // by project name
+	files singleflight.Group // by project/filename
+
+	mu  sync.Mutex
+	mem map[string]*index.MirrorProject // decoded pages, valid while their Serial is the catalog's
+	neg map[string]time.Time            // upstream 404s, remembered until then
+}
+
+// maxMemPages bounds the decoded pages kept in memory.
+const maxMemPages = 2048
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	reg     prometheus.Registerer
+	hc      *http.Client
+	now     func() time.Time
+	baseURL string
+	blobs   BlobServer
+}
+
+// WithRegisterer registers the mirror's metrics on reg (nil: none).
+func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
+
+// WithHTTPClient replaces the upstream HTTP client (the default honours
+// HTTPS_PROXY, HTTP_PROXY and NO_PROXY).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.hc = c } }
+
+// WithClock replaces time.Now (tests of TTLs and the cooldown).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithBaseURL sets the externally visible URL of the server (index's
+// base_url); file links are built from its path.
+func WithBaseURL(u string) Option { return func(o *options) { o.baseURL = u } }
+
+// WithBlobServer makes cached files be served by b (the index's handler,
+// so that hosted and mirrored files are served alike).
+func WithBlobServer(b BlobServer) Option { return func(o *options) { o.blobs = b } }
+
+// New returns a mirror of cfg.Upstream, which must be set (Config.Enabled).
+// cat keeps the pages and store the files. cfg is validated.
+func New(cfg Config, cat *index.Catalog, store storage.Store, log *slog.Logger, opts ...Option) (*Mirror, error) {
+	if cat == nil || store == nil {
+		panic("mirror.New: nil catalog or store")
+	}
+	if !cfg.Enabled() {
+		return nil, errors.New("mirror: no upstream configured")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	m := &Mirror{cfg: cfg, cat: cat, store: store, log: log.With("component", "mirror"), m: newMetrics(o.reg),
+		now: o.now, blobs: o.blobs, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
+		mem: map[string]*index.MirrorProject{}, neg: map[string]time.Time{}}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.blobs == nil {
+		m.blobs = plainBlobServer{store}
+	}
+	if o.baseURL != "" {
+		u, err := url.Parse(o.baseURL)
+		if err != nil {
+			return nil, fmt.Errorf("mirror: base URL: %w", err)
+		}
+		m.prefix = strings.TrimSuffix(u.Path, "/")
+	}
+	c, err := newClient(cfg, o.hc, m.m)
+	if err != nil {
+		return nil, err
+	}
+	m.client = c
+	return m, nil
+}
+
+func nameSet(names []string) map[string]bool {
+	s := map[string]bool{}
+	for _, n := range names {
+		s[pep503.Normalize(n)] = true
+	}
+	return s
+}
+
+// Merge reports whether a hosted project's page also shows the upstream's
+// files (mirror.merge_upstream).
+func (m *Mirror) Merge(name string) bool { return m.merge[name] }
+
+// Page returns the page of a project from the upstream, cached or fetched:
+// fresh within the TTL, revalidated after it, and served stale when the
+// upstream fails. Files hidden by the cooldown are left out, and file URLs
+// point at this server. It returns index.ErrNotFound when the upstream has
+// no such project, and an *index.UpstreamError when the upstream fails (or
+// the mirror is offline) and nothing is cached.
+func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
+	p, err := m.project(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return m.page(p), nil
+}
+
+// project returns the cached project, refreshing it first when its TTL has
+// passed.
+func (m *Mirror) project(ctx context.Context, name string) (*index.MirrorProject, error) {
+	st, err := m.cat.MirrorProjectState(ctx, name)
+	cached := err == nil
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return nil, err
+	}
+	if cached && (m.cfg.Offline || m.now().Sub(st.FetchedAt) < m.cfg.TTL) {
+		m.m.lookup(kindPage, resultHit)
+		return m.load(ctx, name, st.Serial)
+	}
+	if m.cfg.Offline {
+		m.m.lookup(kindPage, resultOffline)
+		return nil, &index.UpstreamError{Status: http.StatusServiceUnavailable,
+			Msg: "this mirror is offline and has no copy of project '" + name + "'"}
+	}
+	if !cached && m.negative(name) {
+		m.m.lookup(kindPage, resultNegative)
+		return nil, index.ErrNotFound
+	}
+	err = m.refresh(ctx, name)
+	switch {
+	case err == nil:
+		m.m.lookup(kindPage, resultMiss)
+	case errors.Is(err, index.ErrNotFound):
+		m.m.lookup(kindPage, resultMiss)
+		return nil, err
+	case cached && ctx.Err() == nil:
+		m.m.lookup(kindPage, resultStale)
+		m.log.Warn("upstream failed; serving the cached page", "project", name, "age", m.now().Sub(st.FetchedAt).Round(time.Second), "err", err)
+		return m.load(ctx, name, st.Serial)
+	default:
+		return nil, err
+	}
+	st, err = m.cat.MirrorProjectState(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return m.load(ctx, name, st.Serial)
+}
+
+// refresh asks the upstream for a project's page, once for all concurrent
+// callers. The request runs under its own timeout, not the caller's
+// context: a client hanging up neither fails the others nor leaves the
+// cache half-filled. It returns index.ErrNotFound for an upstream 404.
+func (m *Mirror) refresh(ctx context.Context, name string) error {
+	ch := m.pages.DoChan(name, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Timeout)
+		defer cancel()
+		return nil, m.fetchPage(ctx, name)
+	})
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case r := <-ch:
+		return r.Err
+	}
+}
+
+func (m *Mirror) fetchPage(ctx context.Context, name string) error {
+	st, err := m.cat.MirrorProjectState(ctx, name)
+	cached := err == nil
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	var etag, lm string
+	if cached {
+		etag, lm = st.ETag, st.LastModified
+	}
+	res, err := m.client.page(ctx, name, etag, lm)
+	if err != nil {
+		m.countError(kindPage, err)
+		return err
+	}
+	now := m.now()
+	switch res.status {
+	case http.StatusNotFound:
+		m.setNegative(name)
+		if cached {
+			// The upstream dropped the project (PyPI removes malware this
+			// way): so do we.
+			m.log.Info("upstream no longer has a cached project; dropping it", "project", name)
+			if err := m.drop(ctx, name); err != nil && !errors.Is(err, index.ErrNotFound) {
+				return err
+			}
+		}
+		return index.ErrNotFound
+	case http.StatusNotModified:
+		if !cached {
+			m.countError(kindPage, errInvalid{})
+			return &index.UpstreamError{Status: http.StatusBadGateway, Msg: "the upstream answered 304 to an unconditional request"}
+		}
+		return m.cat.TouchMirrorProject(ctx, name, now, res.etag, res.lastModified)
+	}
+	if cached && res.serial > 0 && st.UpstreamSerial > res.serial {
+		// A CDN node behind the one we saw before: keep the newer page.
+		m.log.Warn("upstream page is older than the cached one; keeping the cached page",
+			"project", name, "cached_serial", st.UpstreamSerial, "upstream_serial", res.serial)
+		return m.cat.TouchMirrorProject(ctx, name, now, "", "")
+	}
+	p := &index.MirrorProject{Name: name, UpstreamSerial: res.serial, ETag: res.etag, LastModified: res.lastModified,
+		PageURL: res.finalURL, Versions: res.page.versions, FetchedAt: now, Files: res.page.files}
+	_, orphans, err := m.cat.PutMirrorPage(ctx, p)
+	if err != nil {
+		return err
+	}
+	m.clearNegative(name)
+	m.deleteBlobs(ctx, orphans)
+	return nil
+}
+
+// countError counts an upstream failure by a bounded reason.
+func (m *Mirror) countError(kind string, err error) {
+	var ue *index.UpstreamError
+	var inv errInvalid
+	reason := "other"
+	switch {
+	case errors.As(err, &inv):
+		reason = "invalid"
+	case errors.As(err, &ue) && ue.Status == http.StatusGatewayTimeout:
+		reason = "timeout"
+	case errors.As(err, &ue) && ue.Err != nil:
+		reason = "unreachable"
+	case errors.As(err, &ue):
+		reason = "status"
+	}
+	m.m.upstreamError(kind, reason)
+}
+
+// load returns the decoded page of a cached project at serial, from memory
+// when it is current.
+func (m *Mirror) load(ctx context.Context, name string, serial int64) (*index.MirrorProject, error) {
+	m.mu.Lock()
+	p := m.mem[name]
+	m.mu.Unlock()
+	if p != nil && p.Serial == serial {
+		return p, nil
+	}
+	p, err := m.cat.MirrorPage(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if len(m.mem) >= maxMemPages {
+		n := len(m.mem) / 2
+		for k := range m.mem {
+			if n == 0 {
+				break
+			}
+			delete(m.mem, k)
+			n--
+		}
+	}
+	m.mem[name] = p
+	m.mu.Unlock()
+	return p, nil
+}
+
+func (m *Mirror) negative(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.neg[name]
+	if ok && m.now().After(until) {
+		delete(m.neg, name)
+		return false
+	}
+	return ok
+}
+
+func (m *Mirror) setNegative(name string) {
+	if m.cfg.NegativeTTL <= 0 {
+		return
+	}
+	m.mu.Lock()
+	if len(m.neg) > 100000 { // a scan of random names: forget them all
+		clear(m.neg)
+	}
+	m.neg[name] = m.now().Add(m.cfg.NegativeTTL)
+	m.mu.Unlock()
+}
+
+func (m *Mirror) clearNegative(name string) {
+	m.mu.Lock()
+	delete(m.neg, name)
+	m.mu.Unlock()
+}
+
+// drop removes a cached project and the blobs only it used.
+func (m *Mirror) drop(ctx context.Context, name string) error {
+	orphans, err := m.cat.DeleteMirrorProject(ctx, name)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.mem, name)
+	m.mu.Unlock()
+	m.deleteBlobs(ctx, orphans)
+	return nil
+}
+
+func (m *Mirror) deleteBlobs(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := m.store.Delete(ctx, k); err != nil && !errors.Is(err, storage.ErrNotExist) {
+			m.log.Warn("deleting an unreferenced mirror blob", "key", k, "err", err)
+		}
+	}
+}
+
+// cutoff returns the upload time after which a project's files are hidden
+// by the cooldown, and false when the cooldown does not apply.
+func (m *Mirror) cutoff(name string) (time.Time, bool) {
+	if m.cfg.MinAge <= 0 || m.exempt[name] {
+		return time.Time{}, false
+	}
+	return m.now().Add(-m.cfg.MinAge), true
+}
+
+// cooling reports whether the cooldown hides f. A file whose upload time
+// the upstream does not give (HTML pages have none) counts as uploaded when
+// this mirror first saw it: the cooldown fails closed, never open.
+func cooling(f *index.MirrorFile, cutoff time.Time) bool {
+	t := f.UploadTime
+	if t.IsZero() {
+		t = f.FirstSeen
+	}
+	return t.After(cutoff)
+}
+
+// serialBits is how many low bits of a cooled page's Serial count its
+// visible files (see page).
+const serialBits = 20
+
+// page renders the index's view of a cached project.
+func (m *Mirror) page(p *index.MirrorProject) *index.Page {
+	out := &index.Page{Name: p.Name, Serial: p.Serial, Files: make([]index.PageFile, 0, len(p.Files))}
+	cutoff, cool := m.cutoff(p.Name)
+	hiddenV, shownV := map[string]bool{}, map[string]bool{}
+	for i := range p.Files {
+		f := &p.Files[i]
+		v := fileVersion(f.Filename)
+		if cool && cooling(f, cutoff) {
+			hiddenV[v] = true
+			continue
+		}
+		shownV[v] = true
+		out.Files = append(out.Files, m.pageFile(p.Name, f))
+	}
+	for _, v := range p.Versions {
+		if hiddenV[v] && !shownV[v] {
+			continue // every file of this version is cooling down
+		}
+		out.Versions = append(out.Versions, v)
+	}
+	if cool {
+		// Files leave the cooldown as time passes, with no change in the
+		// catalog; the index caches rendered pages by Serial, so the count
+		// of visible files (which only grows for a given page) is part of
+		// it.
+		out.Serial = p.Serial<<serialBits | int64(min(len(out.Files), 1<<serialBits-1))
+	}
+	return out
+}
+
+func (m *Mirror) pageFile(project string, f *index.MirrorFile) index.PageFile {
+	h := maps.Clone(f.Hashes)
+	if h == nil {
+		h = map[string]string{}
+	}
+	if f.SHA256 != "" && h["sha256"] == "" {
+		h["sha256"] = f.SHA256
+	}
+	pf := index.PageFile{
+		Filename:       f.Filename,
+		URL:            m.FileURL(project, f.Filename),
+		Hashes:         h,
+		RequiresPython: f.RequiresPython,
+		Size:           f.Size,
+		UploadTime:     f.UploadTime,
+		Yanked:         f.Yanked,
+		YankedReason:   f.YankedReason,
+		CoreMetadata:   f.UpstreamMetadata,
+	}
+	if pf.CoreMetadata == "" {
+		pf.CoreMetadata = f.MetadataSHA256 // extracted from the cached wheel
+	}
+	return pf
+}
+
+// FileURL returns the link path of a mirrored file on this server.
+func (m *Mirror) FileURL(project, filename string) string {
+	return m.prefix + "/mirror/files/" + project + "/" + strings.ReplaceAll(url.PathEscape(filename), "+", "%2B")
+}
