@@ -1,0 +1,465 @@
+package index
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pyindex/pyindex/index/pep503"
+)
+
+// AdminHandler serves the admin JSON API under /api/v1: projects, yanks,
+// deletes, prunes, the audit log, users and tokens. Every endpoint needs
+// the admin scope (401 without credentials, 403 with weaker ones).
+// Errors are {"error": "..."} (the server's ErrorHandler renders /api/).
+type AdminHandler struct {
+	admin *Admin
+	cat   *Catalog
+	auth  *Auth
+}
+
+// NewAdminHandler returns the admin API over admin, authorizing with auth.
+func NewAdminHandler(admin *Admin, auth *Auth) *AdminHandler {
+	if admin == nil || auth == nil {
+		panic("index.NewAdminHandler: nil admin or auth")
+	}
+	return &AdminHandler{admin: admin, cat: admin.Catalog(), auth: auth}
+}
+
+// Register adds the admin API's routes to g (the server root).
+func (h *AdminHandler) Register(g *echo.Group) {
+	a := h.adminOnly
+	g.GET("/api/v1/projects", a(h.listProjects))
+	g.GET("/api/v1/projects/:project", a(h.project))
+	g.DELETE("/api/v1/projects/:project", a(h.deleteProject))
+	g.DELETE("/api/v1/projects/:project/releases/:version", a(h.deleteRelease))
+	g.POST("/api/v1/projects/:project/releases/:version/yank", a(h.yank))
+	g.DELETE("/api/v1/projects/:project/releases/:version/yank", a(h.unyank))
+	g.DELETE("/api/v1/projects/:project/files/:filename", a(h.deleteFile))
+	g.POST("/api/v1/prune", a(h.prune))
+	g.GET("/api/v1/audit", a(h.audit))
+	g.GET("/api/v1/users", a(h.users))
+	g.POST("/api/v1/users", a(h.addUser))
+	g.DELETE("/api/v1/users/:name", a(h.removeUser))
+	g.PUT("/api/v1/users/:name/password", a(h.setPassword))
+	g.GET("/api/v1/tokens", a(h.tokens))
+	g.POST("/api/v1/tokens", a(h.createToken))
+	g.DELETE("/api/v1/tokens/:id", a(h.revokeToken))
+}
+
+const principalKey = "pyindex.admin.actor"
+
+// adminOnly refuses callers without the admin scope and remembers the
+// actor for the audit log.
+func (h *AdminHandler) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := h.auth.Require(c, ScopeAdmin)
+		if err != nil {
+			return err
+		}
+		c.Set(principalKey, Actor{Name: p.User, RemoteAddr: c.RealIP()})
+		return next(c)
+	}
+}
+
+func actor(c echo.Context) Actor {
+	a, _ := c.Get(principalKey).(Actor)
+	return a
+}
+
+// projectParam returns the normalized project of the path, or 404 for a
+// name that cannot be a project.
+func projectParam(c echo.Context) (string, error) {
+	p := param(c, "project")
+	if !pep503.Valid(p) {
+		return "", echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No project named %q", p))
+	}
+	return pep503.Normalize(p), nil
+}
+
+// maxAdminBody bounds an admin request body.
+const maxAdminBody = 1 << 20
+
+// bind decodes a JSON body into v, refusing unknown fields; an empty body
+// leaves v as it is.
+func bind(c echo.Context, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return echo.NewHTTPError(http.StatusBadRequest, "Invalid JSON body: "+strings.ReplaceAll(err.Error(), "\n", " "))
+	}
+	return nil
+}
+
+// notFound adds the thing's name to a bare ErrNotFound, which the error
+// handler would otherwise render as "Not Found".
+func notFound(err error, what string) error {
+	if errors.Is(err, ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, what+" not found")
+	}
+	return err
+}
+
+func (h *AdminHandler) listProjects(c echo.Context) error {
+	q := ProjectQuery{Q: c.QueryParam("q"), Cursor: c.QueryParam("cursor")}
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
+		}
+		q.Limit = n
+	}
+	projects, next, err := h.cat.ListProjects(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	var nextp *string
+	if next != "" {
+		nextp = &next
+	}
+	return c.JSON(http.StatusOK, map[string]any{"projects": projects, "next": nextp})
+}
+
+// ReleaseInfo is a release in the admin API.
+type ReleaseInfo struct {
+	Version      string     `json:"version"`
+	Yanked       bool       `json:"yanked"`
+	YankedReason string     `json:"yanked_reason"`
+	Created      time.Time  `json:"created"`
+	Files        []FileInfo `json:"files"`
+}
+
+// FileInfo is a file in the admin API.
+type FileInfo struct {
+	Project     string    `json:"project,omitempty"`
+	Version     string    `json:"version,omitempty"`
+	Filename    string    `json:"filename"`
+	PackageType string    `json:"packagetype"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	UploadTime  time.Time `json:"upload_time"`
+	UploadedBy  string    `json:"uploaded_by"`
+	Commit      string    `json:"commit,omitempty"`
+	Branch      string    `json:"branch,omitempty"`
+}
+
+// fileInfo converts f; withVersion adds its project and version (for lists
+// of files from several releases).
+func fileInfo(f File, withVersion bool) FileInfo {
+	fi := FileInfo{Filename: f.Filename, PackageType: f.PackageType, Size: f.Size, SHA256: f.SHA256,
+		UploadTime: f.UploadTime, UploadedBy: f.UploadedBy, Commit: f.CommitSHA, Branch: f.Branch}
+	if withVersion {
+		fi.Project, fi.Version = f.Project, f.Version
+	}
+	return fi
+}
+
+func (h *AdminHandler) project(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
+	}
+	p, rels, err := h.cat.ProjectDetail(c.Request().Context(), name)
+	if err != nil {
+		return notFound(err, "Project "+name)
+	}
+	out := make([]ReleaseInfo, 0, len(rels))
+	for _, r := range slices.Backward(rels) { // newest first by PEP 440
+		ri := ReleaseInfo{Version: r.Version, Yanked: r.Yanked, YankedReason: r.YankedReason, Created: r.CreatedAt, Files: []FileInfo{}}
+		for _, f := range r.Files {
+			ri.Files = append(ri.Files, fileInfo(f, false))
+		}
+		out = append(out, ri)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"name": p.Name, "display_name": p.DisplayName,
+		"last_serial": p.LastSerial, "releases": out})
+}
+
+func deletedJSON(d Deleted) map[string]any {
+	files := make([]FileInfo, 0, len(d.Files))
+	for _, f := range d.Files {
+		files = append(files, fileInfo(f, true))
+	}
+	return map[string]any{"files": files, "bytes": d.Bytes, "freed": d.Freed}
+}
+
+func (h *AdminHandler) deleteProject(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
+	}
+	d, err := h.admin.DeleteProject(c.Request().Context(), name, actor(c))
+	if err != nil {
+		return notFound(err, "Project "+name)
+	}
+	return c.JSON(http.StatusOK, deletedJSON(d))
+}
+
+func (h *AdminHandler) deleteRelease(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
+	}
+	version := param(c, "version")
+	d, err := h.admin.DeleteRelease(c.Request().Context(), name, version, actor(c))
+	if err != nil {
+		return notFound(err, "Release "+name+" "+version)
+	}
+	return c.JSON(http.StatusOK, deletedJSON(d))
+}
+
+func (h *AdminHandler) deleteFile(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
+	}
+	filename := param(c, "filename")
+	d, err := h.admin.DeleteFile(c.Request().Context(), name, "", filename, actor(c))
+	if err != nil {
+		return notFound(err, "File "+filename+" of "+name)
+	}
+	return c.JSON(http.StatusOK, deletedJSON(d))
+}
+
+func releaseJSON(name string, r Release) map[string]any {
+	return map[string]any{"project": name, "version": r.Version, "yanked": r.Yanked, "yanked_reason": r.YankedReason}
+}
+
+func (h *AdminHandler) yank(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	version := param(c, "version")
+	r, err := h.cat.Yank(c.Request().Context(), name, version, body.Reason, actor(c))
+	if err != nil {
+		return notFound(err, "Release "+name+" "+version)
+	}
+	return c.JSON(http.StatusOK, releaseJSON(name, r))
+}
+
+func (h *AdminHandler) unyank(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
+	}
+	version := param(c, "version")
+	r, err := h.cat.Unyank(c.Request().Context(), name, version, actor(c))
+	if err != nil {
+		return notFound(err, "Release "+name+" "+version)
+	}
+	return c.JSON(http.StatusOK, releaseJSON(name, r))
+}
+
+// PruneRequest is the body of POST /api/v1/prune.
+type PruneRequest struct {
+	Project      string `json:"project"`
+	KeepDev      int    `json:"keep_dev"`
+	DevOlderThan string `json:"dev_older_than"`
+	ReleasedDev  bool   `json:"released_dev"`
+	DryRun       bool   `json:"dry_run"`
+}
+
+// Rules converts the request into PruneRules.
+func (r PruneRequest) Rules() (PruneRules, error) {
+	rules := PruneRules{KeepDev: r.KeepDev, ReleasedDev: r.ReleasedDev}
+	if r.Project != "" {
+		rules.Projects = []string{r.Project}
+	}
+	if r.DevOlderThan != "" {
+		d, err := time.ParseDuration(r.DevOlderThan)
+		if err != nil {
+			return rules, fmt.Errorf("%w: dev_older_than %q is not a duration such as \"720h\"", ErrInvalid, r.DevOlderThan)
+		}
+		rules.DevOlderThan = d
+	}
+	return rules, rules.Validate()
+}
+
+// PruneJSON is a prune's result as the API and the CLI's --json show it.
+func PruneJSON(res PruneResult) map[string]any {
+	files := make([]FileInfo, 0, len(res.Files))
+	for _, f := range res.Files {
+		files = append(files, fileInfo(f, true))
+	}
+	rels := res.Releases
+	if rels == nil {
+		rels = []PrunedRelease{}
+	}
+	out := map[string]any{"files": files, "releases": rels, "bytes": res.Bytes, "dry_run": res.DryRun}
+	if !res.DryRun {
+		out["freed"] = res.Freed
+	}
+	return out
+}
+
+func (h *AdminHandler) prune(c echo.Context) error {
+	var req PruneRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	rules, err := req.Rules()
+	if err != nil {
+		return err
+	}
+	res, err := h.admin.Prune(c.Request().Context(), rules, req.DryRun, actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, PruneJSON(res))
+}
+
+func (h *AdminHandler) audit(c echo.Context) error {
+	q := AuditQuery{Actor: c.QueryParam("actor"), Action: c.QueryParam("action")}
+	if p := c.QueryParam("project"); p != "" {
+		q.Project = pep503.Normalize(p)
+	}
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
+		}
+		q.Limit = n
+	}
+	events, err := h.cat.AuditEvents(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []Event{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": events})
+}
+
+func (h *AdminHandler) users(c echo.Context) error {
+	users, err := h.cat.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if users == nil {
+		users = []User{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"users": users})
+}
+
+func (h *AdminHandler) addUser(c echo.Context) error {
+	var body struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+		Admin    bool   `json:"admin"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	u, err := h.cat.AddUser(c.Request().Context(), body.Name, body.Password, body.Admin, actor(c).Name)
+	if errors.Is(err, ErrExists) {
+		return echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("User %q already exists", body.Name))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, u)
+}
+
+func (h *AdminHandler) removeUser(c echo.Context) error {
+	name := param(c, "name")
+	if err := h.cat.RemoveUser(c.Request().Context(), name, actor(c).Name); err != nil {
+		return notFound(err, "User "+name)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *AdminHandler) setPassword(c echo.Context) error {
+	var body struct {
+		Password string `json:"password"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	name := param(c, "name")
+	if err := h.cat.SetPassword(c.Request().Context(), name, body.Password, actor(c).Name); err != nil {
+		return notFound(err, "User "+name)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *AdminHandler) tokens(c echo.Context) error {
+	tokens, err := h.cat.Tokens(c.Request().Context(), c.QueryParam("user"))
+	if err != nil {
+		return err
+	}
+	if tokens == nil {
+		tokens = []Token{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tokens": tokens})
+}
+
+// TokenRequest is the body of POST /api/v1/tokens. Expires is empty
+// (never), a duration from now ("720h") or an RFC 3339 time.
+type TokenRequest struct {
+	User        string   `json:"user"`
+	Scope       string   `json:"scope"`
+	Projects    []string `json:"projects"`
+	Expires     string   `json:"expires"`
+	Description string   `json:"description"`
+}
+
+// NewToken converts the request, resolving Expires against now.
+func (r TokenRequest) NewToken(now time.Time) (NewToken, error) {
+	scope, err := ParseScope(r.Scope)
+	if err != nil {
+		return NewToken{}, err
+	}
+	nt := NewToken{User: r.User, Scope: scope, Projects: r.Projects, Description: r.Description}
+	if r.Expires != "" {
+		if d, err := time.ParseDuration(r.Expires); err == nil {
+			nt.ExpiresAt = now.Add(d)
+		} else if t, err := time.Parse(time.RFC3339, r.Expires); err == nil {
+			nt.ExpiresAt = t
+		} else {
+			return NewToken{}, fmt.Errorf("%w: expires %q is neither a duration (\"720h\") nor an RFC 3339 time", ErrInvalid, r.Expires)
+		}
+	}
+	return nt, nil
+}
+
+func (h *AdminHandler) createToken(c echo.Context) error {
+	var req TokenRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	nt, err := req.NewToken(time.Now())
+	if err != nil {
+		return err
+	}
+	t, secret, err := h.cat.CreateToken(c.Request().Context(), nt, actor(c).Name)
+	if err != nil {
+		return notFound(err, "User "+req.User)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"token": t, "secret": secret})
+}
+
+func (h *AdminHandler) revokeToken(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return echo.NewHTTPError(http.StatusNotFound, "Token not found")
+	}
+	if err := h.cat.RevokeToken(c.Request().Context(), id, actor(c).Name); err != nil {
+		return notFound(err, "Token "+strconv.FormatInt(id, 10))
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,157 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// RetentionConfig is the [retention] section: prune rules the server
+// applies by itself on a schedule (see PruneRules for their meaning).
+type RetentionConfig struct {
+	// Enabled turns scheduled pruning on.
+	Enabled bool `toml:"enabled"`
+	// Interval is the time between runs; the first runs at start.
+	Interval time.Duration `toml:"interval"`
+	// KeepDev keeps the N newest dev builds of each base release (0: off).
+	KeepDev int `toml:"keep_dev"`
+	// DevOlderThan drops dev builds uploaded longer ago (0: off).
+	DevOlderThan time.Duration `toml:"dev_older_than"`
+	// ReleasedDev drops dev builds superseded by a release of their base.
+	ReleasedDev bool `toml:"released_dev"`
+	// Projects limits retention to these projects; empty means all.
+	Projects []string `toml:"projects"`
+}
+
+// DefaultRetentionConfig returns the defaults: off; when turned on, keep
+// the 10 newest dev builds of each base release, hourly.
+func DefaultRetentionConfig() RetentionConfig {
+	return RetentionConfig{Interval: time.Hour, KeepDev: 10, Projects: []string{}}
+}
+
+// Rules returns the configured prune rules.
+func (c RetentionConfig) Rules() PruneRules {
+	return PruneRules{Projects: c.Projects, KeepDev: c.KeepDev, DevOlderThan: c.DevOlderThan, ReleasedDev: c.ReleasedDev}
+}
+
+// Validate reports bad settings (only when Enabled: disabled rules are not
+// applied).
+func (c RetentionConfig) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	var errs []error
+	if c.Interval < time.Minute {
+		errs = append(errs, errors.New("retention.interval: must be at least 1m"))
+	}
+	if err := c.Rules().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("retention: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// RetentionActor is the audit-log actor of scheduled pruning.
+const RetentionActor = "retention"
+
+// Retention applies the [retention] rules on a schedule.
+type Retention struct {
+	admin *Admin
+	cfg   RetentionConfig
+	log   *slog.Logger
+	freed prometheus.Counter
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // nil until Start
+	done   chan struct{}
+}
+
+// NewRetention returns a Retention that registers the counter
+// pyindex_retention_bytes_freed_total on reg (prometheus.DefaultRegisterer
+// when nil; a counter already registered there is reused, so several
+// servers in one process share it).
+func NewRetention(admin *Admin, cfg RetentionConfig, reg prometheus.Registerer, log *slog.Logger) (*Retention, error) {
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	var freed prometheus.Counter = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pyindex_retention_bytes_freed_total",
+		Help: "Bytes of storage freed by scheduled retention (pruned dev builds).",
+	})
+	if err := reg.Register(freed); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, err
+		}
+		c, ok := are.ExistingCollector.(prometheus.Counter)
+		if !ok {
+			return nil, err
+		}
+		freed = c
+	}
+	return &Retention{admin: admin, cfg: cfg, log: log, freed: freed}, nil
+}
+
+// RunOnce prunes by the rules now, counts the bytes freed and logs the
+// result.
+func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
+	res, err := r.admin.Prune(ctx, r.cfg.Rules(), false, Actor{Name: RetentionActor})
+	if err != nil {
+		return res, err
+	}
+	r.freed.Add(float64(res.Freed))
+	if len(res.Releases) > 0 {
+		r.log.Info("retention pruned dev builds", "releases", len(res.Releases), "files", len(res.Files),
+			"bytes", res.Bytes, "freed", res.Freed)
+	}
+	return res, nil
+}
+
+// Start runs RunOnce now and then every interval in a goroutine, until
+// Stop. It does nothing unless the configuration enables retention, or when
+// already started.
+func (r *Retention) Start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.cfg.Enabled || r.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(r.cfg.Interval)
+		defer t.Stop()
+		for {
+			if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("retention run failed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// Stop stops the schedule, cancelling a run in progress, and waits for it
+// to end. It may be called more than once, and without Start.
+func (r *Retention) Stop() {
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
