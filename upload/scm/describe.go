@@ -133,7 +133,7 @@ func parseGit(ctx context.Context, c *config, w *gitWorkdir) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Tag, r.Distance, r.Dirty = d.tag, d.distance, d.dirty
+		r.Tag, r.Distance, r.Dirty = c.debianTag(d.tag), d.distance, d.dirty
 		r.Node = c.node(d.node)
 		if c.Compat >= Compat9 && c.DescribeCommand == nil && len(d.node) == 41 {
 			r.Commit = d.node[1:]
@@ -271,6 +271,15 @@ func parseDescribe(out string) (described, error) {
 	}
 	d.tag, d.distance, d.node, d.hasDistance = out[:j], n, out[i+1:], true
 	return d, nil
+}
+
+// debianTag applies Options.DebianPatch.
+func (c *config) debianTag(tag string) string {
+	if !c.DebianPatch {
+		return tag
+	}
+	tag = strings.TrimPrefix(tag, "debian/")
+	return strings.TrimPrefix(tag, "upstream/")
 }
 
 // pyInt parses a decimal integer the way Python's int() does for the
@@ -443,9 +452,9 @@ func (c *config) parseArchival(path string) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Tag, r.Distance, r.Node = d.tag, d.distance, c.node(d.node)
+		r.Tag, r.Distance, r.Node = c.debianTag(d.tag), d.distance, c.node(d.node)
 		r.Exact = d.distance == 0
-		if r.tag, err = c.tagToVersion(d.tag); err != nil {
+		if r.tag, err = c.tagToVersion(r.Tag); err != nil {
 			return nil, err
 		}
 		r.Version = r.tag.str

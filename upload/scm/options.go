@@ -65,6 +65,11 @@ type Options struct {
 	// Warn receives setuptools_scm's warnings (shallow clone, stripped tag
 	// suffix, …). nil discards them.
 	Warn func(msg string)
+	// DebianPatch imitates the patch in Debian's python3-setuptools-scm
+	// 7.1.0-3, which strips a leading "debian/" and then "upstream/" from
+	// the described tag. Upstream setuptools_scm never did this; the
+	// option exists only to compare with Debian's package (the oracle).
+	DebianPatch bool
 	// Git is the git executable, also used for a DescribeCommand whose
 	// first word is "git". Default "git".
 	Git string
