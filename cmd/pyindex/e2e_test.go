@@ -416,3 +416,10 @@ func execCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd.Env = cleanEnv()
 	return cmd
 }
+
+func writeFile(t testing.TB, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

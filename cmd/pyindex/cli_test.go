@@ -1,0 +1,99 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
+)
+
+// runCLI runs pyindex with args and env, returning stdout and the error.
+func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := pyindex.NewRootCmd(strings.NewReader(stdin), &out, &errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(context.Background())
+	return out.String() + errOut.String(), err
+}
+
+func TestUserCommands(t *testing.T) {
+	data := t.TempDir()
+	steps := []struct {
+		args    []string
+		stdin   string
+		wantErr string
+		wantOut string
+	}{
+		{[]string{"user", "add", "alice", "--password-stdin"}, "alice-password\n", "", "created user alice"},
+		{[]string{"user", "add", "root", "--admin", "--password-stdin"}, "root-password", "", "created admin root"},
+		{[]string{"user", "add", "alice", "--password-stdin"}, "another-password\n", "already exists", ""},
+		{[]string{"user", "add", "bob", "--password-stdin"}, "short\n", "at least 8", ""},
+		{[]string{"user", "add", "bad name", "--password-stdin"}, "long-enough-1\n", "user name", ""},
+		{[]string{"user", "add", "bob"}, "", "--password-stdin", ""},
+		{[]string{"user", "add", "bob", "--password-stdin"}, "", "no password", ""},
+		{[]string{"user", "list"}, "", "", "alice"},
+		{[]string{"user", "passwd", "alice", "--password-stdin"}, "alice-password-2\n", "", "password of alice changed"},
+		{[]string{"user", "passwd", "nobody", "--password-stdin"}, "whatever-123\n", "not found", ""},
+		{[]string{"user", "remove", "alice"}, "", "", "removed alice"},
+		{[]string{"user", "remove", "alice"}, "", "not found", ""},
+	}
+	for _, s := range steps {
+		out, err := runCLI(t, nil, s.stdin, append(s.args, "--data", data)...)
+		name := strings.Join(s.args, " ")
+		if s.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), s.wantErr) {
+				t.Errorf("%s: err = %v, want one mentioning %q", name, err, s.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v\n%s", name, err, out)
+			continue
+		}
+		if !strings.Contains(out, s.wantOut) {
+			t.Errorf("%s: output %q lacks %q", name, out, s.wantOut)
+		}
+	}
+	out, _ := runCLI(t, nil, "", "user", "list", "--data", data)
+	if strings.Contains(out, "alice") || !strings.Contains(out, "root") || !strings.Contains(out, "admin") {
+		t.Errorf("final list:\n%s", out)
+	}
+}
+
+// TestDataPrecedence: --data beats PYINDEX_DATA, which beats the file.
+func TestDataPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	fileData, envData, flagData := filepath.Join(dir, "file"), filepath.Join(dir, "env"), filepath.Join(dir, "flag")
+	cfgFile := filepath.Join(dir, "c.toml")
+	writeFile(t, cfgFile, "data = \""+fileData+"\"\n")
+	add := func(env map[string]string, name string, extra ...string) {
+		t.Helper()
+		if out, err := runCLI(t, env, "pass-word-123\n", append([]string{"user", "add", name, "--password-stdin"}, extra...)...); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+	}
+	add(map[string]string{"PYINDEX_CONFIG": cfgFile}, "u1")
+	add(map[string]string{"PYINDEX_CONFIG": cfgFile, "PYINDEX_DATA": envData}, "u2")
+	add(map[string]string{"PYINDEX_DATA": envData}, "u3", "--config", cfgFile, "--data", flagData)
+	for dataDir, want := range map[string]string{fileData: "u1", envData: "u2", flagData: "u3"} {
+		out, err := runCLI(t, nil, "", "user", "list", "--data", dataDir)
+		if err != nil || !strings.Contains(out, want) || strings.Count(out, "\n") != 2 {
+			t.Errorf("%s holds %q (err %v), want only %s", dataDir, out, err, want)
+		}
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	out, err := runCLI(t, nil, "", "version")
+	if err != nil || strings.TrimSpace(out) == "" {
+		t.Fatalf("version: %q %v", out, err)
+	}
+	out2, err := runCLI(t, nil, "", "--version")
+	if err != nil || !strings.Contains(out2, strings.TrimSpace(out)) {
+		t.Errorf("--version %q does not match version %q", out2, out)
+	}
+}
