@@ -348,14 +348,14 @@ func (c *Catalog) DeleteFile(ctx context.Context, project, version, filename str
 }
 
 // DeleteBlobIfUnreferenced calls del (which deletes the blob at key) unless
-// a file row references key as its file or metadata blob, and reports
+// a file row (hosted or mirrored) references key as its file or metadata blob, and reports
 // whether it did. It holds the catalog's write lock meanwhile, so no row
 // referencing key can be committed between the check and the deletion.
 func (c *Catalog) DeleteBlobIfUnreferenced(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
 	deleted := false
 	err := c.write(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n); err != nil {
 			return err
 		}
 		if n == 1 {

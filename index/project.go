@@ -250,11 +250,11 @@ func (c *Catalog) File(ctx context.Context, filename string) (File, error) {
 	return f, formatError(err)
 }
 
-// BlobReferenced reports whether any file row uses key as its blob or
-// metadata blob.
+// BlobReferenced reports whether any file row, hosted or mirrored, uses
+// key as its blob or metadata blob.
 func (c *Catalog) BlobReferenced(ctx context.Context, key string) (bool, error) {
 	var n int
-	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n)
+	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n)
 	return n == 1, formatError(err)
 }
 
