@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/storage"
@@ -33,6 +34,13 @@ type Main struct {
 	Auth    *index.Auth
 	Echo    *echo.Echo
 
+	// Registry holds this server's Prometheus metrics, served on /metrics.
+	// It is per Main (not the global default registry) so that tests can
+	// run several servers in one process. Components register their own
+	// collectors on it: pass m.Registry to storage.WithMetrics, the mirror
+	// and the retention runner. NewMain creates it; Run creates one if nil.
+	Registry *prometheus.Registry
+
 	server *http.Server
 	ln     net.Listener
 	done   chan error
@@ -40,7 +48,7 @@ type Main struct {
 
 // NewMain returns a Main for cfg (already validated), logging to w.
 func NewMain(cfg Config, w io.Writer) *Main {
-	return &Main{Config: cfg, Log: newLogger(cfg, w)}
+	return &Main{Config: cfg, Log: newLogger(cfg, w), Registry: prometheus.NewRegistry()}
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -83,6 +91,9 @@ func openStore(cfg Config) (storage.Store, error) {
 // Addr is valid afterwards.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
+	if m.Registry == nil {
+		m.Registry = prometheus.NewRegistry()
+	}
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
