@@ -210,7 +210,7 @@ func testInFlightPutInvisible(t *testing.T, s storage.Store) {
 		done := make(chan error, 1)
 		go func() {
 			err := s.Put(ctx, key, pr, int64(2*len(half)))
-			pr.CloseWithError(fmt.Errorf("Put returned early: %v", err))
+			pr.CloseWithError(fmt.Errorf("put returned early: %v", err))
 			done <- err
 		}()
 		if _, err := pw.Write(half); err != nil {

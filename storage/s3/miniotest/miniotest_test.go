@@ -44,7 +44,6 @@ type recorder struct {
 	mu      sync.Mutex
 	skipped bool
 	failed  bool
-	msg     string
 }
 
 func (r *recorder) Helper() {}
