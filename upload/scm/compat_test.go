@@ -156,6 +156,10 @@ func TestCompatSweep(t *testing.T) {
 				}
 				compared++
 			}
+			t.Logf("compared %d rows", compared)
+			if compared < 1400 {
+				t.Errorf("compared only %d rows", compared)
+			}
 		})
 	}
 }
