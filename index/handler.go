@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -396,8 +397,20 @@ func (h *Handler) file(c echo.Context) error {
 
 // ServeBlob streams a stored blob with http.ServeContent (Range, HEAD,
 // If-None-Match, If-Modified-Since) and long-lived immutable caching. It
-// never sets Content-Encoding: pip hashes the bytes it receives.
+// never sets Content-Encoding: pip hashes the bytes it receives. When the
+// store hands out presigned URLs (S3 with presign_downloads = true) it
+// answers 302 to one instead, uncached since the URL expires.
 func (h *Handler) ServeBlob(c echo.Context, key, sha256, ctype string, modtime time.Time) error {
+	if p, ok := storage.As[storage.Presigner](h.store); ok {
+		u, err := p.PresignedGetURL(c.Request().Context(), key, path.Base(c.Request().URL.Path))
+		switch {
+		case err == nil:
+			c.Response().Header().Set("Cache-Control", "no-store")
+			return c.Redirect(http.StatusFound, u.String())
+		case !errors.Is(err, errors.ErrUnsupported):
+			return err
+		} // presigning is switched off: stream the blob.
+	}
 	rc, _, err := h.store.Open(c.Request().Context(), key)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {

@@ -18,8 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
+	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
 )
 
@@ -77,11 +79,20 @@ func openCatalog(ctx context.Context, cfg Config) (*index.Catalog, error) {
 	return index.Open(ctx, catalogPath(cfg))
 }
 
-// openStore opens the configured blob store.
-func openStore(cfg Config) (storage.Store, error) {
+// openStore opens the configured blob store, undecorated (Run adds
+// metrics). For s3 it checks the bucket at once (creating it when
+// create_bucket is set), so an unreachable endpoint, rejected credentials
+// or a missing bucket fail the start with a clear error.
+func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	switch cfg.Storage.Backend {
 	case "fs":
 		return fs.New(filesPath(cfg))
+	case "s3":
+		st, err := s3.New(ctx, cfg.Storage.S3)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("unknown storage backend %q", cfg.Storage.Backend)
 }
@@ -102,10 +113,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Catalog = cat
-	store, err := openStore(cfg)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	store = storage.WithMetrics(store, cfg.Storage.Backend, m.Registry)
 	m.Store = store
 	// Temporary files left by a crash are never visible; remove them.
 	if n, err := upload.CleanTemp(tempPath(cfg), 0); err != nil {
@@ -113,9 +125,9 @@ func (m *Main) Run(ctx context.Context) error {
 	} else if n > 0 {
 		m.Log.Info("removed temporary uploads left by an earlier run", "count", n)
 	}
-	if fsStore, ok := store.(interface {
+	if fsStore, ok := storage.As[interface {
 		CleanTemp(time.Duration) (int, error)
-	}); ok {
+	}](store); ok {
 		if n, err := fsStore.CleanTemp(0); err == nil && n > 0 {
 			m.Log.Info("removed partial blobs left by an earlier run", "count", n)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
 )
 
@@ -37,6 +39,7 @@ type Config struct {
 	Index   index.Config     `toml:"index"`
 	Upload  upload.Config    `toml:"upload"`
 	Storage StorageConfig    `toml:"storage"`
+	Mirror  mirror.Config    `toml:"mirror"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -59,10 +62,13 @@ type ServerConfig struct {
 
 // StorageConfig selects where files are kept.
 type StorageConfig struct {
-	// Backend is "fs" (a folder).
+	// Backend is "fs" (a folder) or "s3" (an S3 bucket: AWS, MinIO or
+	// any S3-compatible server).
 	Backend string `toml:"backend"`
 	// Path is the folder of the fs backend; empty means "<data>/files".
 	Path string `toml:"path"`
+	// S3 configures the s3 backend ([storage.s3]).
+	S3 s3.Config `toml:"s3"`
 }
 
 // DefaultConfig returns the embedded defaults: everything works with no
@@ -82,7 +88,8 @@ func DefaultConfig() Config {
 		Auth:    index.DefaultAuthConfig(),
 		Index:   index.DefaultConfig(),
 		Upload:  upload.DefaultConfig(),
-		Storage: StorageConfig{Backend: "fs"},
+		Storage: StorageConfig{Backend: "fs", S3: s3.DefaultConfig()},
+		Mirror:  mirror.DefaultConfig(),
 	}
 }
 
@@ -176,6 +183,12 @@ func setFromString(v reflect.Value, s string) error {
 			return err
 		}
 		v.SetInt(n)
+	case reflect.Uint, reflect.Uint64, reflect.Uint32:
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		v.SetUint(n)
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.String {
 			return fmt.Errorf("unsupported list type")
@@ -243,8 +256,26 @@ func (c *Config) Validate() error {
 	if c.Upload.MaxMetadataSize < 64<<10 {
 		bad("upload.max_metadata_size", "must be at least 64KiB")
 	}
-	if c.Storage.Backend != "fs" {
-		bad("storage.backend", "%q is not a known backend (fs)", c.Storage.Backend)
+	switch c.Storage.Backend {
+	case "fs":
+	case "s3":
+		if strings.TrimSpace(c.Storage.S3.Endpoint) == "" {
+			bad("storage.s3.endpoint", "required with backend = \"s3\" (for AWS: \"s3.amazonaws.com\")")
+		}
+		if strings.TrimSpace(c.Storage.S3.Bucket) == "" {
+			bad("storage.s3.bucket", "required with backend = \"s3\"")
+		}
+		if c.Storage.S3.PartSize < s3.MinPartSize {
+			bad("storage.s3.part_size", "must be at least %d (5MiB, the S3 minimum)", s3.MinPartSize)
+		}
+		if c.Storage.S3.PresignExpiry < time.Second || c.Storage.S3.PresignExpiry > 7*24*time.Hour {
+			bad("storage.s3.presign_expiry", "must be between 1s and 168h (7 days, the S3 maximum)")
+		}
+	default:
+		bad("storage.backend", "%q is not a known backend (fs, s3)", c.Storage.Backend)
+	}
+	if err := c.Mirror.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
