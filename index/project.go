@@ -199,6 +199,9 @@ func (c *Catalog) AddFile(ctx context.Context, nf NewFile) (f File, existed bool
 		if err != nil {
 			return err
 		}
+		if nf.CommitSHA == "" {
+			nf.CommitSHA, nf.Branch = devOrigin(ctx, tx, name, v)
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO files (release_id, project_id, filename, packagetype,
 			python_version, requires_python, size, sha256, md5, blake2b_256, blob_key, metadata_key,
 			metadata_sha256, upload_time, uploaded_by, comment, commit_sha, branch)

@@ -145,6 +145,18 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	writeSide.SetAuth(auth)
+	devVersions := index.NewDevVersionsHandler(cat, auth)
+	// The mirror serves the projects not hosted here (hosted names win);
+	// it is built after the read side, which serves its cached files.
+	var mir *mirror.Mirror
+	if cfg.Mirror.Enabled() {
+		mir, err = mirror.New(cfg.Mirror, cat, store, m.Log, mirror.WithRegisterer(m.Registry),
+			mirror.WithBaseURL(cfg.Index.BaseURL), mirror.WithBlobServer(readSide))
+		if err != nil {
+			return err
+		}
+		readSide.SetUpstream(mir)
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -175,6 +187,10 @@ func (m *Main) Run(ctx context.Context) error {
 	root := e.Group("")
 	readSide.Register(root)
 	writeSide.Register(root)
+	devVersions.Register(root)
+	if mir != nil {
+		mir.Register(root, auth)
+	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		if err := cat.Ping(c.Request().Context()); err != nil {

@@ -1,0 +1,229 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pyindex/pyindex/index/pep440"
+	"github.com/pyindex/pyindex/index/pep503"
+)
+
+// DevVersion is a dev number handed out for a commit.
+type DevVersion struct {
+	Project string `json:"project"`
+	Base    string `json:"base"`
+	Number  int64  `json:"number"`
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Branch  string `json:"branch,omitempty"`
+	Reused  bool   `json:"reused"` // the commit already had this number
+}
+
+var commitRE = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+
+// devBase returns the base of a dev release (1.2.4rc1.dev5 -> "1.2.4rc1"),
+// or "" when v is not a dev release.
+func devBase(v pep440.Version) string {
+	if !v.IsDevrelease() {
+		return ""
+	}
+	s := v.Public().String()
+	i := strings.LastIndex(s, ".dev")
+	if i < 0 {
+		return ""
+	}
+	return s[:i]
+}
+
+// nextRelease guesses the version after the newest final release, as
+// setuptools_scm's guess-next-dev does: the last release component plus
+// one (1.2.3 -> 1.2.4), or 0.1 when there is none.
+func nextRelease(rels []*Release) string {
+	for i := len(rels) - 1; i >= 0; i-- {
+		v := rels[i].parsed
+		if v.IsPrerelease() || v.IsPostrelease() || v.Local() != "" {
+			continue
+		}
+		parts := v.Release()
+		last, err := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+		if err != nil {
+			continue
+		}
+		parts = append(append([]string{}, parts[:len(parts)-1]...), strconv.FormatUint(last+1, 10))
+		s := strings.Join(parts, ".")
+		if e := v.Epoch(); e != "" && e != "0" {
+			s = e + "!" + s
+		}
+		return s
+	}
+	return "0.1"
+}
+
+// AllocateDevVersion hands out the dev number of commit for project and
+// base (a version without dev or local part; empty: the version after the
+// project's newest final release). Numbers are strictly increasing per
+// project and base, always above any base.devN already uploaded, and the
+// same commit gets the same number again. It returns ErrInvalid for a bad
+// base or commit.
+func (c *Catalog) AllocateDevVersion(ctx context.Context, project, base, commit, branch, actor string) (DevVersion, error) {
+	if !pep503.Valid(project) {
+		return DevVersion{}, fmt.Errorf("%w: project name %q", ErrInvalid, project)
+	}
+	name := pep503.Normalize(project)
+	if !commitRE.MatchString(commit) {
+		return DevVersion{}, fmt.Errorf("%w: commit must be a hex commit id (7 to 64 characters)", ErrInvalid)
+	}
+	commit = strings.ToLower(commit)
+	if len(branch) > 255 || strings.ContainsAny(branch, "\x00\n\r") {
+		return DevVersion{}, fmt.Errorf("%w: branch name", ErrInvalid)
+	}
+	if base != "" {
+		v, err := pep440.Parse(base)
+		if err != nil {
+			return DevVersion{}, fmt.Errorf("%w: base %q is not a PEP 440 version", ErrInvalid, base)
+		}
+		if v.IsDevrelease() || v.Local() != "" {
+			return DevVersion{}, fmt.Errorf("%w: base %q must have no .dev or +local part", ErrInvalid, base)
+		}
+		base = v.String()
+	}
+	// Bases are identified by their canonical form (1.2.4 and 1.2.4.0 are
+	// one base), but answered in the spelling the client asked for.
+	var out DevVersion
+	err := c.write(ctx, func(tx *sql.Tx) error {
+		rels, err := releasesOf(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if base == "" {
+			base = nextRelease(rels)
+		}
+		key := pep440.Canonical(base)
+		out = DevVersion{Project: name, Base: base, Commit: commit, Branch: branch}
+		err = tx.QueryRowContext(ctx, `SELECT number FROM dev_versions WHERE project = ? AND base = ? AND commit_sha = ?`,
+			name, key, commit).Scan(&out.Number)
+		if err == nil {
+			out.Reused = true
+			out.Version = base + ".dev" + strconv.FormatInt(out.Number, 10)
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var max int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) FROM dev_versions WHERE project = ? AND base = ?`,
+			name, key).Scan(&max); err != nil {
+			return err
+		}
+		for _, r := range rels {
+			if pep440.Canonical(devBase(r.parsed)) != key {
+				continue
+			}
+			n, _ := r.parsed.Dev()
+			if d, err := strconv.ParseInt(n, 10, 64); err == nil && d > max {
+				max = d
+			}
+		}
+		out.Number = max + 1
+		out.Version = base + ".dev" + strconv.FormatInt(out.Number, 10)
+		now := c.now().UnixMicro()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO dev_versions (project, base, number, version, commit_sha, branch, actor, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, name, key, out.Number, pep440.Canonical(out.Version), commit, branch, actor, now); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, Event{Actor: actor, Action: "dev version", Project: name, Version: out.Version,
+			Detail: "commit " + commit + " branch " + branch})
+	})
+	return out, err
+}
+
+// releasesOf returns a project's releases (none for an unknown project).
+func releasesOf(ctx context.Context, tx *sql.Tx, name string) ([]*Release, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT r.version FROM releases r JOIN projects p ON p.id = r.project_id WHERE p.name = ?`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var rels []*Release
+	for rows.Next() {
+		r := &Release{}
+		if err := rows.Scan(&r.Version); err != nil {
+			return nil, err
+		}
+		r.parsed, _ = pep440.Parse(r.Version)
+		rels = append(rels, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	SortReleases(rels)
+	return rels, nil
+}
+
+// devOrigin returns the commit and branch recorded for a version handed out
+// by AllocateDevVersion, if any.
+func devOrigin(ctx context.Context, tx *sql.Tx, project string, v pep440.Version) (commit, branch string) {
+	_ = tx.QueryRowContext(ctx, `SELECT commit_sha, branch FROM dev_versions WHERE project = ? AND version = ?`,
+		project, v.Public().Canonical()).Scan(&commit, &branch)
+	return commit, branch
+}
+
+// DevVersionsHandler serves POST /api/v1/projects/:project/dev-versions.
+type DevVersionsHandler struct {
+	cat  *Catalog
+	auth *Auth
+}
+
+// NewDevVersionsHandler returns the dev-number endpoint's handler.
+func NewDevVersionsHandler(cat *Catalog, auth *Auth) *DevVersionsHandler {
+	return &DevVersionsHandler{cat: cat, auth: auth}
+}
+
+// Register adds the route.
+func (h *DevVersionsHandler) Register(g *echo.Group) {
+	g.POST("/api/v1/projects/:project/dev-versions", h.allocate)
+}
+
+type devRequest struct {
+	Base   string `json:"base"`
+	Commit string `json:"commit"`
+	Branch string `json:"branch"`
+}
+
+func (h *DevVersionsHandler) allocate(c echo.Context) error {
+	p, err := h.auth.Require(c, ScopeUpload)
+	if err != nil {
+		return err
+	}
+	raw := param(c, "project")
+	if !pep503.Valid(raw) {
+		return echo.NewHTTPError(http.StatusBadRequest, "invalid project name")
+	}
+	project := pep503.Normalize(raw)
+	if !p.ProjectAllowed(project) {
+		return echo.NewHTTPError(http.StatusForbidden, "The given token isn't allowed to upload to project '"+project+"'")
+	}
+	if ok, err := h.cat.MayUpload(c.Request().Context(), project, p.UserID, p.Admin || len(p.Projects) > 0); err != nil {
+		return err
+	} else if !ok {
+		return echo.NewHTTPError(http.StatusForbidden, "The user '"+p.User+"' isn't allowed to upload to project '"+project+"'")
+	}
+	var req devRequest
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
+	if err := (&echo.DefaultBinder{}).BindBody(c, &req); err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "body must be JSON: {\"base\": \"1.2.4\", \"commit\": \"<sha>\", \"branch\": \"main\"}")
+	}
+	dv, err := h.cat.AllocateDevVersion(c.Request().Context(), project, req.Base, req.Commit, req.Branch, p.User)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"version": dv.Version, "number": dv.Number, "base": dv.Base, "reused": dv.Reused})
+}
