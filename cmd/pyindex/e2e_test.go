@@ -54,6 +54,9 @@ func startServer(t testing.TB, mutate func(*pyindex.Config)) *pyindex.Main {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.LogLevel = "warn"
+	// The default upstream is pypi.org: no test may reach the internet.
+	// Mirror tests point mutate at a local upstream (mirror/mirrortest).
+	cfg.Mirror.Upstream = ""
 	if mutate != nil {
 		mutate(&cfg)
 	}

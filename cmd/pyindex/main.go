@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -116,6 +117,15 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if f := cmd.Flags().Lookup("listen"); f != nil && f.Changed {
 			cfg.Listen = f.Value.String()
 		}
+		if f := cmd.Flags().Lookup("upstream"); f != nil && f.Changed {
+			cfg.Mirror.Upstream = f.Value.String()
+		}
+		if f := cmd.Flags().Lookup("upstream-ttl"); f != nil && f.Changed {
+			cfg.Mirror.TTL, _ = cmd.Flags().GetDuration("upstream-ttl")
+		}
+		if f := cmd.Flags().Lookup("offline"); f != nil && f.Changed {
+			cfg.Mirror.Offline, _ = cmd.Flags().GetBool("offline")
+		}
 		if err := cfg.Validate(); err != nil {
 			return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 		}
@@ -167,6 +177,9 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 		},
 	}
 	cmd.Flags().String("listen", "127.0.0.1:8080", "address to listen on; env PYINDEX_LISTEN")
+	cmd.Flags().String("upstream", "https://pypi.org/simple/", "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
+	cmd.Flags().Duration("upstream-ttl", 10*time.Minute, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
+	cmd.Flags().Bool("offline", false, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
 	return cmd
 }
 
