@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,7 +127,8 @@ func TestUsers(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	// The path goes into a file: URI; characters special there must survive.
+	path := filepath.Join(t.TempDir(), "a dir?#%&=", "catalog.db")
 	cat := indextest.OpenCatalog(t, path)
 	indextest.SeedDist(t, cat, indextest.Store(t), "acme_util-0.1-py3-none-any.whl")
 	serial, _ := cat.Serial(ctx)
@@ -145,7 +147,7 @@ func TestMigrations(t *testing.T) {
 		}
 	})
 	t.Run("schema too new", func(t *testing.T) {
-		db, err := sql.Open("sqlite3", path)
+		db, err := sql.Open("sqlite3", (&url.URL{Scheme: "file", Opaque: url.PathEscape(path)}).String())
 		if err != nil {
 			t.Fatal(err)
 		}

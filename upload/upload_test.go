@@ -262,6 +262,9 @@ func TestUploadSuccess(t *testing.T) {
 		{"legacy sdist", func(t *testing.T) *form { return distForm(t, "acme-core-1.0.tar.gz", "acme-core", "1.0") }, "twine", "", "acme-core"},
 		{"zip sdist", func(t *testing.T) *form { return distForm(t, "Acme.Legacy-0.3.zip", "Acme.Legacy", "0.3") }, "uv", "", "acme-legacy"},
 		{"form version 1.0.0", func(t *testing.T) *form { return distForm(t, "acme_core-1.0-py3-none-any.whl", "acme-core", "1.0.0") }, "twine", "", "acme-core"},
+		{":action in query", func(t *testing.T) *form {
+			return distForm(t, "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1").set(":action", "")
+		}, "twine", "/legacy/?:action=file_upload", "acme-util"},
 		{"local version", func(t *testing.T) *form { return twineForm(localFn, localData, "acme-util", "1.0+g123") }, "twine", "", "acme-util"},
 		{"md5 only", func(t *testing.T) *form {
 			f := distForm(t, "acme_future-1.0-py3-none-any.whl", "acme-future", "1.0")
