@@ -62,6 +62,12 @@ type Handler struct {
 	log     *slog.Logger
 	locks   keyedMutex
 	auth    *index.Auth
+
+	// OnUpload, when set before serving, is called after every accepted
+	// upload with the file's size; identical reports a retried upload of
+	// bytes already stored (nothing new was written). cmd/pyindex counts
+	// uploads with it.
+	OnUpload func(size int64, identical bool)
 }
 
 // SetAuth makes uploads use a (and its failed-login limiter); by default
@@ -212,6 +218,9 @@ func (h *Handler) upload(c echo.Context) error {
 	// other bytes under a taken name never replace the file.
 	if old, err := h.cat.File(ctx, nf.Filename); err == nil {
 		if old.SHA256 == nf.SHA256 {
+			if h.OnUpload != nil {
+				h.OnUpload(nf.Size, true)
+			}
 			return c.String(http.StatusOK, "OK (identical file already uploaded)\n")
 		}
 		return existsError(nf.Filename, old)
@@ -223,6 +232,9 @@ func (h *Handler) upload(c echo.Context) error {
 		return err
 	}
 	h.log.Info("uploaded", "file", nf.Filename, "size", nf.Size, "user", p.User)
+	if h.OnUpload != nil {
+		h.OnUpload(nf.Size, false)
+	}
 	return c.String(http.StatusOK, "OK\n")
 }
 

@@ -46,6 +46,8 @@ type Main struct {
 	server *http.Server
 	ln     net.Listener
 	done   chan error
+
+	retention *index.Retention // scheduled pruning; Close stops it
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w.
@@ -145,6 +147,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	writeSide.SetAuth(auth)
+	met := newServerMetrics(m.Registry, cat, m.Log)
+	writeSide.OnUpload = met.upload
 	devVersions := index.NewDevVersionsHandler(cat, auth)
 	// The mirror serves the projects not hosted here (hosted names win);
 	// it is built after the read side, which serves its cached files.
@@ -172,7 +176,9 @@ func (m *Main) Run(ctx context.Context) error {
 	//  3. RequestID: every request gets X-Request-ID (kept when sent).
 	//  4. accessLog: one line per request, after the handler ran, with the
 	//     final status and the request ID.
-	//  5. auth: checks credentials when a request has any (429 for an
+	//  5. metrics: counts and times the request by route template (echo's
+	//     c.Path(), never the raw path), and counts file downloads.
+	//  6. auth: checks credentials when a request has any (429 for an
 	//     address over the failed-login limit); handlers then decide with
 	//     Auth.Require/RequireRead.
 	// Each component then registers its own routes on the root group.
@@ -183,24 +189,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}}))
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(m.Log))
+	e.Use(met.middleware)
 	e.Use(auth.Middleware())
 	root := e.Group("")
 	readSide.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
+	admin := index.NewAdmin(cat, store, m.Log)
+	index.NewAdminHandler(admin, auth).Register(root) // /api/v1 admin API
 	if mir != nil {
 		mir.Register(root, auth)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	e.GET("/readyz", func(c echo.Context) error {
-		if err := cat.Ping(c.Request().Context()); err != nil {
-			return echo.NewHTTPError(http.StatusServiceUnavailable, "catalog unavailable")
-		}
-		return c.String(http.StatusOK, "ready\n")
-	})
-	e.GET("/", func(c echo.Context) error {
-		return c.String(http.StatusOK, "pyindex "+Version()+"\n\npip install --index-url "+c.Scheme()+"://"+c.Request().Host+"/simple/ NAME\ntwine upload --repository-url "+c.Scheme()+"://"+c.Request().Host+"/legacy/ dist/*\n")
-	})
+	m.registerOps(e) // /readyz, /metrics, the home page, /api/v1/version
 	m.Echo = e
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -217,6 +218,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
+	if m.retention, err = index.NewRetention(admin, cfg.Retention, m.Registry, m.Log); err != nil {
+		return err
+	}
+	m.retention.Start() // does nothing unless [retention] enabled = true
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil
 }
@@ -241,6 +246,9 @@ func (m *Main) Close() error {
 			m.server.Close()
 		}
 		cancel()
+	}
+	if m.retention != nil {
+		m.retention.Stop()
 	}
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())
