@@ -282,13 +282,13 @@ func TestHomePage(t *testing.T) {
 	host := strings.Split(m.Addr(), ":")[0]
 	for _, want := range []string{
 		"pip install --index-url " + base + "/simple/ --trusted-host " + host + " PACKAGE", // pip
-		"index-url = " + base + "/simple/\ntrusted-host = " + host,                           // pip.conf
-		"repository = " + base + "/legacy/",                                                   // .pypirc
-		"twine upload --repository-url " + base + "/legacy/",                                  // twine
-		"uv pip install --index-url " + base + "/simple/",                                     // uv
-		`url = "` + base + `/simple/"`,                                                        // uv and pdm
-		"poetry source add --priority=primary pyindex " + base + "/simple/",                   // poetry
-		"pdm config repository.pyindex.url " + base + "/legacy/",                              // pdm
+		"index-url = " + base + "/simple/\ntrusted-host = " + host,                         // pip.conf
+		"repository = " + base + "/legacy/",                                                // .pypirc
+		"twine upload --repository-url " + base + "/legacy/",                               // twine
+		"uv pip install --index-url " + base + "/simple/",                                  // uv
+		`url = "` + base + `/simple/"`,                                                     // uv and pdm
+		"poetry source add --priority=primary pyindex " + base + "/simple/",                // poetry
+		"pdm config repository.pyindex.url " + base + "/legacy/",                           // pdm
 		`<b id="projects">1</b>`, `<b id="files">1</b>`,
 		"acme_util-0.1-py3-none-any.whl",
 		`<span id="version">` + pyindex.Version() + "</span>",
