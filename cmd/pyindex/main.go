@@ -132,7 +132,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		return cfg, nil
 	}
 
-	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newVersionCmd())
+	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd())
 	return root
 }
 
