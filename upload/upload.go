@@ -46,11 +46,17 @@ type Config struct {
 	// MaxMetadataSize bounds the core metadata file read from an archive
 	// and, separately, all non-file form fields of one upload together.
 	MaxMetadataSize storage.Size `toml:"max_metadata_size"`
+	// MaxConcurrent caps uploads in progress; more get 503 + Retry-After.
+	// 0 means no cap.
+	MaxConcurrent int `toml:"max_concurrent"`
+	// BodyTimeout fails an upload whose client sends nothing for this long
+	// (408). 0 means no limit.
+	BodyTimeout time.Duration `toml:"body_timeout"`
 }
 
 // DefaultConfig returns the upload defaults.
 func DefaultConfig() Config {
-	return Config{MaxFileSize: 1 << 30, MaxMetadataSize: 4 << 20}
+	return Config{MaxFileSize: 1 << 30, MaxMetadataSize: 4 << 20, MaxConcurrent: 64, BodyTimeout: time.Minute}
 }
 
 // Handler serves POST /legacy/.
@@ -62,6 +68,7 @@ type Handler struct {
 	log     *slog.Logger
 	locks   keyedMutex
 	auth    *index.Auth
+	slots   chan struct{} // upload slots; nil: no cap
 
 	// OnUpload, when set before serving, is called after every accepted
 	// upload with the file's size; identical reports a retried upload of
@@ -84,7 +91,7 @@ func NewHandler(cat *index.Catalog, store storage.Store, cfg Config, tempDir str
 		return nil, fmt.Errorf("upload temp dir: %w", err)
 	}
 	return &Handler{cat: cat, store: store, cfg: cfg, tempDir: tempDir, log: log,
-		auth: index.NewAuth(cat, index.DefaultAuthConfig(), log)}, nil
+		auth: index.NewAuth(cat, index.DefaultAuthConfig(), log), slots: slots(cfg.MaxConcurrent)}, nil
 }
 
 // CleanTemp removes temporary upload files left by a crash. Call it at start.
@@ -113,9 +120,9 @@ func CleanTemp(tempDir string, olderThan time.Duration) (int, error) {
 // Register adds the upload routes. POST on /legacy, /legacy/ and / is
 // answered directly: twine and poetry never follow a redirect on upload.
 func (h *Handler) Register(g *echo.Group) {
-	g.POST("/legacy", h.upload)
-	g.POST("/legacy/", h.upload)
-	g.POST("/", h.upload)
+	g.POST("/legacy", h.upload, h.limit)
+	g.POST("/legacy/", h.upload, h.limit)
+	g.POST("/", h.upload, h.limit)
 }
 
 // fail returns an HTTP error whose message is one line: messages quote
@@ -187,7 +194,7 @@ func (h *Handler) upload(c echo.Context) error {
 	if req.ContentLength > limit {
 		return fail(http.StatusRequestEntityTooLarge, "File too large: the limit is %s", h.cfg.MaxFileSize)
 	}
-	req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+	req.Body = http.MaxBytesReader(c.Response(), newIdleBody(c.Response(), req.Body, h.cfg.BodyTimeout), limit)
 
 	rcv, err := h.receive(req)
 	defer rcv.close()
@@ -403,7 +410,17 @@ func rawFileName(p *multipart.Part) (string, error) {
 	return params["filename"], nil
 }
 
+func slots(n int) chan struct{} {
+	if n <= 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
+}
+
 func bodyError(err error, max storage.Size) error {
+	if errors.Is(err, errBodyTimeout) {
+		return fail(http.StatusRequestTimeout, "The upload stalled: no data for too long")
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return fail(http.StatusRequestEntityTooLarge, "File too large: the limit is %s", max)
