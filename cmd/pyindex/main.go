@@ -117,6 +117,9 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if f := cmd.Flags().Lookup("listen"); f != nil && f.Changed {
 			cfg.Listen = f.Value.String()
 		}
+		if f := cmd.Flags().Lookup("log-format"); f != nil && f.Changed {
+			cfg.LogFormat = f.Value.String()
+		}
 		if f := cmd.Flags().Lookup("upstream"); f != nil && f.Changed {
 			cfg.Mirror.Upstream = f.Value.String()
 		}
@@ -133,6 +136,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	}
 
 	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd())
+	root.AddCommand(newBackupCmd(load), newRestoreCmd(load)) // backup.go
 	return root
 }
 
@@ -164,7 +168,7 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 			m := NewMain(cfg, cmd.ErrOrStderr())
 			if err := m.Run(cmd.Context()); err != nil {
 				m.Close()
-				return err
+				return startError(err, cfg)
 			}
 			select {
 			case <-cmd.Context().Done():
@@ -177,6 +181,7 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 		},
 	}
 	cmd.Flags().String("listen", "127.0.0.1:8080", "address to listen on; env PYINDEX_LISTEN")
+	cmd.Flags().String("log-format", "text", "log format, text or json; env PYINDEX_LOG_FORMAT, config log_format")
 	cmd.Flags().String("upstream", "https://pypi.org/simple/", "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
 	cmd.Flags().Duration("upstream-ttl", 10*time.Minute, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
 	cmd.Flags().Bool("offline", false, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
