@@ -46,8 +46,6 @@ type Main struct {
 	server *http.Server
 	ln     net.Listener
 	done   chan error
-
-	retention *index.Retention // scheduled pruning; Close stops it
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w.
@@ -195,8 +193,6 @@ func (m *Main) Run(ctx context.Context) error {
 	readSide.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	admin := index.NewAdmin(cat, store, m.Log)
-	index.NewAdminHandler(admin, auth).Register(root) // /api/v1 admin API
 	if mir != nil {
 		mir.Register(root, auth)
 	}
@@ -218,10 +214,6 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
-	if m.retention, err = index.NewRetention(admin, cfg.Retention, m.Registry, m.Log); err != nil {
-		return err
-	}
-	m.retention.Start() // does nothing unless [retention] enabled = true
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil
 }
@@ -246,9 +238,6 @@ func (m *Main) Close() error {
 			m.server.Close()
 		}
 		cancel()
-	}
-	if m.retention != nil {
-		m.retention.Stop()
 	}
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())
