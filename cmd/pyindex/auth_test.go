@@ -25,7 +25,10 @@ func cli(t testing.TB, m *pyindex.Main, stdin string, args ...string) string {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := pyindex.NewRootCmd(strings.NewReader(stdin), &out, &errOut, func(string) (string, bool) { return "", false })
-	cmd.SetArgs(append(args, "--data", m.Config.Data))
+	if m != nil {
+		args = append(args, "--data", m.Config.Data)
+	}
+	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
 		t.Fatalf("pyindex %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
 	}
