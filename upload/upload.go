@@ -313,7 +313,7 @@ func (h *Handler) cleanup(keys []string) {
 }
 
 func storageError(err error) error {
-	if errors.Is(err, storage.ErrNoSpace) {
+	if isNoSpace(err) {
 		return fail(http.StatusInsufficientStorage, "The server is out of storage space; nothing was stored")
 	}
 	if errors.Is(err, context.Canceled) {

@@ -34,6 +34,10 @@ type Main struct {
 	Catalog *index.Catalog
 	Store   storage.Store
 	Auth    *index.Auth
+
+	// WrapStore, when set before Run, wraps the blob store (tests inject
+	// failures with it).
+	WrapStore func(storage.Store) storage.Store
 	Echo    *echo.Echo
 
 	// Registry holds this server's Prometheus metrics, served on /metrics.
@@ -46,6 +50,8 @@ type Main struct {
 	server *http.Server
 	ln     net.Listener
 	done   chan error
+
+	retention *index.Retention // scheduled pruning; Close stops it
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w.
@@ -118,6 +124,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	store = storage.WithMetrics(store, cfg.Storage.Backend, m.Registry)
+	if m.WrapStore != nil {
+		store = m.WrapStore(store)
+	}
 	m.Store = store
 	// Temporary files left by a crash are never visible; remove them.
 	if n, err := upload.CleanTemp(tempPath(cfg), 0); err != nil {
@@ -193,6 +202,8 @@ func (m *Main) Run(ctx context.Context) error {
 	readSide.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
+	admin := index.NewAdmin(cat, store, m.Log)
+	index.NewAdminHandler(admin, auth).Register(root) // /api/v1 admin API
 	if mir != nil {
 		mir.Register(root, auth)
 	}
@@ -214,6 +225,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	go func() { m.done <- m.server.Serve(ln) }()
+	if m.retention, err = index.NewRetention(admin, cfg.Retention, m.Registry, m.Log); err != nil {
+		return err
+	}
+	m.retention.Start() // does nothing unless [retention] enabled = true
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil
 }
@@ -238,6 +253,9 @@ func (m *Main) Close() error {
 			m.server.Close()
 		}
 		cancel()
+	}
+	if m.retention != nil {
+		m.retention.Stop()
 	}
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())

@@ -50,6 +50,13 @@ func need(t testing.TB, name string) string {
 // startServer runs pyindex on 127.0.0.1:0 with a fresh data folder.
 func startServer(t testing.TB, mutate func(*pyindex.Config)) *pyindex.Main {
 	t.Helper()
+	return startServerWith(t, mutate, nil)
+}
+
+// startServerWith is startServer with a hook that may change the Main
+// before it runs (to wrap its store, for example).
+func startServerWith(t testing.TB, mutate func(*pyindex.Config), prepare func(*pyindex.Main)) *pyindex.Main {
+	t.Helper()
 	cfg := pyindex.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
@@ -64,6 +71,9 @@ func startServer(t testing.TB, mutate func(*pyindex.Config)) *pyindex.Main {
 		t.Fatal(err)
 	}
 	m := pyindex.NewMain(cfg, &testLogWriter{t: t})
+	if prepare != nil {
+		prepare(m)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,22 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
+	"github.com/pyindex/pyindex/storage"
 )
 
 // slowUpload opens a raw connection and sends an upload's headers and the
@@ -83,4 +90,81 @@ func TestUploadCap(t *testing.T) {
 		resp.Body.Close()
 	}
 	conn.Close()
+}
+
+// failingStore fails Put after reading limit bytes, with err.
+type failingStore struct {
+	storage.Store
+	limit int64
+	err   error
+}
+
+func (f *failingStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if _, err := io.CopyN(io.Discard, r, f.limit); err != nil {
+		return err
+	}
+	return f.err
+}
+
+// TestStorageFailures: a full disk answers 507, an unreachable store 503;
+// nothing becomes visible, no temp file remains, and reads go on.
+func TestStorageFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"disk full", fmt.Errorf("write blob: %w", syscall.ENOSPC), http.StatusInsufficientStorage},
+		{"store unreachable", errors.New("dial tcp 127.0.0.1:9: connect: connection refused"), http.StatusServiceUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var fail atomic.Bool
+			m := startServerWith(t, nil, func(m *pyindex.Main) {
+				m.WrapStore = func(s storage.Store) storage.Store {
+					return &toggleStore{Store: s, on: &fail, failing: &failingStore{Store: s, limit: 100, err: tc.err}}
+				}
+			})
+			cli(t, m, "ci-password-1\n", "user", "add", "ci", "--password-stdin")
+			if code, body, _ := do(t, uploadRequest(t, m.URL(), "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1", "bdist_wheel"), basic("ci", "ci-password-1")); code != 200 {
+				t.Fatalf("upload before the failure: %d %s", code, body)
+			}
+			fail.Store(true)
+			code, body, _ := do(t, uploadRequest(t, m.URL(), "acme_core-1.0-py3-none-any.whl", "acme-core", "1.0", "bdist_wheel"), basic("ci", "ci-password-1"))
+			if code != tc.code || strings.Count(strings.TrimSpace(body), "\n") != 0 {
+				t.Errorf("upload during the failure: %d %q, want %d with a one-line message", code, body, tc.code)
+			}
+			resp, _ := http.Get(m.URL() + "/simple/acme-core/")
+			if resp.StatusCode != 404 {
+				t.Errorf("the failed upload's project answers %d, want 404", resp.StatusCode)
+			}
+			resp.Body.Close()
+			resp, _ = http.Get(m.URL() + "/simple/acme-util/")
+			if resp.StatusCode != 200 {
+				t.Errorf("reads during the failure: %d", resp.StatusCode)
+			}
+			resp.Body.Close()
+			if ents, _ := os.ReadDir(filepath.Join(m.Config.Data, "tmp")); len(ents) != 0 {
+				t.Errorf("%d temporary files left", len(ents))
+			}
+			fail.Store(false)
+			if code, body, _ := do(t, uploadRequest(t, m.URL(), "acme_core-1.0-py3-none-any.whl", "acme-core", "1.0", "bdist_wheel"), basic("ci", "ci-password-1")); code != 200 {
+				t.Errorf("upload after recovery: %d %s", code, body)
+			}
+		})
+	}
+}
+
+// toggleStore sends Put to failing while on is set.
+type toggleStore struct {
+	storage.Store
+	on      *atomic.Bool
+	failing storage.Store
+}
+
+func (s *toggleStore) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	if s.on.Load() {
+		return s.failing.Put(ctx, key, r, size)
+	}
+	return s.Store.Put(ctx, key, r, size)
 }
