@@ -40,6 +40,9 @@ type Config struct {
 	Upload  upload.Config    `toml:"upload"`
 	Storage StorageConfig    `toml:"storage"`
 	Mirror  mirror.Config    `toml:"mirror"`
+
+	// Retention prunes dev builds on a schedule (off by default).
+	Retention index.RetentionConfig `toml:"retention"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -90,6 +93,8 @@ func DefaultConfig() Config {
 		Upload:  upload.DefaultConfig(),
 		Storage: StorageConfig{Backend: "fs", S3: s3.DefaultConfig()},
 		Mirror:  mirror.DefaultConfig(),
+
+		Retention: index.DefaultRetentionConfig(),
 	}
 }
 
@@ -253,6 +258,12 @@ func (c *Config) Validate() error {
 	if c.Upload.MaxFileSize <= 0 {
 		bad("upload.max_file_size", "must be positive")
 	}
+	if c.Upload.MaxConcurrent < 0 {
+		bad("upload.max_concurrent", "must not be negative")
+	}
+	if c.Upload.BodyTimeout < 0 {
+		bad("upload.body_timeout", "must not be negative")
+	}
 	if c.Upload.MaxMetadataSize < 64<<10 {
 		bad("upload.max_metadata_size", "must be at least 64KiB")
 	}
@@ -275,6 +286,9 @@ func (c *Config) Validate() error {
 		bad("storage.backend", "%q is not a known backend (fs, s3)", c.Storage.Backend)
 	}
 	if err := c.Mirror.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Retention.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pyindex/pyindex/index"
+)
+
+// The admin subcommands (prune, yank, unyank, delete) open the catalog and
+// the store directly, like "user": they work while the server runs (the
+// server sees their changes at once through the catalog serial) and record
+// "cli:$USER" in the audit log.
+
+// withAdmin loads the configuration, opens the catalog and the store, and
+// runs fn with an Admin over them.
+func withAdmin(cmd *cobra.Command, load func(*cobra.Command) (Config, error), fn func(context.Context, *index.Admin) error) error {
+	cfg, err := load(cmd)
+	if err != nil {
+		return err
+	}
+	cat, err := openCatalog(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	store, err := openStore(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return fn(cmd.Context(), index.NewAdmin(cat, store, log))
+}
+
+func cliWho() index.Actor { return index.Actor{Name: cliActor()} }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// sizeString formats a size with binary units: "512 B", "1.5 KiB" (the
+// admin commands own copy, so that they do not depend on the home page).
+func sizeString(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func newPruneCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
+	var req index.PruneRequest
+	var projects []string
+	var olderThan time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "prune [--project P] --keep-dev N [--dev-older-than D] [--released-dev] [--dry-run] [--json]",
+		Short: "Delete old development builds (.devN versions); works while the server runs",
+		Long: `Delete development builds (PEP 440 .devN versions) by rules; a build goes
+when any rule selects it. Final releases, pre-releases and post-releases
+are never touched.
+
+  --keep-dev N        keep the N newest dev builds of each base release
+                      (1.2.dev4, 1.2rc1.dev2 and 1.2.post1.dev1 share base 1.2)
+  --dev-older-than D  delete dev builds uploaded longer ago than D (720h)
+  --released-dev      delete dev builds a release of their base supersedes
+                      (1.2.dev4 once 1.2 exists)
+
+--dry-run lists exactly what a real run would delete, and deletes nothing.
+Files go from storage after the catalog change, unless another file shares
+their bytes.`,
+		Example: `  pyindex prune --keep-dev 5 --dry-run
+  pyindex prune --project acme-util --keep-dev 3 --dev-older-than 720h --released-dev`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rules := index.PruneRules{Projects: projects, KeepDev: req.KeepDev, DevOlderThan: olderThan, ReleasedDev: req.ReleasedDev}
+			if err := rules.Validate(); err != nil {
+				return err
+			}
+			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+				res, err := a.Prune(ctx, rules, req.DryRun, cliWho())
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return writeJSON(out, index.PruneJSON(res))
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "PROJECT\tVERSION\tFILES\tSIZE\tREASONS")
+				for _, r := range res.Releases {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Project, r.Version, r.Files, sizeString(r.Bytes), strings.Join(r.Reasons, ","))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				if res.DryRun {
+					fmt.Fprintf(out, "dry run: would delete %d releases, %d files, %s\n", len(res.Releases), len(res.Files), sizeString(res.Bytes))
+				} else {
+					fmt.Fprintf(out, "deleted %d releases, %d files, %s; freed %s of storage\n", len(res.Releases), len(res.Files), sizeString(res.Bytes), sizeString(res.Freed))
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&projects, "project", nil, "prune only this project (repeatable); default every project")
+	f.IntVar(&req.KeepDev, "keep-dev", 0, "keep the N newest dev builds of each base release (0: no count rule)")
+	f.DurationVar(&olderThan, "dev-older-than", 0, "delete dev builds uploaded longer ago than this, e.g. 720h (0: no age rule)")
+	f.BoolVar(&req.ReleasedDev, "released-dev", false, "delete dev builds of a base that has a release")
+	f.BoolVar(&req.DryRun, "dry-run", false, "show what would be deleted, delete nothing")
+	f.BoolVar(&asJSON, "json", false, "print JSON (as POST /api/v1/prune answers)")
+	return cmd
+}
+
+func newYankCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
+	var reason string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "yank PROJECT VERSION [--reason R]",
+		Short: "Yank a release (PEP 592): installers skip it unless pinned with ==",
+		Long: `Yank a release: its files stay downloadable, but pip and uv skip it unless
+a requirement pins it exactly (==VERSION). The simple pages show the
+reason at once. Undo with "pyindex unyank".`,
+		Example: `  pyindex yank acme-util 1.2.0 --reason "corrupt wheel, use 1.2.1"`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+				r, err := a.Catalog().Yank(ctx, args[0], args[1], reason, cliWho())
+				if err != nil {
+					return err
+				}
+				return printRelease(cmd.OutOrStdout(), asJSON, "yanked", args[0], r)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why it is yanked (shown by pip)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newUnyankCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "unyank PROJECT VERSION",
+		Short: "Undo a yank",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+				r, err := a.Catalog().Unyank(ctx, args[0], args[1], cliWho())
+				if err != nil {
+					return err
+				}
+				return printRelease(cmd.OutOrStdout(), asJSON, "unyanked", args[0], r)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printRelease(w io.Writer, asJSON bool, verb, project string, r index.Release) error {
+	if asJSON {
+		return writeJSON(w, map[string]any{"project": project, "version": r.Version, "yanked": r.Yanked, "yanked_reason": r.YankedReason})
+	}
+	if r.YankedReason != "" {
+		_, err := fmt.Fprintf(w, "%s %s %s: %s\n", verb, project, r.Version, r.YankedReason)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s %s %s\n", verb, project, r.Version)
+	return err
+}
+
+func newDeleteCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "delete PROJECT [VERSION [FILENAME]]",
+		Short: "Delete a project, a release or one file, and their stored files",
+		Long: `Delete a whole project, one release of it, or one file of a release. The
+catalog rows go first; then the stored files, unless another file shares
+their bytes. A project keeps its name (and owners) when its last release
+is deleted; only deleting the project frees the name. Consider "pyindex
+yank" instead: a deleted version breaks everyone who pinned it.`,
+		Example: `  pyindex delete acme-util 1.2.0.dev3
+  pyindex delete acme-util 1.2.0 acme_util-1.2.0-cp312-cp312-linux_x86_64.whl
+  pyindex delete old-project`,
+		Args: cobra.RangeArgs(1, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+				var d index.Deleted
+				var err error
+				switch len(args) {
+				case 1:
+					d, err = a.DeleteProject(ctx, args[0], cliWho())
+				case 2:
+					d, err = a.DeleteRelease(ctx, args[0], args[1], cliWho())
+				default:
+					d, err = a.DeleteFile(ctx, args[0], args[1], args[2], cliWho())
+				}
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					files := make([]map[string]any, 0, len(d.Files))
+					for _, f := range d.Files {
+						files = append(files, map[string]any{"project": f.Project, "version": f.Version, "filename": f.Filename, "size": f.Size})
+					}
+					return writeJSON(out, map[string]any{"files": files, "bytes": d.Bytes, "freed": d.Freed})
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "VERSION\tFILENAME\tSIZE")
+				for _, f := range d.Files {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Version, f.Filename, sizeString(f.Size))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(out, "deleted %d files, %s; freed %s of storage\n", len(d.Files), sizeString(d.Bytes), sizeString(d.Freed))
+				return err
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
