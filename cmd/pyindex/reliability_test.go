@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
+	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -167,4 +169,81 @@ func (s *toggleStore) Put(ctx context.Context, key string, r io.Reader, size int
 		return s.failing.Put(ctx, key, r, size)
 	}
 	return s.Store.Put(ctx, key, r, size)
+}
+
+// TestConcurrentLoad: 50 parallel uploads of distinct files all land while
+// clients read and the CLI adds users and tokens against the same data
+// folder; no "database is locked" reaches anyone.
+func TestConcurrentLoad(t *testing.T) {
+	m := startServer(t, nil)
+	cli(t, m, "ci-password-1\n", "user", "add", "ci", "--password-stdin")
+	tok := createToken(t, m, "ci")
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			name := fmt.Sprintf("load_%02d", i)
+			fn, data := indextest.Wheel(t, name, "1.0", "")
+			req := uploadBytes(m.URL(), fn, data, strings.ReplaceAll(name, "_", "-"), "1.0")
+			req.SetBasicAuth("__token__", tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- fmt.Sprintf("upload %s: %d %s", fn, resp.StatusCode, b)
+			}
+		}(i)
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := http.Get(m.URL() + "/simple/")
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					errs <- fmt.Sprintf("read during uploads: %d", resp.StatusCode)
+				}
+			}
+		}()
+	}
+	for i := 0; i < 5; i++ {
+		cli(t, m, "load-password-1\n", "user", "add", fmt.Sprintf("load%d", i), "--password-stdin")
+		createToken(t, m, "ci", "--scope", "read")
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	resp, err := http.Get(m.URL() + "/simple/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := strings.Count(string(page), `href="/simple/load-`); got != n {
+		t.Errorf("%d projects listed, want %d", got, n)
+	}
 }
