@@ -247,3 +247,29 @@ func TestConcurrentLoad(t *testing.T) {
 		t.Errorf("%d projects listed, want %d", got, n)
 	}
 }
+
+// TestHugeHeaders: headers over server.max_header_bytes get 431, and a
+// declared body over the upload limit gets 413 before it is read.
+func TestHugeHeaders(t *testing.T) {
+	m := startServer(t, func(c *pyindex.Config) { c.Upload.MaxFileSize = 1 << 20 })
+	cli(t, m, "ci-password-1\n", "user", "add", "ci", "--password-stdin")
+	req, _ := http.NewRequest(http.MethodGet, m.URL()+"/simple/", nil)
+	req.Header.Set("X-Junk", strings.Repeat("a", 200<<10))
+	if code, _, _ := do(t, req, nil); code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("huge header: %d, want 431", code)
+	}
+	conn, err := net.Dial("tcp", m.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req, _ = http.NewRequest(http.MethodPost, m.URL()+"/legacy/", nil)
+	req.SetBasicAuth("ci", "ci-password-1")
+	fmt.Fprintf(conn, "POST /legacy/ HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n",
+		req.Header.Get("Authorization"), int64(10)<<30)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(line, "413") {
+		t.Errorf("10 GiB declared upload: %q %v, want 413 at once", line, err)
+	}
+}
