@@ -10,14 +10,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
+	"github.com/pyindex/pyindex/mirror/mirrortest"
 )
 
 // testDist is a distribution from testdata/dists with its form fields.
@@ -356,5 +359,55 @@ func TestReadiness(t *testing.T) {
 	// /metrics still answers, with the catalog marked down.
 	if v, ok := scrapeMetrics(t, m).value("pyindex_catalog_up", nil); !ok || v != 0 {
 		t.Errorf("pyindex_catalog_up = %v, %v; want 0", v, ok)
+	}
+}
+
+// TestMetricsMirror: mirror page and file fetches move the mirror's cache
+// series and count as downloads from the mirror.
+func TestMetricsMirror(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	m := startServer(t, func(c *pyindex.Config) {
+		c.Mirror.Upstream = up.SimpleURL()
+		c.Mirror.Timeout = 5 * time.Second
+	})
+	code, page := get(t, m.URL()+"/simple/acme-core/", "", "")
+	if code != 200 {
+		t.Fatalf("mirrored page: %d %s", code, page)
+	}
+	href := regexp.MustCompile(`href="([^"#]*acme_core-1\.0-py3-none-any\.whl)`).FindStringSubmatch(page)
+	if href == nil {
+		t.Fatalf("no wheel link on the mirrored page:\n%s", page)
+	}
+	fileURL := href[1]
+	if strings.HasPrefix(fileURL, "/") {
+		fileURL = m.URL() + fileURL
+	}
+	for range 2 { // a miss (fetched from the upstream), then a hit
+		if code, body := get(t, fileURL, "", ""); code != 200 || len(body) == 0 {
+			t.Fatalf("mirrored file %s: %d", fileURL, code)
+		}
+	}
+	s := scrapeMetrics(t, m)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"pyindex_download_files_total", map[string]string{"source": "mirror", "kind": "dist"}, 2},
+		{"pyindex_mirror_cache_lookups_total", map[string]string{"kind": "file", "result": "miss"}, 1},
+		{"pyindex_mirror_cache_lookups_total", map[string]string{"kind": "file", "result": "hit"}, 1},
+		{"pyindex_http_requests_total", map[string]string{"route": "/mirror/files/:project/:filename", "method": "GET", "code": "200"}, 2},
+		{"pyindex_catalog_projects", map[string]string{"source": "mirror"}, 1},
+		{"pyindex_catalog_files", map[string]string{"source": "mirror"}, 1},
+	} {
+		if got, ok := s.value(c.name, c.labels); !ok || got != c.want {
+			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	if v, ok := s.value("pyindex_mirror_upstream_request_duration_seconds", nil); !ok || v == 0 {
+		t.Errorf("no upstream request timed")
+	}
+	if strings.Contains(s.text, "acme") {
+		t.Errorf("/metrics mentions a project name")
 	}
 }
