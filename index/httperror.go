@@ -115,8 +115,12 @@ func prefersJSON(accept string) bool {
 		mt, params, _ := strings.Cut(part, ";")
 		mt = strings.ToLower(strings.TrimSpace(mt))
 		q := 1.0
-		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-			q = parseQ(v)
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
+			if k, v, ok := strings.Cut(p, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				q = parseQ(v)
+			}
 		}
 		switch mt {
 		case "application/json":

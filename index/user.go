@@ -46,7 +46,7 @@ func hashPassword(password string) (string, error) {
 	if len(password) > 72 {
 		return "", fmt.Errorf("%w: password must be at most 72 bytes (a bcrypt limit)", ErrInvalid)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
 	return string(h), err
 }
 
@@ -167,7 +167,7 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	u, err := c.GetUser(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		// Spend comparable time so that user names cannot be probed.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHashFor(), []byte(password))
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {
@@ -193,4 +193,28 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	return u, nil
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("pyindex-dummy-password"), bcrypt.DefaultCost)
+// PasswordCost is the bcrypt cost of new password hashes. Tests lower it
+// to bcrypt.MinCost to stay fast under the race detector; never lower it
+// in a server.
+var PasswordCost = bcrypt.DefaultCost
+
+// dummyHash is compared against for unknown users, at the current cost.
+var dummyHash = func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("pyindex-dummy-password"), PasswordCost)
+	return h
+}
+
+var (
+	dummyMu   sync.Mutex
+	dummyCost int
+	dummyVal  []byte
+)
+
+func dummyHashFor() []byte {
+	dummyMu.Lock()
+	defer dummyMu.Unlock()
+	if dummyVal == nil || dummyCost != PasswordCost {
+		dummyVal, dummyCost = dummyHash(), PasswordCost
+	}
+	return dummyVal
+}

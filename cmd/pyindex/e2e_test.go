@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
+	"github.com/pyindex/pyindex/index"
 )
 
 // The end-to-end tests drive the real program in-process with real clients:
@@ -209,6 +212,7 @@ func installRequires(deps []string) string {
 }
 
 func TestMain(m *testing.M) {
+	index.PasswordCost = bcrypt.MinCost // fast logins under -race
 	code := m.Run()
 	if distsDir != "" {
 		os.RemoveAll(distsDir)
