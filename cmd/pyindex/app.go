@@ -38,7 +38,7 @@ type Main struct {
 	// WrapStore, when set before Run, wraps the blob store (tests inject
 	// failures with it).
 	WrapStore func(storage.Store) storage.Store
-	Echo    *echo.Echo
+	Echo      *echo.Echo
 
 	// Registry holds this server's Prometheus metrics, served on /metrics.
 	// It is per Main (not the global default registry) so that tests can
