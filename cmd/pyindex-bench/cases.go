@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Request headers of the clients the cases imitate.
+const (
+	// pip 23+ (PEP 691 JSON preferred), through requests.
+	acceptPip     = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
+	acceptHTML    = "text/html"
+	encodingGzip  = "gzip, deflate"
+	encodingIdent = "identity"
+)
+
+// pageCase is one wrk case: the same bytes fetched from pyindex at path
+// and from nginx at nginxPath.
+type pageCase struct {
+	name      string
+	desc      string
+	path      string // on pyindex
+	accept    string
+	encoding  string
+	download  bool   // a file: more time per request, fewer connections
+	nginxPath string // on nginx
+	ctype     string // Content-Type pyindex sent (nginx's default_type)
+	size      int    // bytes of the representation the client gets
+	target    float64
+}
+
+func (c *pageCase) headers() []string {
+	var h []string
+	if c.accept != "" {
+		h = append(h, "Accept: "+c.accept)
+	}
+	if c.encoding != "" {
+		h = append(h, "Accept-Encoding: "+c.encoding)
+	}
+	return h
+}
+
+// prepareCases fetches every case's bytes from pyindex into the static
+// tree (plus the .gz variant where pyindex compresses), uploading the
+// 100 MiB file and warming the mirror first.
+func (b *bench) prepareCases(ctx context.Context) error {
+	static := filepath.Join(b.out, "static", "c")
+	if err := os.MkdirAll(static, 0o755); err != nil {
+		return err
+	}
+	pages := []*pageCase{
+		{name: "page20-json-gz", desc: "20-file project, JSON (pip), gzip", path: "/simple/" + projectTwenty + "/", accept: acceptPip, encoding: encodingGzip},
+		{name: "page20-html-gz", desc: "20-file project, HTML, gzip", path: "/simple/" + projectTwenty + "/", accept: acceptHTML, encoding: encodingGzip},
+		{name: "page20-json", desc: "20-file project, JSON (pip), identity", path: "/simple/" + projectTwenty + "/", accept: acceptPip},
+		{name: "page20-html", desc: "20-file project, HTML, identity", path: "/simple/" + projectTwenty + "/", accept: acceptHTML},
+		{name: "big-json-gz", desc: "2,000-version project, JSON, gzip", path: "/simple/" + projectBig + "/", accept: acceptPip, encoding: encodingGzip},
+		{name: "big-html-gz", desc: "2,000-version project, HTML, gzip", path: "/simple/" + projectBig + "/", accept: acceptHTML, encoding: encodingGzip},
+		{name: "root-json-gz", desc: fmt.Sprintf("/simple/ (%d projects), JSON, gzip", b.sc.projects), path: "/simple/", accept: acceptPip, encoding: encodingGzip},
+		{name: "root-html-gz", desc: fmt.Sprintf("/simple/ (%d projects), HTML, gzip", b.sc.projects), path: "/simple/", accept: acceptHTML, encoding: encodingGzip},
+	}
+	for _, c := range pages {
+		c.target = 0.8
+		if !b.o.wanted(c.name) {
+			continue
+		}
+		if err := b.fetchStatic(ctx, c, static); err != nil {
+			return err
+		}
+		b.cases = append(b.cases, c)
+	}
+	if b.o.wanted("download-100m") {
+		c, err := b.prepareDownload(ctx, static)
+		if err != nil {
+			return err
+		}
+		b.cases = append(b.cases, c)
+	}
+	if b.o.wanted("mirror-page-gz") || b.o.wanted("mirror-file") {
+		cs, err := b.prepareMirror(ctx, static)
+		if err != nil {
+			return err
+		}
+		b.cases = append(b.cases, cs...)
+	}
+	return nil
+}
+
+// get fetches path from pyindex with headers, expecting 200.
+func (b *bench) get(ctx context.Context, path string, headers ...string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.py.url+path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("User-Agent", "pyindex-bench")
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET %s: %s: %.200s", path, resp.Status, body)
+	}
+	return resp, body, nil
+}
+
+// fetchStatic stores the identity bytes of a page and, when pyindex
+// compresses it, the gzip bytes pyindex sends, checking they agree.
+func (b *bench) fetchStatic(ctx context.Context, c *pageCase, dir string) error {
+	resp, body, err := b.get(ctx, c.path, "Accept: "+c.accept, "Accept-Encoding: identity")
+	if err != nil {
+		return err
+	}
+	c.ctype = resp.Header.Get("Content-Type")
+	c.nginxPath = "/c/" + c.name
+	c.size = len(body)
+	if err := os.WriteFile(filepath.Join(dir, c.name), body, 0o644); err != nil {
+		return err
+	}
+	resp, gz, err := b.get(ctx, c.path, "Accept: "+c.accept, "Accept-Encoding: gzip")
+	if err != nil {
+		return err
+	}
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		return nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return fmt.Errorf("%s: gzip body: %w", c.name, err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(plain, body) {
+		return fmt.Errorf("%s: pyindex's gzip body does not decompress to its identity body (%v)", c.name, err)
+	}
+	if strings.Contains(c.encoding, "gzip") {
+		c.size = len(gz)
+	}
+	return os.WriteFile(filepath.Join(dir, c.name+".gz"), gz, 0o644)
+}
+
+// prepareDownload writes a wheel with a 100 MiB payload into the static
+// tree and uploads it through the real upload endpoint.
+func (b *bench) prepareDownload(ctx context.Context, dir string) (*pageCase, error) {
+	path := filepath.Join(dir, "download-100m")
+	fn, err := writeWheelFile(path, "bench_download", "1.0", b.sc.bigFiles)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	if _, err := b.upload(ctx, fn, "bench-download", "1.0", hex.EncodeToString(sum[:]), bytes.NewReader(data), int64(len(data))); err != nil {
+		return nil, fmt.Errorf("upload of the download file: %w", err)
+	}
+	c := &pageCase{
+		name: "download-100m", desc: fmt.Sprintf("download of a %s file", mib(int64(len(data)))),
+		path: "/files/" + hex.EncodeToString(sum[:]) + "/" + fn, encoding: encodingIdent,
+		download: true, nginxPath: "/c/download-100m", size: len(data), target: 0.9,
+	}
+	_, got, err := b.get(ctx, c.path, "Accept-Encoding: identity")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(got, data) {
+		return nil, fmt.Errorf("the downloaded file differs from the uploaded one")
+	}
+	return c, nil
+}
+
+// prepareMirror warms the mirror: its page (one upstream request) and its
+// file (one upstream download, then served from storage).
+func (b *bench) prepareMirror(ctx context.Context, dir string) ([]*pageCase, error) {
+	page := &pageCase{name: "mirror-page-gz", desc: "warm mirror page (20 files), JSON, gzip",
+		path: "/simple/" + upstreamProject + "/", accept: acceptPip, encoding: encodingGzip, target: 0.8}
+	if err := b.fetchStatic(ctx, page, dir); err != nil {
+		return nil, err
+	}
+	_, body, err := b.get(ctx, page.path, "Accept: "+acceptPip)
+	if err != nil {
+		return nil, err
+	}
+	var pg struct {
+		Files []struct{ Filename, URL string }
+	}
+	if err := json.Unmarshal(body, &pg); err != nil {
+		return nil, fmt.Errorf("mirror page: %w", err)
+	}
+	var url string
+	for _, f := range pg.Files {
+		if f.Filename == b.upstream.filename {
+			url = f.URL
+		}
+	}
+	if !strings.HasPrefix(url, "/") {
+		return nil, fmt.Errorf("mirror page: no local URL for %s (got %q)", b.upstream.filename, url)
+	}
+	_, data, err := b.get(ctx, url, "Accept-Encoding: identity")
+	if err != nil {
+		return nil, err
+	}
+	// The fill is recorded when the response ends; a second GET must
+	// come from storage.
+	time.Sleep(100 * time.Millisecond)
+	if _, again, err := b.get(ctx, url, "Accept-Encoding: identity"); err != nil || !bytes.Equal(again, data) {
+		return nil, fmt.Errorf("mirror file second GET: %v", err)
+	}
+	if n := b.upstream.count("file"); n != 1 {
+		b.notes = append(b.notes, fmt.Sprintf("the upstream served the mirrored file %d times during warm-up (want 1)", n))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mirror-file"), data, 0o644); err != nil {
+		return nil, err
+	}
+	file := &pageCase{name: "mirror-file", desc: fmt.Sprintf("warm mirror file (%s)", mib(int64(len(data)))),
+		path: url, encoding: encodingIdent, nginxPath: "/c/mirror-file", size: len(data), target: 0.9}
+	var out []*pageCase
+	if b.o.wanted(page.name) {
+		out = append(out, page)
+	}
+	if b.o.wanted(file.name) {
+		out = append(out, file)
+	}
+	return out, nil
+}
+
+func mib(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

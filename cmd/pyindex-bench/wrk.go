@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// wrkResult is one wrk run's summary.
+type wrkResult struct {
+	rps      float64
+	p50, p99 time.Duration
+	bytesSec float64
+	requests int64
+	errors   string // non-2xx responses or socket errors, if any
+}
+
+// runWrk runs wrk against url and parses its summary.
+func (b *bench) runWrk(ctx context.Context, c *pageCase, url string) (wrkResult, error) {
+	conns, timeout := b.o.connections, "10s"
+	if c.download {
+		conns, timeout = b.o.downloadConnections, "60s"
+	}
+	args := []string{"-t", strconv.Itoa(min(b.o.threads, conns)), "-c", strconv.Itoa(conns),
+		"-d", fmt.Sprintf("%ds", max(1, int(b.o.duration.Round(time.Second).Seconds()))), "--timeout", timeout, "--latency"}
+	for _, h := range c.headers() {
+		args = append(args, "-H", h)
+	}
+	args = append(args, url)
+	cmd := exec.CommandContext(ctx, "wrk", args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk %v: %w\n%s", args, err, out)
+	}
+	r, err := parseWrk(string(out))
+	if err != nil {
+		return r, fmt.Errorf("wrk %v: %w\n%s", args, err, out)
+	}
+	return r, nil
+}
+
+// parseWrk reads wrk --latency output.
+func parseWrk(out string) (wrkResult, error) {
+	var r wrkResult
+	var errs []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	inDist := false
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		f := strings.Fields(line)
+		switch {
+		case line == "Latency Distribution":
+			inDist = true
+		case inDist && len(f) == 2 && strings.HasSuffix(f[0], "%"):
+			d, err := parseWrkDuration(f[1])
+			if err != nil {
+				return r, err
+			}
+			switch f[0] {
+			case "50%", "50.000%":
+				r.p50 = d
+			case "99%", "99.000%":
+				r.p99 = d
+			}
+		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+			inDist = false
+			r.requests, _ = strconv.ParseInt(f[0], 10, 64)
+		case strings.HasPrefix(line, "Requests/sec:") && len(f) == 2:
+			r.rps, _ = strconv.ParseFloat(f[1], 64)
+		case strings.HasPrefix(line, "Transfer/sec:") && len(f) == 2:
+			r.bytesSec = parseWrkBytes(f[1])
+		case strings.HasPrefix(line, "Non-2xx or 3xx responses:"), strings.HasPrefix(line, "Socket errors:"):
+			errs = append(errs, line)
+		}
+	}
+	if r.rps == 0 || r.p50 == 0 {
+		return r, fmt.Errorf("could not parse wrk's output")
+	}
+	r.errors = strings.Join(errs, "; ")
+	return r, nil
+}
+
+func parseWrkDuration(s string) (time.Duration, error) {
+	// wrk prints "812.00us", "1.23ms", "2.01s", "1.50m".
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("latency %q: %w", s, err)
+			}
+			return time.Duration(f * float64(u.unit)), nil
+		}
+	}
+	return 0, fmt.Errorf("latency %q: unknown unit", s)
+}
+
+func parseWrkBytes(s string) float64 {
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		m      float64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"TB", 1 << 40}, {"B", 1}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = v, u.m
+			break
+		}
+	}
+	f, _ := strconv.ParseFloat(s, 64)
+	return f * mult
+}
+
+// runCases runs every case on both servers, alternating, rounds times.
+func (b *bench) runCases(ctx context.Context) error {
+	for _, c := range b.cases {
+		var py, ngx []wrkResult
+		for round := range b.o.rounds {
+			for _, srv := range []string{"pyindex", "nginx"} {
+				url := b.py.url + c.path
+				if srv == "nginx" {
+					url = b.ngx.url + c.nginxPath
+				}
+				var prof chan error
+				if srv == "pyindex" && round == 0 && b.pprofAddr != "" {
+					prof = b.profile(ctx, c.name)
+				}
+				r, err := b.runWrk(ctx, c, url)
+				if prof != nil {
+					if perr := <-prof; perr != nil {
+						b.logf("profile %s: %v", c.name, perr)
+					}
+				}
+				if err != nil {
+					return err
+				}
+				if b.py.exited() {
+					return fmt.Errorf("pyindex exited during %s:\n%s", c.name, b.py.out)
+				}
+				b.logf("%-16s %-7s round %d: %9.0f req/s  p50 %-9s p99 %-9s %s", c.name, srv, round+1,
+					r.rps, r.p50, r.p99, r.errors)
+				if srv == "pyindex" {
+					py = append(py, r)
+				} else {
+					ngx = append(ngx, r)
+				}
+			}
+		}
+		b.results = append(b.results, result{name: c.name, desc: c.desc, size: c.size, py: mean(py), ngx: mean(ngx), target: c.target, wrk: true})
+	}
+	return nil
+}
+
+// profile takes a CPU profile of pyindex for the length of one wrk run.
+func (b *bench) profile(ctx context.Context, name string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		secs := max(1, int(b.o.duration.Seconds())-1)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprofAddr, secs)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		if err := os.MkdirAll(b.o.cpuProfile, 0o755); err != nil {
+			done <- err
+			return
+		}
+		f, err := os.Create(filepath.Join(b.o.cpuProfile, name+".pprof"))
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	return done
+}
+
+func mean(rs []wrkResult) wrkResult {
+	var m wrkResult
+	var errs []string
+	for _, r := range rs {
+		m.rps += r.rps / float64(len(rs))
+		m.bytesSec += r.bytesSec / float64(len(rs))
+		m.p50 += r.p50 / time.Duration(len(rs))
+		m.p99 += r.p99 / time.Duration(len(rs))
+		m.requests += r.requests
+		if r.errors != "" {
+			errs = append(errs, r.errors)
+		}
+	}
+	m.errors = strings.Join(errs, "; ")
+	return m
+}
