@@ -21,11 +21,11 @@ type bench struct {
 	tmpOut bool   // out was created here (removed unless --keep)
 	log    io.Writer
 
-	bin      string // pyindex binary
-	py       *pyindexProc
-	ngx      *nginxProc
-	upstream *upstream
-	client   *http.Client // no compression, no redirects
+	bin       string // pyindex binary
+	py        *pyindexProc
+	ngx       *nginxProc
+	upstream  *upstream
+	client    *http.Client // no compression, no redirects
 	pprofAddr string
 
 	startTime time.Duration
