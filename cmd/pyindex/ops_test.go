@@ -186,6 +186,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("metadata download: %d", code)
 	}
 	get(t, m.URL()+"/files/"+whl.sha256()+"/nope-1.0.tar.gz", "", "") // 404: not a download
+	get(t, m.URL()+"/no/such/route-xyzzy", "", "")                    // no route at all
 
 	s := scrapeMetrics(t, m)
 	checks := []struct {
@@ -223,7 +224,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	// Bounded labels: no project or file name anywhere in the exposition.
-	for _, leak := range []string{"acme", "Acme", whl.sha256(), "no-such-project"} {
+	for _, leak := range []string{"acme", "Acme", whl.sha256(), "no-such-project", "xyzzy"} {
 		if strings.Contains(s.text, leak) {
 			t.Errorf("/metrics mentions %q", leak)
 		}
