@@ -100,40 +100,52 @@ func (sm *serverMetrics) upload(size int64, identical bool) {
 
 // middleware counts and times every request by route template. It renders
 // a handler's error itself (as accessLog does) so that the status it
-// records is the one the client gets.
+// records is the one the client gets. A panic is counted as a 500 and
+// passed on to the Recover middleware.
 func (sm *serverMetrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		sm.inFlight.Inc()
 		defer sm.inFlight.Dec()
+		defer func() {
+			if r := recover(); r != nil {
+				sm.observe(c, start, http.StatusInternalServerError)
+				panic(r)
+			}
+		}()
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		req, res := c.Request(), c.Response()
-		sm.requests.WithLabelValues(route, methodLabel(req.Method), strconv.Itoa(res.Status)).Inc()
-		sm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
-		if req.Method == http.MethodGet && (res.Status == http.StatusOK || res.Status == http.StatusPartialContent) {
-			var source string
-			switch route {
-			case routeHostedFile:
-				source = "hosted"
-			case routeMirrorFile:
-				source = "mirror"
-			}
-			if source != "" {
-				kind := "dist"
-				if strings.HasSuffix(c.Param("filename"), ".metadata") {
-					kind = "metadata"
-				}
-				sm.downloadFiles.WithLabelValues(source, kind).Inc()
-				sm.downloadBytes.WithLabelValues(source, kind).Add(float64(res.Size))
-			}
-		}
+		sm.observe(c, start, c.Response().Status)
 		return nil
+	}
+}
+
+// observe records one finished request with status code.
+func (sm *serverMetrics) observe(c echo.Context, start time.Time, code int) {
+	route := c.Path()
+	if route == "" {
+		route = "unmatched"
+	}
+	req, res := c.Request(), c.Response()
+	sm.requests.WithLabelValues(route, methodLabel(req.Method), strconv.Itoa(code)).Inc()
+	sm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	if req.Method == http.MethodGet && (code == http.StatusOK || code == http.StatusPartialContent) {
+		var source string
+		switch route {
+		case routeHostedFile:
+			source = "hosted"
+		case routeMirrorFile:
+			source = "mirror"
+		}
+		if source != "" {
+			kind := "dist"
+			if strings.HasSuffix(c.Param("filename"), ".metadata") {
+				kind = "metadata"
+			}
+			sm.downloadFiles.WithLabelValues(source, kind).Inc()
+			sm.downloadBytes.WithLabelValues(source, kind).Add(float64(res.Size))
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -410,5 +412,24 @@ func TestMetricsMirror(t *testing.T) {
 	}
 	if strings.Contains(s.text, "acme") {
 		t.Errorf("/metrics mentions a project name")
+	}
+}
+
+// TestMetricsCountPanics: a handler that panics is counted as a 500 (and
+// still answered by the Recover middleware).
+func TestMetricsCountPanics(t *testing.T) {
+	m := startServer(t, nil)
+	m.Echo.GET("/test-panic/:x", func(echo.Context) error { panic("boom") })
+	rec := httptest.NewRecorder()
+	m.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/test-panic/1", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("panic answered %d", rec.Code)
+	}
+	s := scrapeMetrics(t, m)
+	if v, _ := s.value("pyindex_http_requests_total", map[string]string{"route": "/test-panic/:x", "code": "500"}); v != 1 {
+		t.Errorf("panics counted: %v, want 1", v)
+	}
+	if v, _ := s.value("pyindex_http_requests_in_flight", nil); v != 1 { // the scrape itself
+		t.Errorf("in flight during a scrape = %v, want 1", v)
 	}
 }
