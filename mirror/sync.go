@@ -1,0 +1,675 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pep440"
+	"github.com/pyindex/pyindex/storage"
+	"github.com/pyindex/pyindex/upload/dist"
+)
+
+// SyncOptions says what a sync fetches.
+type SyncOptions struct {
+	// Requirements are the projects to sync, each with optional extras,
+	// version specifier and marker (a requirement whose marker cannot hold
+	// for the filter's Pythons and platforms is skipped).
+	Requirements []Requirement
+	// Constraints narrow the versions of a project whenever it is synced
+	// (pip's -c files); they add no project.
+	Constraints []Requirement
+	Filter      Filter
+	// Deps follows Requires-Dist transitively, with markers evaluated for
+	// the filter's Pythons and platforms and the requested extras.
+	Deps bool
+	// Jobs is how many upstream requests run at once (default 4).
+	Jobs int
+	// Progress, when set, is called (from several goroutines, one call at
+	// a time) as files are planned and finished.
+	Progress func(SyncEvent)
+	// Actor, when set, writes audit entries: one per project that got
+	// new files, and one for the run.
+	Actor string
+}
+
+// SyncEvent reports the progress of a sync.
+type SyncEvent struct {
+	Kind     string // EventPlanned, EventFetched, EventPresent or EventFailed
+	Project  string
+	Filename string
+	Size     int64 // bytes; 0 when the upstream did not say
+	Err      error // EventFailed
+}
+
+// The kinds of SyncEvent.
+const (
+	EventPlanned = "planned" // a file was selected
+	EventFetched = "fetched" // downloaded and verified
+	EventPresent = "present" // already stored: skipped
+	EventFailed  = "failed"
+)
+
+// SyncFile is one selected file and what became of it.
+type SyncFile struct {
+	Project  string `json:"project"`
+	Version  string `json:"version"`
+	Filename string `json:"filename"`
+	Size     int64  `json:"size"`
+	Status   string `json:"status"` // fetched, present or failed
+	Error    string `json:"error,omitempty"`
+}
+
+// SyncFailure is something a sync could not do.
+type SyncFailure struct {
+	Project  string `json:"project"`
+	Filename string `json:"filename,omitempty"`
+	Error    string `json:"error"`
+}
+
+// SyncReport summarizes a sync.
+type SyncReport struct {
+	Projects []string      `json:"projects"` // synced, sorted
+	Files    []SyncFile    `json:"files"`    // selected, sorted by project and filename
+	Fetched  int           `json:"fetched"`
+	Present  int           `json:"skipped"` // already stored
+	Failed   int           `json:"failed"`
+	Bytes    int64         `json:"bytes"` // downloaded
+	Failures []SyncFailure `json:"failures"`
+	Notes    []string      `json:"notes,omitempty"` // skipped requirements and the like
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// OK reports whether the sync had no failure.
+func (r *SyncReport) OK() bool { return len(r.Failures) == 0 }
+
+// Sync fetches the selected files of the requested projects (and, with
+// Deps, of their dependencies) from the upstream into the cache, exactly
+// as the pull-through cache stores them: verified against the upstream's
+// hashes, with their PEP 658 metadata, so that the server serves them
+// afterwards with the upstream gone. Files already stored are skipped, so
+// a second run fetches only what is new and an interrupted run continues
+// where it stopped. Each project's page is refreshed first (a conditional
+// request).
+//
+// Projects hosted here (and not in merge_upstream) are skipped: the server
+// would never serve their upstream files. Failures (an unreachable
+// upstream, a hash mismatch) do not stop the run: they are in the report.
+// Sync returns an error only when it cannot run at all (offline mirror,
+// invalid options) or ctx ends.
+func (m *Mirror) Sync(ctx context.Context, opts SyncOptions) (*SyncReport, error) {
+	if m.cfg.Offline {
+		return nil, errors.New("the mirror is offline (mirror.offline): a sync needs the upstream")
+	}
+	if err := opts.Filter.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = 4
+	}
+	start := time.Now()
+	r := &syncRun{m: m, opts: opts, envs: opts.Filter.environments(), sem: make(chan struct{}, opts.Jobs),
+		projects: map[string]*projState{}, reqs: map[string]bool{}, files: map[string]*fileTask{},
+		deps: map[string]bool{}, constraints: map[string][]pep440.SpecifierSet{}, ctx: ctx}
+	for _, s := range opts.Filter.Pythons {
+		p, _ := parsePython(s)
+		r.pys = append(r.pys, p)
+	}
+	for _, c := range opts.Constraints {
+		r.constraints[c.Name] = append(r.constraints[c.Name], c.Specifier)
+	}
+	for _, req := range opts.Requirements {
+		if !r.markerHolds(req.Marker, nil) {
+			r.note("%s: skipped, its marker %q holds for none of the chosen Pythons and platforms", req.Name, req.Marker)
+			continue
+		}
+		req.Marker = nil
+		r.add(req)
+	}
+	r.wg.Wait()
+	rep := r.report(time.Since(start))
+	if opts.Actor != "" {
+		r.audit(rep)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+type syncRun struct {
+	m           *Mirror
+	opts        SyncOptions
+	ctx         context.Context
+	envs        []Env
+	pys         []python
+	sem         chan struct{}
+	constraints map[string][]pep440.SpecifierSet
+	wg          sync.WaitGroup
+
+	mu       sync.Mutex
+	projects map[string]*projState
+	reqs     map[string]bool // requirement keys seen
+	files    map[string]*fileTask
+	deps     map[string]bool // project/version[extras] seen
+	failures []SyncFailure
+	notes    []string
+
+	progressMu sync.Mutex
+}
+
+type projState struct {
+	once sync.Once
+	page *index.MirrorProject
+	ok   bool
+}
+
+type fileTask struct {
+	project, version string
+	file             index.MirrorFile
+	done             chan struct{}
+	status           string
+	err              error
+	bytes            int64
+}
+
+func (r *syncRun) event(e SyncEvent) {
+	if r.opts.Progress == nil {
+		return
+	}
+	r.progressMu.Lock()
+	defer r.progressMu.Unlock()
+	r.opts.Progress(e)
+}
+
+func (r *syncRun) fail(project, filename string, err error) {
+	r.mu.Lock()
+	r.failures = append(r.failures, SyncFailure{Project: project, Filename: filename, Error: err.Error()})
+	r.mu.Unlock()
+}
+
+func (r *syncRun) note(format string, args ...any) {
+	r.mu.Lock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+// acquire takes a job slot; false when the run is cancelled.
+func (r *syncRun) acquire() bool {
+	select {
+	case r.sem <- struct{}{}:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+func (r *syncRun) release() { <-r.sem }
+
+// markerHolds evaluates a marker in every environment of the filter, with
+// "extra" set to each of extras and to "".
+func (r *syncRun) markerHolds(m *Marker, extras []string) bool {
+	if m == nil {
+		return true
+	}
+	for _, env := range r.envs {
+		for _, x := range append([]string{""}, extras...) {
+			e := cloneEnv(env)
+			e["extra"] = x
+			if m.Eval(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// add syncs one requirement (once per run).
+func (r *syncRun) add(req Requirement) {
+	key := req.Name + "[" + strings.Join(req.Extras, ",") + "]" + req.Specifier.String()
+	r.mu.Lock()
+	seen := r.reqs[key]
+	r.reqs[key] = true
+	r.mu.Unlock()
+	if seen || r.ctx.Err() != nil {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.requirement(req)
+	}()
+}
+
+// project refreshes and loads a project's page once per run.
+func (r *syncRun) project(name string) (*index.MirrorProject, bool) {
+	r.mu.Lock()
+	ps := r.projects[name]
+	if ps == nil {
+		ps = &projState{}
+		r.projects[name] = ps
+	}
+	r.mu.Unlock()
+	ps.once.Do(func() {
+		m := r.m
+		if _, err := m.cat.ProjectSerial(r.ctx, name); err == nil && !m.Merge(name) {
+			r.note("%s: hosted here; its upstream files are never served, so not synced", name)
+			return
+		} else if err != nil && !errors.Is(err, index.ErrNotFound) {
+			r.fail(name, "", err)
+			return
+		}
+		if !r.acquire() {
+			return
+		}
+		m.clearNegative(name)
+		err := m.refresh(r.ctx, name)
+		r.release()
+		if errors.Is(err, index.ErrNotFound) {
+			r.fail(name, "", fmt.Errorf("the upstream has no project %q", name))
+			return
+		}
+		if err != nil {
+			// Keep going with the cached page, if any: its files may be
+			// all there is to check.
+			r.fail(name, "", fmt.Errorf("refreshing the page: %w", err))
+		}
+		p, err := m.cat.MirrorPage(r.ctx, name)
+		if err != nil {
+			if !errors.Is(err, index.ErrNotFound) {
+				r.fail(name, "", err)
+			}
+			return
+		}
+		ps.page, ps.ok = p, true
+	})
+	return ps.page, ps.ok
+}
+
+// pinned reports whether a specifier pins an exact version (which lets a
+// yanked file be chosen, as pip does).
+func pinned(s pep440.SpecifierSet) bool {
+	for _, sp := range s.Specifiers() {
+		if (sp.Operator() == "==" || sp.Operator() == "===") && !strings.HasSuffix(sp.Version(), ".*") {
+			return true
+		}
+	}
+	return false
+}
+
+// requirement selects the files of one requirement and fetches them.
+func (r *syncRun) requirement(req Requirement) {
+	p, ok := r.project(req.Name)
+	if !ok {
+		return
+	}
+	cutoff, cool := r.m.cutoff(req.Name)
+	byVersion := map[string][]index.MirrorFile{}
+	parsed := map[string]pep440.Version{}
+	pin := pinned(req.Specifier)
+	for _, f := range p.Files {
+		if cool && cooling(&f, cutoff) {
+			continue
+		}
+		if f.Yanked && !pin {
+			continue
+		}
+		if ok, _ := r.opts.Filter.keepFile(&f, r.pys); !ok {
+			continue
+		}
+		v, err := pep440.Parse(fileVersion(f.Filename))
+		if err != nil {
+			continue // a legacy version: no specifier can choose it
+		}
+		byVersion[v.String()] = append(byVersion[v.String()], f)
+		parsed[v.String()] = v
+	}
+	var versions []pep440.Version
+	for _, v := range parsed {
+		versions = append(versions, v)
+	}
+	chosen := r.opts.Filter.selectVersions(versions, req, r.constraints[req.Name])
+	if len(chosen) == 0 {
+		r.note("%s: no file matches %s and the filters", req.Name, req.String())
+	}
+	for _, v := range chosen {
+		var tasks []*fileTask
+		for _, f := range byVersion[v.String()] {
+			tasks = append(tasks, r.fetch(req.Name, v.String(), f))
+		}
+		if r.opts.Deps {
+			r.followDeps(req, v.String(), tasks)
+		}
+	}
+}
+
+// fetch starts fetching a file (once per run) and returns its task.
+func (r *syncRun) fetch(project, version string, f index.MirrorFile) *fileTask {
+	key := project + "/" + f.Filename
+	r.mu.Lock()
+	t := r.files[key]
+	if t != nil {
+		r.mu.Unlock()
+		return t
+	}
+	t = &fileTask{project: project, version: version, file: f, done: make(chan struct{})}
+	r.files[key] = t
+	r.mu.Unlock()
+	r.event(SyncEvent{Kind: EventPlanned, Project: project, Filename: f.Filename, Size: f.Size})
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(t.done)
+		t.status, t.bytes, t.err = r.fetchFile(project, f)
+		if t.err != nil {
+			t.status = EventFailed
+			if r.ctx.Err() == nil {
+				r.fail(project, f.Filename, t.err)
+			}
+		}
+		r.event(SyncEvent{Kind: t.status, Project: project, Filename: f.Filename, Size: f.Size, Err: t.err})
+	}()
+	return t
+}
+
+// fetchFile makes sure a file and its PEP 658 metadata are stored. It
+// returns EventPresent when nothing had to be downloaded.
+func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, error) {
+	m := r.m
+	if !r.acquire() {
+		return "", 0, r.ctx.Err()
+	}
+	defer r.release()
+	status := EventPresent
+	var n int64
+	if !r.stored(f.BlobKey) {
+		cf, err := m.syncFile(r.ctx, project, f)
+		if err != nil {
+			return "", 0, err
+		}
+		f = cf
+		status, n = EventFetched, cf.Size
+	}
+	if f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) {
+		if err := m.syncMetadata(r.ctx, project, f); err != nil {
+			return "", n, fmt.Errorf("metadata: %w", err)
+		}
+		if status == EventPresent {
+			status = EventFetched
+		}
+	}
+	return status, n, nil
+}
+
+func (r *syncRun) stored(key string) bool {
+	if key == "" {
+		return false
+	}
+	_, err := r.m.store.Stat(r.ctx, key)
+	return err == nil
+}
+
+// syncFile downloads a file of a cached page into the store, sharing the
+// download with concurrent requests for it (the server's singleflight),
+// and returns the updated row. The download runs under ctx: cancelling a
+// sync stops its downloads (and whoever waits on them retries).
+func (m *Mirror) syncFile(ctx context.Context, project string, f index.MirrorFile) (index.MirrorFile, error) {
+	ch := m.files.DoChan(project+"/"+f.Filename, func() (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, m.cfg.FileTimeout)
+		defer cancel()
+		cur, err := m.cat.MirrorFile(ctx, project, f.Filename)
+		if err != nil {
+			return f, err
+		}
+		return m.fetchFile(ctx, project, cur, nil)
+	})
+	select {
+	case <-ctx.Done():
+		return f, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return f, res.Err
+		}
+		return res.Val.(index.MirrorFile), nil
+	}
+}
+
+// syncMetadata fetches the upstream's PEP 658 file of f.
+func (m *Mirror) syncMetadata(ctx context.Context, project string, f index.MirrorFile) error {
+	ch := m.files.DoChan(project+"/"+f.Filename+".metadata", func() (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+		defer cancel()
+		return nil, m.fetchMetadata(ctx, project, f)
+	})
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case res := <-ch:
+		return res.Err
+	}
+}
+
+// followDeps reads the Requires-Dist of a chosen version (from its
+// wheels' metadata, else its sdist's) once its files are fetched, and
+// syncs the dependencies whose markers can hold.
+func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask) {
+	key := req.Name + "/" + version + "[" + strings.Join(req.Extras, ",") + "]"
+	r.mu.Lock()
+	seen := r.deps[key]
+	r.deps[key] = true
+	r.mu.Unlock()
+	if seen {
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for _, t := range tasks {
+			select {
+			case <-t.done:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		deps, err := r.requiresDist(req.Name, tasks)
+		if err != nil {
+			r.fail(req.Name, "", fmt.Errorf("dependencies of %s: %w", version, err))
+			return
+		}
+		for _, d := range deps {
+			dr, err := ParseRequirement(d)
+			if err != nil {
+				r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
+				continue
+			}
+			if !r.markerHolds(dr.Marker, req.Extras) {
+				continue
+			}
+			dr.Marker = nil
+			r.add(dr)
+		}
+	}()
+}
+
+// requiresDist returns the union of the Requires-Dist of a version's
+// wheels, or of its sdist when it has no wheel selected.
+func (r *syncRun) requiresDist(project string, tasks []*fileTask) ([]string, error) {
+	var wheels, sdists []*fileTask
+	for _, t := range tasks {
+		if strings.HasSuffix(t.file.Filename, ".whl") {
+			wheels = append(wheels, t)
+		} else {
+			sdists = append(sdists, t)
+		}
+	}
+	use := wheels
+	if len(use) == 0 {
+		use = sdists
+	}
+	seen := map[string]bool{}
+	var out []string
+	var lastErr error
+	found := false
+	for _, t := range use {
+		md, err := r.metadata(project, t.file.Filename)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		found = true
+		for _, d := range md.RequiresDist {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+			}
+		}
+	}
+	if !found {
+		if lastErr == nil {
+			lastErr = errors.New("no metadata")
+		}
+		return nil, lastErr
+	}
+	return out, nil
+}
+
+// metadata reads the core metadata of a cached file: its PEP 658 file
+// (passed through or extracted), else from the archive itself.
+func (r *syncRun) metadata(project, filename string) (dist.Metadata, error) {
+	ctx := r.ctx
+	f, err := r.m.cat.MirrorFile(ctx, project, filename)
+	if err != nil {
+		return dist.Metadata{}, err
+	}
+	for _, key := range []string{f.MetadataKey, keyOf(f.UpstreamMetadata)} {
+		if key == "" {
+			continue
+		}
+		if raw, err := readBlob(ctx, r.m.store, key, maxMetadataSize); err == nil {
+			return dist.ParseMetadata(raw)
+		}
+	}
+	if f.BlobKey == "" {
+		return dist.Metadata{}, errors.New(filename + " is not cached")
+	}
+	fn, err := dist.ParseFilename(filename)
+	if err != nil {
+		return dist.Metadata{}, err
+	}
+	rc, info, err := r.m.store.Open(ctx, f.BlobKey)
+	if err != nil {
+		return dist.Metadata{}, err
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		ra = &seekReaderAt{r: rc}
+	}
+	return dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
+}
+
+func keyOf(sha string) string {
+	if sha == "" {
+		return ""
+	}
+	return storage.Key(sha)
+}
+
+// readBlob reads a small blob whole.
+func readBlob(ctx context.Context, s storage.Store, key string, limit int64) ([]byte, error) {
+	rc, _, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", key, limit)
+	}
+	return b, nil
+}
+
+func (r *syncRun) report(d time.Duration) *SyncReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &SyncReport{Projects: []string{}, Files: []SyncFile{}, Failures: r.failures, Notes: r.notes, Duration: d}
+	if rep.Failures == nil {
+		rep.Failures = []SyncFailure{}
+	}
+	for name, ps := range r.projects {
+		if ps.ok {
+			rep.Projects = append(rep.Projects, name)
+		}
+	}
+	slices.Sort(rep.Projects)
+	for _, t := range r.files {
+		sf := SyncFile{Project: t.project, Version: t.version, Filename: t.file.Filename, Size: t.file.Size, Status: t.status}
+		if t.err != nil {
+			sf.Error = t.err.Error()
+		}
+		switch t.status {
+		case EventFetched:
+			rep.Fetched++
+			rep.Bytes += t.bytes
+		case EventPresent:
+			rep.Present++
+		default:
+			sf.Status = EventFailed
+			rep.Failed++
+		}
+		rep.Files = append(rep.Files, sf)
+	}
+	slices.SortFunc(rep.Files, func(a, b SyncFile) int {
+		if c := strings.Compare(a.Project, b.Project); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Filename, b.Filename)
+	})
+	slices.SortFunc(rep.Failures, func(a, b SyncFailure) int {
+		if c := strings.Compare(a.Project, b.Project); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Filename, b.Filename)
+	})
+	slices.Sort(rep.Notes)
+	return rep
+}
+
+// audit writes one entry per project that got new files, and one for the
+// run. Audit failures are logged, not fatal.
+func (r *syncRun) audit(rep *SyncReport) {
+	ctx := context.WithoutCancel(r.ctx)
+	perProject := map[string][2]int64{}
+	for _, f := range rep.Files {
+		if f.Status == EventFetched {
+			c := perProject[f.Project]
+			c[0]++
+			c[1] += f.Size
+			perProject[f.Project] = c
+		}
+	}
+	var events []index.Event
+	for _, p := range rep.Projects {
+		if c, ok := perProject[p]; ok {
+			events = append(events, index.Event{Actor: r.opts.Actor, Action: "mirror sync", Project: p,
+				Detail: fmt.Sprintf("fetched %d files, %d bytes", c[0], c[1])})
+		}
+	}
+	events = append(events, index.Event{Actor: r.opts.Actor, Action: "mirror sync",
+		Detail: fmt.Sprintf("projects=%d files=%d fetched=%d skipped=%d failed=%d bytes=%d failures=%d",
+			len(rep.Projects), len(rep.Files), rep.Fetched, rep.Present, rep.Failed, rep.Bytes, len(rep.Failures))})
+	for _, e := range events {
+		if err := r.m.cat.Audit(ctx, e); err != nil {
+			r.m.log.Warn("writing a sync audit entry", "err", err)
+		}
+	}
+}

@@ -1,0 +1,390 @@
+package mirror_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/mirror/mirrortest"
+)
+
+// syncUpstream serves generated projects with several versions, Pythons
+// and platforms:
+//
+//	app 1.0 (wheel, sdist)       lib>=1,<2
+//	app 2.0 (wheel, sdist)       lib>=2; winonly on win32; oldpy before 3.10; extra-dep with [fancy]
+//	app 2.1rc1 (wheel)
+//	app 3.0 (wheel, yanked)
+//	lib 1.5 (py3 wheel)
+//	lib 2.0 (cp311/cp312 manylinux_2_17_x86_64, cp311 manylinux_2_34_x86_64, cp311 musllinux_1_2_x86_64,
+//	         cp311 win_amd64, cp311 macosx_11_0_arm64, cp38-abi3 manylinux2014_aarch64, sdist)
+//	lib 2.1 (cp312 manylinux_2_17_x86_64, sdist; requires-python >=3.12)
+//	winonly 1.0, oldpy 1.0, extra-dep 1.0 (no PEP 658 metadata upstream), big 1.0 (a large wheel)
+func syncUpstream(t *testing.T) *mirrortest.Upstream {
+	up := mirrortest.Start(t, false)
+	w := mirrortest.Wheel
+	app := func(v string, deps ...string) mirrortest.Meta {
+		return mirrortest.Meta{Name: "app", Version: v, RequiresDist: deps, ProvidesExtra: []string{"fancy"}}
+	}
+	app2 := app("2.0", "lib>=2", `winonly; sys_platform == "win32"`, `oldpy; python_version < "3.10"`, `extra-dep>=1; extra == "fancy"`)
+	yanked := w(app("3.0"), "py3-none-any")
+	yanked.Yanked = true
+	up.AddProject("app",
+		w(app("1.0", "lib>=1,<2"), "py3-none-any"), mirrortest.Sdist(app("1.0", "lib>=1,<2")),
+		w(app2, "py3-none-any"), mirrortest.Sdist(app2),
+		w(app("2.1rc1", "lib>=2"), "py3-none-any"),
+		yanked)
+	lib := func(v string) mirrortest.Meta { return mirrortest.Meta{Name: "lib", Version: v} }
+	lib21 := mirrortest.Meta{Name: "lib", Version: "2.1", RequiresPython: ">=3.12"}
+	up.AddProject("lib",
+		w(lib("1.5"), "py3-none-any"),
+		w(lib("2.0"), "cp311-cp311-manylinux_2_17_x86_64"),
+		w(lib("2.0"), "cp312-cp312-manylinux_2_17_x86_64"),
+		w(lib("2.0"), "cp311-cp311-manylinux_2_34_x86_64"),
+		w(lib("2.0"), "cp311-cp311-musllinux_1_2_x86_64"),
+		w(lib("2.0"), "cp311-cp311-win_amd64"),
+		w(lib("2.0"), "cp311-cp311-macosx_11_0_arm64"),
+		w(lib("2.0"), "cp38-abi3-manylinux2014_aarch64"),
+		mirrortest.Sdist(lib("2.0")),
+		w(lib21, "cp312-cp312-manylinux_2_17_x86_64"),
+		mirrortest.Sdist(lib21))
+	up.AddProject("winonly", w(mirrortest.Meta{Name: "winonly", Version: "1.0"}, "py3-none-any"))
+	up.AddProject("oldpy", w(mirrortest.Meta{Name: "oldpy", Version: "1.0"}, "py3-none-any"))
+	nometa := w(mirrortest.Meta{Name: "extra-dep", Version: "1.0", RequiresDist: []string{"lib>=1"}}, "py3-none-any")
+	nometa.NoMetadata = true
+	up.AddProject("extra-dep", nometa)
+	big := w(mirrortest.Meta{Name: "big", Version: "1.0"}, "py3-none-any")
+	big.Body = append(big.Body, make([]byte, 64<<10)...) // trailing bytes after the zip: still a valid archive
+	up.AddProject("big", big)
+	return up
+}
+
+func reqs(t *testing.T, specs ...string) []mirror.Requirement {
+	t.Helper()
+	var out []mirror.Requirement
+	for _, s := range specs {
+		r, err := mirror.ParseRequirement(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func fileNames(rep *mirror.SyncReport) []string {
+	var out []string
+	for _, f := range rep.Files {
+		out = append(out, f.Filename)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestSyncFilters checks exactly which files each filter selects.
+func TestSyncFilters(t *testing.T) {
+	up := syncUpstream(t)
+	libAll := []string{
+		"lib-1.5-py3-none-any.whl",
+		"lib-2.0-cp311-cp311-macosx_11_0_arm64.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+		"lib-2.0-cp311-cp311-manylinux_2_34_x86_64.whl", "lib-2.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+		"lib-2.0-cp311-cp311-win_amd64.whl", "lib-2.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+		"lib-2.0-cp38-abi3-manylinux2014_aarch64.whl", "lib-2.0.tar.gz",
+		"lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl", "lib-2.1.tar.gz",
+	}
+	for _, tc := range []struct {
+		name   string
+		reqs   []string
+		filter mirror.Filter
+		deps   bool
+		want   []string
+	}{
+		{name: "everything", reqs: []string{"lib"}, want: libAll},
+		{name: "latest", reqs: []string{"lib"}, filter: mirror.Filter{Latest: 1},
+			want: []string{"lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl", "lib-2.1.tar.gz"}},
+		{name: "specifier", reqs: []string{"lib>=1,<2"}, want: []string{"lib-1.5-py3-none-any.whl"}},
+		{name: "python", reqs: []string{"lib"}, filter: mirror.Filter{Pythons: []string{"3.11"}}, want: []string{
+			"lib-1.5-py3-none-any.whl",
+			"lib-2.0-cp311-cp311-macosx_11_0_arm64.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+			"lib-2.0-cp311-cp311-manylinux_2_34_x86_64.whl", "lib-2.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+			"lib-2.0-cp311-cp311-win_amd64.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl", "lib-2.0.tar.gz",
+		}},
+		{name: "python+platform", reqs: []string{"lib"},
+			filter: mirror.Filter{Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_28_x86_64"}}, want: []string{
+				"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", "lib-2.0.tar.gz",
+			}},
+		{name: "two-pythons+platform+only-binary", reqs: []string{"lib"},
+			filter: mirror.Filter{Pythons: []string{"3.11", "3.12"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true}, want: []string{
+				"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+				"lib-2.0-cp312-cp312-manylinux_2_17_x86_64.whl", "lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl",
+			}},
+		{name: "abi3+aarch64", reqs: []string{"lib"},
+			filter: mirror.Filter{Pythons: []string{"3.12"}, Platforms: []string{"manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
+				"lib-1.5-py3-none-any.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl",
+			}},
+		{name: "windows", reqs: []string{"lib"}, filter: mirror.Filter{Platforms: []string{"win_amd64"}, OnlyBinary: true}, want: []string{
+			"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-win_amd64.whl",
+		}},
+		{name: "macos-universal", reqs: []string{"lib"}, filter: mirror.Filter{Platforms: []string{"macosx_12_0_universal2"}, OnlyBinary: true}, want: []string{
+			"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-macosx_11_0_arm64.whl",
+		}},
+		{name: "prerelease-and-yanked", reqs: []string{"app"}, filter: mirror.Filter{Latest: 1}, want: []string{
+			"app-2.0-py3-none-any.whl", "app-2.0.tar.gz", "app-2.1rc1-py3-none-any.whl",
+		}},
+		{name: "no-prerelease", reqs: []string{"app"}, filter: mirror.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true}, want: []string{
+			"app-2.0-py3-none-any.whl",
+		}},
+		{name: "explicit-prerelease", reqs: []string{"app==2.1rc1"}, filter: mirror.Filter{NoPrerelease: true}, want: []string{
+			"app-2.1rc1-py3-none-any.whl",
+		}},
+		{name: "pinned-yanked", reqs: []string{"app==3.0"}, want: []string{"app-3.0-py3-none-any.whl"}},
+		{name: "max-file-size", reqs: []string{"big", "lib==1.5"}, filter: mirror.Filter{MaxFileSize: 32 << 10}, want: []string{
+			"lib-1.5-py3-none-any.whl",
+		}},
+		{name: "marker-false", reqs: []string{`lib; sys_platform == "win32"`}, filter: mirror.Filter{Platforms: []string{"manylinux_2_17_x86_64"}}},
+		{name: "deps-linux-extra", reqs: []string{"app[fancy]"}, deps: true,
+			filter: mirror.Filter{Latest: 1, NoPrerelease: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true},
+			want: []string{
+				"app-2.0-py3-none-any.whl", "extra_dep-1.0-py3-none-any.whl" /* its lib>=1: the latest for 3.11 */, "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+			}},
+		{name: "deps-windows-old-python", reqs: []string{"app"}, deps: true,
+			filter: mirror.Filter{Latest: 1, NoPrerelease: true, Pythons: []string{"3.9"}, Platforms: []string{"win_amd64"}},
+			want: []string{
+				"app-2.0-py3-none-any.whl", "app-2.0.tar.gz", "lib-2.0.tar.gz", "oldpy-1.0-py3-none-any.whl", "winonly-1.0-py3-none-any.whl",
+			}},
+		{name: "deps-any-environment", reqs: []string{"app==1.0"}, deps: true, filter: mirror.Filter{OnlyBinary: true},
+			want: []string{"app-1.0-py3-none-any.whl", "lib-1.5-py3-none-any.whl"}},
+		{name: "constraint", reqs: []string{"app==1.0"}, deps: true, filter: mirror.Filter{OnlyBinary: true},
+			want: []string{"app-1.0-py3-none-any.whl"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, up, "", nil)
+			opts := mirror.SyncOptions{Requirements: reqs(t, tc.reqs...), Filter: tc.filter, Deps: tc.deps}
+			if tc.name == "constraint" {
+				opts.Constraints = reqs(t, "lib>=3")
+			}
+			rep, err := e.m.Sync(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fileNames(rep); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("selected:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+			if !rep.OK() || rep.Fetched != len(tc.want) || rep.Failed != 0 {
+				t.Errorf("report: fetched %d failed %d failures %v", rep.Fetched, rep.Failed, rep.Failures)
+			}
+			// Every selected file is served from the cache, verified.
+			for _, f := range rep.Files {
+				mf, err := e.cat.MirrorFile(context.Background(), f.Project, f.Filename)
+				if err != nil || mf.BlobKey == "" || mf.SHA256 != mf.Hashes["sha256"] {
+					t.Errorf("%s not recorded as cached: %+v %v", f.Filename, mf, err)
+				}
+			}
+		})
+	}
+}
+
+// TestSyncIncremental: a second run downloads nothing and reports every
+// file as already there; the served pages and files need no upstream.
+func TestSyncIncremental(t *testing.T) {
+	up := syncUpstream(t)
+	e := newEnv(t, up, "", nil)
+	opts := mirror.SyncOptions{Requirements: reqs(t, "app"), Deps: true, Filter: mirror.Filter{Latest: 1, NoPrerelease: true}}
+	first, err := e.m.Sync(context.Background(), opts)
+	if err != nil || !first.OK() || first.Fetched == 0 || first.Bytes == 0 {
+		t.Fatalf("first sync: %+v %v", first, err)
+	}
+	before := up.Total()
+	second, err := e.m.Sync(context.Background(), opts)
+	if err != nil || !second.OK() {
+		t.Fatalf("second sync: %+v %v", second, err)
+	}
+	if second.Fetched != 0 || second.Present != first.Fetched || second.Bytes != 0 {
+		t.Errorf("second sync fetched %d, skipped %d (first fetched %d)", second.Fetched, second.Present, first.Fetched)
+	}
+	// Only the pages were asked again (conditional requests).
+	if n := up.Total() - before; n != len(second.Projects) {
+		t.Errorf("second sync made %d upstream requests for %d projects", n, len(second.Projects))
+	}
+	// PEP 658 metadata of a wheel is there for offline pip.
+	r := e.get("/mirror/files/app/app-2.0-py3-none-any.whl.metadata", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), "Requires-Dist: lib>=2") {
+		t.Errorf("metadata: %d %s", r.status, r.body)
+	}
+}
+
+// TestSyncResume cancels a sync midway; the rerun fetches only what the
+// first run had not finished.
+func TestSyncResume(t *testing.T) {
+	up := syncUpstream(t)
+	e := newEnv(t, up, "", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var done []string
+	opts := mirror.SyncOptions{Requirements: reqs(t, "lib"), Jobs: 1, Progress: func(ev mirror.SyncEvent) {
+		if ev.Kind == mirror.EventFetched {
+			mu.Lock()
+			done = append(done, ev.Filename)
+			if len(done) == 3 {
+				cancel()
+			}
+			mu.Unlock()
+		}
+	}}
+	rep, err := e.m.Sync(ctx, opts)
+	if err == nil {
+		t.Fatalf("interrupted sync: no error, %+v", rep)
+	}
+	mu.Lock()
+	completed := slices.Clone(done)
+	mu.Unlock()
+	if len(completed) < 3 || len(completed) >= 11 {
+		t.Fatalf("completed %d files before the interruption", len(completed))
+	}
+	opts.Progress, opts.Jobs = nil, 4
+	rep, err = e.m.Sync(context.Background(), opts)
+	if err != nil || !rep.OK() {
+		t.Fatalf("rerun: %+v %v", rep, err)
+	}
+	if len(rep.Files) != 11 || rep.Present < len(completed) || rep.Fetched+rep.Present != 11 {
+		t.Errorf("rerun: %d files, %d fetched, %d skipped; %d completed before", len(rep.Files), rep.Fetched, rep.Present, len(completed))
+	}
+	for _, f := range completed {
+		if n := up.Count("/packages/" + f); n != 1 {
+			t.Errorf("%s fetched %d times, want once", f, n)
+		}
+	}
+}
+
+// TestSyncFailures: a file whose bytes do not match the page is a failure
+// in the report (never cached); the rest is synced.
+func TestSyncFailures(t *testing.T) {
+	up := syncUpstream(t)
+	e := newEnv(t, up, "", nil)
+	up.SetFile("lib-1.5-py3-none-any.whl", []byte("not the wheel the page describes"))
+	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib<2.1", "no-such-project")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() || len(rep.Failures) != 2 || rep.Failed != 1 || rep.Fetched != 8 {
+		t.Errorf("report: %+v", rep)
+	}
+	mf, _ := e.cat.MirrorFile(context.Background(), "lib", "lib-1.5-py3-none-any.whl")
+	if mf.BlobKey != "" {
+		t.Errorf("a corrupt file was cached")
+	}
+}
+
+// TestSyncHostedSkipped: a project hosted here is never synced.
+func TestSyncHostedSkipped(t *testing.T) {
+	up := syncUpstream(t)
+	e := newEnv(t, up, "", nil)
+	seedHosted(t, e, "lib")
+	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib")})
+	if err != nil || len(rep.Files) != 0 || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "hosted") {
+		t.Errorf("%+v %v", rep, err)
+	}
+	if up.Count("/simple/lib/") != 0 {
+		t.Errorf("the upstream was asked for a hosted project")
+	}
+}
+
+func seedHosted(t *testing.T, e *env, name string) {
+	t.Helper()
+	d := mirrortest.Wheel(mirrortest.Meta{Name: name, Version: "0.1"}, "py3-none-any")
+	if _, _, err := e.cat.AddFile(context.Background(), index.NewFile{Project: name, Version: "0.1", Filename: d.Filename,
+		PackageType: "bdist_wheel", PythonVersion: "py3", Size: int64(len(d.Body)), SHA256: sum256(d.Body),
+		BlobKey: "sha256/x", UploadedBy: "test", Metadata: index.Metadata{Name: name, Version: "0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRequirementsFile parses includes, constraints, comments, options,
+// and refuses what an index cannot provide.
+func TestRequirementsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("sub/base.txt", "Requests[Socks, security] >= 2.30, <3  # the HTTP library\n-c constraints.txt\n")
+	write("sub/constraints.txt", "urllib3<2\n")
+	main := write("req.txt", "# top\n--index-url https://example.com/simple/\n-r sub/base.txt\n"+
+		"pywin32 >=300 ; sys_platform == 'win32' \\\n   and platform_machine == 'AMD64'\n"+
+		"attrs==23.1.0 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n\n")
+	rf, err := mirror.ParseRequirementsFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rf.Requirements {
+		got = append(got, r.String())
+	}
+	want := []string{"requests[security,socks]<3,>=2.30", `pywin32>=300; sys_platform == 'win32'    and platform_machine == 'AMD64'`, "attrs==23.1.0"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("requirements:\n got  %q\n want %q", got, want)
+	}
+	if len(rf.Constraints) != 1 || rf.Constraints[0].String() != "urllib3<2" {
+		t.Errorf("constraints: %v", rf.Constraints)
+	}
+	for _, bad := range []string{"-e ./src/app\n", "https://example.com/x-1.0.tar.gz\n", "app @ https://example.com/app.whl\n", "./local/dir\n"} {
+		_, err := mirror.ParseRequirementsFile(write("bad.txt", bad))
+		if err == nil || !strings.Contains(err.Error(), "bad.txt:1") {
+			t.Errorf("%q: err = %v, want one naming the line", bad, err)
+		}
+	}
+}
+
+// TestMarkers evaluates PEP 508 markers, with unknown variables counting
+// as "may hold".
+func TestMarkers(t *testing.T) {
+	linux311 := mirror.Env{"python_version": "3.11", "python_full_version": "3.11.4", "sys_platform": "linux",
+		"platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix", "implementation_name": "cpython",
+		"platform_python_implementation": "CPython", "extra": ""}
+	for _, tc := range []struct {
+		marker string
+		env    mirror.Env
+		want   bool
+	}{
+		{`python_version < "3.10"`, linux311, false},
+		{`python_version >= "3.8"`, linux311, true},
+		{`python_version > "3.9" and python_version < "3.12"`, linux311, true},
+		{`python_full_version >= "3.11.5"`, linux311, false},
+		{`python_version ~= "3.11"`, linux311, true},
+		{`python_version == "3.11.*"`, linux311, true},
+		{`sys_platform == "win32" or (os_name == "posix" and platform_machine != "aarch64")`, linux311, true},
+		{`"linux" in sys_platform`, linux311, true},
+		{`platform_machine not in "x86_64 AMD64"`, linux311, false},
+		{`extra == "fancy"`, linux311, false},
+		{`extra == "Fancy_Stuff"`, mirror.Env{"extra": "fancy-stuff"}, true},
+		{`sys_platform == "win32"`, mirror.Env{"python_version": "3.11"}, true}, // unknown platform: may hold
+		{`sys_platform == "win32" and python_version < "3"`, mirror.Env{"python_version": "3.11"}, false},
+		{`implementation_name == "pypy"`, linux311, false},
+		{`platform_python_implementation == 'CPython'`, linux311, true},
+	} {
+		m, err := mirror.ParseMarker(tc.marker)
+		if err != nil {
+			t.Errorf("%s: %v", tc.marker, err)
+			continue
+		}
+		if got := m.Eval(tc.env); got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.marker, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`python_version <`, `foo == "1"`, `"a" == "b"`, `(python_version == "3"`, `python_version = "3"`} {
+		if _, err := mirror.ParseMarker(bad); err == nil {
+			t.Errorf("%s: parsed", bad)
+		}
+	}
+}
