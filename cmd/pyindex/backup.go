@@ -412,6 +412,12 @@ func restore(ctx context.Context, cfg Config, in string, force bool, stdout, std
 	}
 	var src backupReader
 	if fi.IsDir() {
+		// Refuse an unfinished backup folder before writing anything; a
+		// tar file's manifest comes last and is checked at the end.
+		_, errCat := os.Stat(filepath.Join(in, backupCatalogName))
+		if _, err := os.Stat(filepath.Join(in, backupManifestName)); err != nil && errCat == nil {
+			return fmt.Errorf("restore %s: no %s: the backup is incomplete (it did not finish)", in, backupManifestName)
+		}
 		src = &dirRestore{root: in}
 	} else {
 		f, err := os.Open(in)
@@ -469,10 +475,17 @@ func restore(ctx context.Context, cfg Config, in string, force bool, stdout, std
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", in, err)
+		return fmt.Errorf("restore %s: %w (files already restored stay; rerun with --force)", in, err)
 	}
 	if !gotCatalog {
 		return fmt.Errorf("restore %s: no %s in it: not a pyindex backup", in, backupCatalogName)
+	}
+	// The manifest is written last: without it the backup did not finish.
+	if man == nil {
+		return fmt.Errorf("restore %s: no %s: the backup is incomplete (it did not finish)", in, backupManifestName)
+	}
+	if blobs != man.Blobs {
+		return fmt.Errorf("restore %s: it holds %d files, its manifest says %d: the backup is damaged", in, blobs, man.Blobs)
 	}
 	// Replace the catalog (and any WAL of an old one, under --force).
 	for _, suffix := range []string{"-wal", "-shm"} {
@@ -507,9 +520,7 @@ func restore(ctx context.Context, cfg Config, in string, force bool, stdout, std
 	}
 	fmt.Fprintf(stdout, "restored %s into %s: catalog at serial %d (%d projects, %d files), %d blobs (%s)\n",
 		in, cfg.Data, stats.Serial, stats.Projects, stats.Files, blobs, humanBytes(size))
-	if man != nil {
-		fmt.Fprintf(stdout, "backup taken %s by pyindex %s\n", man.Created.Format(time.RFC3339), man.Version)
-	}
+	fmt.Fprintf(stdout, "backup taken %s by pyindex %s\n", man.Created.Format(time.RFC3339), man.Version)
 	if missing > 0 {
 		fmt.Fprintf(stderr, "warning: %d files the catalog lists are not in the %s store", missing, cfg.Storage.Backend)
 		if cfg.Storage.Backend != "fs" {

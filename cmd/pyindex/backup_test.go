@@ -104,6 +104,23 @@ func TestBackupRestore(t *testing.T) {
 	if out, err := runCLI(t, nil, "", "restore", t.TempDir(), "--data", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "not a pyindex backup") {
 		t.Errorf("restore of an empty folder: %v\n%s", err, out)
 	}
+	// A truncated tar file is refused.
+	whole, err := os.ReadFile(tarFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.tar")
+	writeFile(t, cut, string(whole[:len(whole)*2/3]))
+	if out, err := runCLI(t, nil, "", "restore", cut, "--data", filepath.Join(t.TempDir(), "z")); err == nil {
+		t.Errorf("restore of a truncated tar succeeded:\n%s", out)
+	}
+	// A backup that did not finish has no manifest (it is written last).
+	if err := os.Remove(filepath.Join(folder, "pyindex-backup.json")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, nil, "", "restore", folder, "--data", filepath.Join(t.TempDir(), "y")); err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Errorf("restore of a backup without its manifest: %v\n%s", err, out)
+	}
 }
 
 // TestServeRefusesNewerCatalog: a downgrade gives a clear message.
