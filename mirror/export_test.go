@@ -1,0 +1,130 @@
+package mirror_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/mirror/mirrortest"
+)
+
+// TestExportImport carries a sync across an "air gap": export the cache,
+// import it into an offline instance with no upstream, which then serves
+// exactly the exported files and their metadata.
+func TestExportImport(t *testing.T) {
+	up := syncUpstream(t)
+	src := newEnv(t, up, "", nil)
+	ctx := context.Background()
+	rep, err := src.m.Sync(ctx, mirror.SyncOptions{Requirements: reqs(t, "app"), Deps: true,
+		Filter: mirror.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}}})
+	if err != nil || !rep.OK() {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	var tarball bytes.Buffer
+	ex, err := mirror.Export(ctx, src.cat, src.store, &tarball, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Projects != 2 || ex.Files != 2 || ex.Blobs != 4 { // 2 wheels + their metadata
+		t.Errorf("export: %+v", ex)
+	}
+
+	dst := newEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
+	im, err := mirror.Import(ctx, dst.cat, dst.store, bytes.NewReader(tarball.Bytes()), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im.Projects != 2 || im.Files != 2 || im.Blobs != 4 {
+		t.Errorf("import: %+v", im)
+	}
+	p := dst.page("lib")
+	if len(p.Files) != 1 || p.Files[0].Filename != "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl" {
+		t.Fatalf("imported page: %+v", p.Files)
+	}
+	want := mirrortest.Wheel(mirrortest.Meta{Name: "lib", Version: "2.0"}, "cp311-cp311-manylinux_2_17_x86_64")
+	if r := dst.get("/mirror/files/lib/"+want.Filename, nil); r.status != 200 || !bytes.Equal(r.body, want.Body) {
+		t.Errorf("imported file: %d, %d bytes", r.status, len(r.body))
+	}
+	if r := dst.get("/mirror/files/app/app-2.0-py3-none-any.whl.metadata", nil); r.status != 200 || !strings.Contains(string(r.body), "Requires-Dist: lib>=2") {
+		t.Errorf("imported metadata: %d %s", r.status, r.body)
+	}
+	// Importing again changes nothing and stores no blob twice.
+	again, err := mirror.Import(ctx, dst.cat, dst.store, bytes.NewReader(tarball.Bytes()), "")
+	if err != nil || again.Blobs != 0 || again.Present != 4 {
+		t.Errorf("second import: %+v %v", again, err)
+	}
+
+	// --since: a later sync caching more files of lib (its page unchanged)
+	// exports lib only.
+	rep, err = src.m.Sync(ctx, mirror.SyncOptions{Requirements: reqs(t, "lib==1.5")})
+	if err != nil || rep.Fetched != 1 {
+		t.Fatalf("second sync: %+v %v", rep, err)
+	}
+	var inc bytes.Buffer
+	ex2, err := mirror.Export(ctx, src.cat, src.store, &inc, ex.Serial, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex2.Projects != 1 || ex2.Files != 2 || len(ex2.Notes) != 0 {
+		t.Errorf("incremental export: %+v", ex2)
+	}
+	if _, err := mirror.Import(ctx, dst.cat, dst.store, &inc, ""); err != nil {
+		t.Fatal(err)
+	}
+	if p := dst.page("lib"); len(p.Files) != 2 {
+		t.Errorf("after the incremental import: %d lib files", len(p.Files))
+	}
+	// Nothing new since the last export: an empty archive.
+	var none bytes.Buffer
+	if ex3, err := mirror.Export(ctx, src.cat, src.store, &none, ex2.Serial, ""); err != nil || ex3.Projects != 0 {
+		t.Errorf("export of nothing new: %+v %v", ex3, err)
+	}
+}
+
+// TestImportCorrupt refuses an archive whose bytes do not match their
+// hash, and records nothing.
+func TestImportCorrupt(t *testing.T) {
+	up := syncUpstream(t)
+	src := newEnv(t, up, "", nil)
+	ctx := context.Background()
+	if _, err := src.m.Sync(ctx, mirror.SyncOptions{Requirements: reqs(t, "lib==1.5")}); err != nil {
+		t.Fatal(err)
+	}
+	var tarball bytes.Buffer
+	if _, err := mirror.Export(ctx, src.cat, src.store, &tarball, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the archive with one byte of the wheel changed.
+	var bad bytes.Buffer
+	tr, tw := tar.NewReader(bytes.NewReader(tarball.Bytes())), tar.NewWriter(&bad)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		if strings.HasPrefix(h.Name, "blobs/") && h.Size > 200 {
+			b[len(b)/2] ^= 0xff
+		}
+		tw.WriteHeader(h)
+		tw.Write(b)
+	}
+	tw.Close()
+	dst := newEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
+	if _, err := mirror.Import(ctx, dst.cat, dst.store, &bad, ""); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("corrupt import: %v", err)
+	}
+	if list, _ := dst.cat.MirrorProjects(ctx); len(list) != 0 {
+		t.Errorf("a corrupt import recorded %v", list)
+	}
+	if _, err := mirror.Import(ctx, dst.cat, dst.store, strings.NewReader("not a tar"), ""); err == nil {
+		t.Errorf("imported garbage")
+	}
+}
