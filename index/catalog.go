@@ -37,6 +37,8 @@ type Catalog struct {
 	w    *sql.DB
 	r    *sql.DB
 	now  func() time.Time
+
+	serials *serialCache // nil: every serial lookup queries (serialcache.go)
 }
 
 // Open opens (creating when needed) the catalog at path and applies any
@@ -61,7 +63,8 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite3", u.String()+"?"+common+"&_txlock=deferred&mode=ro")
+	readDSN := u.String() + "?" + common + "&_txlock=deferred&mode=ro"
+	r, err := sql.Open("sqlite3", readDSN)
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -73,12 +76,19 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
+	if c.serials, err = newSerialCache(readDSN); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
 	return c, nil
 }
 
 // Close closes both pools.
 func (c *Catalog) Close() error {
 	var errs []error
+	if c.serials != nil {
+		errs = append(errs, c.serials.close())
+	}
 	if c.r != nil {
 		errs = append(errs, c.r.Close())
 	}
@@ -188,9 +198,11 @@ func bumpSerial(ctx context.Context, tx *sql.Tx) (int64, error) {
 // Serial returns the global change serial: every change to the catalog
 // increments it (PyPI's X-PyPI-Last-Serial for the root index).
 func (c *Catalog) Serial(ctx context.Context) (int64, error) {
-	var s int64
-	err := c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&s)
-	return s, formatError(err)
+	return c.cachedSerial("", func() (int64, error) {
+		var s int64
+		err := c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&s)
+		return s, formatError(err)
+	})
 }
 
 // formatError maps driver errors onto the package's sentinels.

@@ -263,10 +263,18 @@ func (c *Catalog) BlobReferenced(ctx context.Context, key string) (bool, error) 
 
 // ProjectSerial returns the project's last serial (cheap; used to key the
 // page cache), or ErrNotFound.
+//
+// Answers are remembered until the database changes (serialcache.go), so
+// a change by any process is still seen at once.
 func (c *Catalog) ProjectSerial(ctx context.Context, name string) (int64, error) {
-	var s int64
-	err := c.r.QueryRowContext(ctx, `SELECT last_serial FROM projects WHERE name = ?`, name).Scan(&s)
-	return s, formatError(err)
+	if name == "" {
+		return 0, fmt.Errorf("%w", ErrNotFound)
+	}
+	return c.cachedSerial(name, func() (int64, error) {
+		var s int64
+		err := c.r.QueryRowContext(ctx, `SELECT last_serial FROM projects WHERE name = ?`, name).Scan(&s)
+		return s, formatError(err)
+	})
 }
 
 // Project returns the project with the normalized name, or ErrNotFound.

@@ -1,0 +1,99 @@
+package index_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/indextest"
+)
+
+// TestSerialCacheSeesOtherProcesses checks that remembered serials never
+// hide a change: made through the same catalog, or through a second one on
+// the same file (as the CLI or another replica would).
+func TestSerialCacheSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	server, cli := indextest.OpenCatalog(t, path), indextest.OpenCatalog(t, path)
+	files := bulkFiles()
+	add := func(cat *index.Catalog, nf index.NewFile) {
+		t.Helper()
+		if _, _, err := cat.AddFile(ctx, nf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(name string, serial int64) {
+		t.Helper()
+		for range 3 { // a miss, then hits
+			s, err := server.ProjectSerial(ctx, name)
+			if serial < 0 {
+				if !errors.Is(err, index.ErrNotFound) {
+					t.Fatalf("ProjectSerial(%s) = %d, %v; want ErrNotFound", name, s, err)
+				}
+				continue
+			}
+			if err != nil || s != serial {
+				t.Fatalf("ProjectSerial(%s) = %d, %v; want %d", name, s, err, serial)
+			}
+		}
+	}
+	wantGlobal := func(serial int64) {
+		t.Helper()
+		for range 2 {
+			if s, err := server.Serial(ctx); err != nil || s != serial {
+				t.Fatalf("Serial = %d, %v; want %d", s, err, serial)
+			}
+		}
+	}
+	want("acme-util", -1)
+	want("", -1)
+	wantGlobal(0)
+
+	add(cli, files[0]) // another process creates the project
+	want("acme-util", 1)
+	wantGlobal(1)
+
+	add(server, files[1]) // this process changes it
+	want("acme-util", 2)
+	wantGlobal(2)
+
+	add(cli, files[16]) // another project: the first keeps its serial
+	want("acme-util", 2)
+	want("other", 3)
+	wantGlobal(3)
+
+	if err := cli.AddFiles(ctx, files[2:4], nil); err != nil {
+		t.Fatal(err)
+	}
+	want("acme-util", 5)
+	wantGlobal(5)
+}
+
+func BenchmarkProjectSerial(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		name := "cached"
+		if !cached {
+			name = "query"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			cat := indextest.Catalog(b)
+			if !cached {
+				index.DisableSerialCache(cat)
+			}
+			if err := cat.AddFiles(ctx, bulkFiles(), nil); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := cat.ProjectSerial(ctx, "acme-util"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
