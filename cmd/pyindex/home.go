@@ -111,7 +111,9 @@ func (m *Main) home(c echo.Context) error {
 		d.Host = u.Hostname()
 	}
 	ctx := c.Request().Context()
-	if m.Auth.RequireRead(c, "") == nil {
+	// As RequireRead, but without its 401 challenge: the page itself is
+	// open to anyone.
+	if m.Auth.Config().AnonymousRead || m.Auth.Principal(c).CanRead("") {
 		s, err := m.Catalog.Stats(ctx)
 		if err != nil {
 			return err

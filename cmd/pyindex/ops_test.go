@@ -316,9 +316,17 @@ func TestHomePage(t *testing.T) {
 	m3 := startServer(t, func(c *pyindex.Config) { c.Auth.AnonymousRead = false })
 	addUser(t, m3, "ci", "ci-password-1", false)
 	postUpload(t, m3, "ci", "ci-password-1", loadDist(t, "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1"))
-	code, page := get(t, m3.URL()+"/", "", "")
-	if code != 200 || strings.Contains(page, "acme") || !strings.Contains(page, m3.URL()+"/simple/") {
-		t.Errorf("private home page for anonymous: %d\n%s", code, page)
+	resp, err = http.Get(m3.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if page := string(b); resp.StatusCode != 200 || strings.Contains(page, "acme") || !strings.Contains(page, m3.URL()+"/simple/") {
+		t.Errorf("private home page for anonymous: %d\n%s", resp.StatusCode, page)
+	}
+	if h := resp.Header.Get("WWW-Authenticate"); h != "" {
+		t.Errorf("the home page challenges anonymous visitors: %q", h)
 	}
 	if _, page := get(t, m3.URL()+"/", "ci", "ci-password-1"); !strings.Contains(page, "acme_util-0.1-py3-none-any.whl") {
 		t.Errorf("private home page for a reader lacks the newest upload")
