@@ -49,6 +49,7 @@ type Handler struct {
 	prefix   string
 	upstream Upstream
 	auth     *Auth // path of BaseURL without the trailing slash
+	renders  renderGroup
 }
 
 // NewHandler returns the read side's handler.
@@ -167,26 +168,30 @@ func (h *Handler) root(c echo.Context) error {
 		p = h.cache.get(key)
 	}
 	if p == nil {
-		names, s, err := h.cat.ProjectNames(ctx)
+		render := func(ctx context.Context) (*page, int64, error) {
+			names, s, err := h.cat.ProjectNames(ctx)
+			if err != nil {
+				return nil, 0, err
+			}
+			entries := make([]RootEntry, 0, len(names))
+			for _, n := range names {
+				if only == nil || slices.Contains(only, n.Name) {
+					entries = append(entries, RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial})
+				}
+			}
+			if f.JSON() {
+				return newPage(renderRootJSON(entries, s)), s, nil
+			}
+			return newPage(renderRootHTML(h.prefix, entries, s)), s, nil
+		}
+		if only == nil {
+			p, serial, err = h.renderShared(ctx, key, render)
+		} else {
+			p, serial, err = render(ctx)
+		}
 		if err != nil {
 			return err
 		}
-		entries := make([]RootEntry, 0, len(names))
-		for _, n := range names {
-			if only == nil || slices.Contains(only, n.Name) {
-				entries = append(entries, RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial})
-			}
-		}
-		if f.JSON() {
-			p = newPage(renderRootJSON(entries, s))
-		} else {
-			p = newPage(renderRootHTML(h.prefix, entries, s))
-		}
-		key.serial = s
-		if only == nil {
-			h.cache.put(key, p)
-		}
-		serial = s
 	}
 	return h.servePage(c, f, p, serial)
 }
@@ -223,21 +228,19 @@ func (h *Handler) project(c echo.Context) error {
 	key := pageKey{name: name, serial: serial, json: f.JSON(), source: 'h'}
 	p := h.cache.get(key)
 	if p == nil {
-		pg, err := h.HostedPage(c.Request().Context(), name)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+		p, serial, err = h.renderShared(ctx, key, func(ctx context.Context) (*page, int64, error) {
+			pg, err := h.HostedPage(ctx, name)
+			if err != nil {
+				return nil, 0, err
 			}
+			return renderPage(pg, f), pg.Serial, nil
+		})
+		if errors.Is(err, ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+		}
+		if err != nil {
 			return err
 		}
-		if f.JSON() {
-			p = newPage(renderProjectJSON(pg))
-		} else {
-			p = newPage(renderProjectHTML(pg))
-		}
-		key.serial = pg.Serial
-		h.cache.put(key, p)
-		serial = pg.Serial
 	}
 	return h.servePage(c, f, p, serial)
 }

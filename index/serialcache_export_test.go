@@ -6,3 +6,6 @@ func DisableSerialCache(c *Catalog) {
 	c.serials.close()
 	c.serials = nil
 }
+
+// Renders returns how many pages have been rendered so far.
+func Renders() int64 { return renders.Load() }
