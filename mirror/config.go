@@ -45,6 +45,9 @@ type Config struct {
 	FileTimeout time.Duration `toml:"file_timeout"`
 	// UserAgent is sent to the upstream; empty means "pyindex-mirror/1".
 	UserAgent string `toml:"user_agent"`
+	// Sync lists the syncs the server runs on a schedule ([[mirror.sync]]
+	// entries; see SyncJob).
+	Sync []SyncJob `toml:"sync"`
 }
 
 // DefaultConfig returns the defaults: PyPI, a 10 minute TTL, no cooldown.
@@ -57,6 +60,7 @@ func DefaultConfig() Config {
 		MinAgeExempt:  []string{},
 		Timeout:       30 * time.Second,
 		FileTimeout:   30 * time.Minute,
+		Sync:          []SyncJob{},
 	}
 }
 
@@ -105,6 +109,14 @@ func (c Config) Validate() error {
 		if !pep503.Valid(n) {
 			bad("min_age_exempt", "%q is not a valid project name", n)
 		}
+	}
+	for i, j := range c.Sync {
+		if err := j.Validate(i); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(c.Sync) > 0 && (!c.Enabled() || c.Offline) {
+		bad("sync", "scheduled syncs need an upstream and offline = false")
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep440"
+	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/upload/dist"
 )
 
@@ -39,7 +40,7 @@ type Filter struct {
 	NoPrerelease bool `toml:"no_prerelease" json:"no_prerelease,omitempty"`
 	// MaxFileSize skips files larger than this (bytes, as the upstream
 	// page says); 0: no limit.
-	MaxFileSize int64 `toml:"max_file_size" json:"max_file_size,omitempty"`
+	MaxFileSize storage.Size `toml:"max_file_size" json:"max_file_size,omitempty"`
 }
 
 // Validate reports every invalid setting.
@@ -331,7 +332,7 @@ func (f Filter) keepFile(mf *index.MirrorFile, pys []python) (bool, string) {
 	if err != nil {
 		return false, "not a wheel or sdist"
 	}
-	if f.MaxFileSize > 0 && mf.Size > f.MaxFileSize {
+	if f.MaxFileSize > 0 && mf.Size > int64(f.MaxFileSize) {
 		return false, "larger than max-file-size"
 	}
 	wheel := fn.Kind == dist.Wheel

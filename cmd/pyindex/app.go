@@ -51,7 +51,8 @@ type Main struct {
 	ln     net.Listener
 	done   chan error
 
-	retention *index.Retention // scheduled pruning; Close stops it
+	retention *index.Retention  // scheduled pruning; Close stops it
+	syncs     *mirror.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w.
@@ -229,6 +230,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.retention.Start() // does nothing unless [retention] enabled = true
+	if mir != nil {
+		m.syncs = mir.StartSyncs(cfg.Mirror.Sync, m.Registry) // one goroutine per [[mirror.sync]] entry
+	}
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil
 }
@@ -257,6 +261,7 @@ func (m *Main) Close() error {
 	if m.retention != nil {
 		m.retention.Stop()
 	}
+	m.syncs.Stop() // nil-safe; a sync in progress stops, what it fetched stays
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())
 	}

@@ -135,7 +135,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		return cfg, nil
 	}
 
-	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd())
+	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd(), newMirrorCmd(load))
 	root.AddCommand(newBackupCmd(load), newRestoreCmd(load))
 	root.AddCommand(newPruneCmd(load), newYankCmd(load), newUnyankCmd(load), newDeleteCmd(load)) // admin.go
 	return root

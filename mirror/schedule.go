@@ -1,0 +1,202 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// SyncJob is a sync the server runs on a schedule: a [[mirror.sync]]
+// entry of the configuration.
+type SyncJob struct {
+	// Name labels the job's log lines and metrics; empty: "sync-N" (its
+	// position, from 1).
+	Name string `toml:"name"`
+	// Projects are requirements ("requests", "django>=4.2,<5").
+	Projects []string `toml:"projects"`
+	// Requirements are pip requirements files, read at every run.
+	Requirements []string `toml:"requirements"`
+	// Interval is the time between runs (at least 1m); the first run is at
+	// start.
+	Interval time.Duration `toml:"interval"`
+	// Deps follows dependencies (Requires-Dist) transitively.
+	Deps bool `toml:"deps"`
+	// Jobs is how many downloads run at once (0: 4).
+	Jobs int `toml:"jobs"`
+	Filter
+}
+
+// JobName returns the job's name, or "sync-N" for the i-th job (from 0).
+func (j SyncJob) JobName(i int) string {
+	if j.Name != "" {
+		return j.Name
+	}
+	return "sync-" + strconv.Itoa(i+1)
+}
+
+// Validate reports every invalid setting of the i-th job (from 0), named
+// as in the configuration file.
+func (j SyncJob) Validate(i int) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("mirror.sync[%d]: %s", i, fmt.Sprintf(format, args...)))
+	}
+	if len(j.Projects) == 0 && len(j.Requirements) == 0 {
+		bad("needs projects or requirements")
+	}
+	for _, p := range j.Projects {
+		if _, err := ParseRequirement(p); err != nil {
+			bad("projects: %v", err)
+		}
+	}
+	if j.Interval < time.Minute {
+		bad("interval must be at least 1m")
+	}
+	if j.Jobs < 0 {
+		bad("jobs must not be negative")
+	}
+	if err := j.Filter.Validate(); err != nil {
+		bad("%v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// options reads the job's requirements files and returns what to sync.
+func (j SyncJob) options() (SyncOptions, error) {
+	opts := SyncOptions{Filter: j.Filter, Deps: j.Deps, Jobs: j.Jobs}
+	for _, p := range j.Projects {
+		r, err := ParseRequirement(p)
+		if err != nil {
+			return opts, err
+		}
+		opts.Requirements = append(opts.Requirements, r)
+	}
+	for _, path := range j.Requirements {
+		rf, err := ParseRequirementsFile(path)
+		if err != nil {
+			return opts, err
+		}
+		opts.Requirements = append(opts.Requirements, rf.Requirements...)
+		opts.Constraints = append(opts.Constraints, rf.Constraints...)
+	}
+	return opts, nil
+}
+
+// SyncActor is the audit-log actor of scheduled syncs.
+const SyncActor = "mirror-sync"
+
+// Scheduler runs the configured sync jobs inside the server.
+type Scheduler struct {
+	m       *Mirror
+	jobs    []SyncJob
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	runs    *prometheus.CounterVec
+	files   *prometheus.CounterVec
+	bytes   *prometheus.CounterVec
+	last    *prometheus.GaugeVec
+	success *prometheus.GaugeVec
+	dur     *prometheus.GaugeVec
+}
+
+// StartSyncs starts one goroutine per job (none when jobs is empty), with
+// metrics on reg (nil: none). Stop ends them.
+func (m *Mirror) StartSyncs(jobs []SyncJob, reg prometheus.Registerer) *Scheduler {
+	s := &Scheduler{m: m, jobs: jobs, log: m.log.With("component", "mirror-sync"),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "runs_total",
+			Help: "Scheduled mirror syncs by job and result (ok, failed: some file or page failed, error: the run could not start)."}, []string{"job", "result"}),
+		files: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "files_total",
+			Help: "Files selected by scheduled mirror syncs, by job and result (fetched, present, failed)."}, []string{"job", "result"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "bytes_total",
+			Help: "Bytes downloaded by scheduled mirror syncs."}, []string{"job"}),
+		last: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_run_timestamp_seconds",
+			Help: "When each scheduled mirror sync last finished."}, []string{"job"}),
+		success: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_success_timestamp_seconds",
+			Help: "When each scheduled mirror sync last finished without a failure."}, []string{"job"}),
+		dur: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_duration_seconds",
+			Help: "How long each scheduled mirror sync's last run took."}, []string{"job"}),
+	}
+	if reg != nil {
+		s.runs, s.files, s.bytes = register(reg, s.runs), register(reg, s.files), register(reg, s.bytes)
+		s.last, s.success, s.dur = register(reg, s.last), register(reg, s.success), register(reg, s.dur)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	for i, j := range jobs {
+		s.wg.Add(1)
+		go s.loop(ctx, j, j.JobName(i))
+	}
+	return s
+}
+
+func (s *Scheduler) loop(ctx context.Context, j SyncJob, name string) {
+	defer s.wg.Done()
+	t := time.NewTicker(j.Interval)
+	defer t.Stop()
+	for {
+		s.run(ctx, j, name)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// run runs one job once.
+func (s *Scheduler) run(ctx context.Context, j SyncJob, name string) {
+	start := time.Now()
+	opts, err := j.options()
+	if err != nil {
+		s.log.Error("scheduled sync cannot start", "job", name, "err", err)
+		s.runs.WithLabelValues(name, "error").Inc()
+		return
+	}
+	opts.Actor = SyncActor
+	rep, err := s.m.Sync(ctx, opts)
+	if ctx.Err() != nil {
+		return // stopping
+	}
+	if err != nil {
+		s.log.Error("scheduled sync failed", "job", name, "err", err)
+		s.runs.WithLabelValues(name, "error").Inc()
+		return
+	}
+	s.files.WithLabelValues(name, EventFetched).Add(float64(rep.Fetched))
+	s.files.WithLabelValues(name, EventPresent).Add(float64(rep.Present))
+	s.files.WithLabelValues(name, EventFailed).Add(float64(rep.Failed))
+	s.bytes.WithLabelValues(name).Add(float64(rep.Bytes))
+	now := time.Now()
+	s.last.WithLabelValues(name).Set(float64(now.Unix()))
+	s.dur.WithLabelValues(name).Set(now.Sub(start).Seconds())
+	result := "ok"
+	if !rep.OK() {
+		result = "failed"
+		for _, f := range rep.Failures {
+			s.log.Warn("scheduled sync failure", "job", name, "project", f.Project, "file", f.Filename, "err", f.Error)
+		}
+	} else {
+		s.success.WithLabelValues(name).Set(float64(now.Unix()))
+	}
+	s.runs.WithLabelValues(name, result).Inc()
+	s.log.Info("scheduled sync done", "job", name, "projects", len(rep.Projects), "files", len(rep.Files),
+		"fetched", rep.Fetched, "skipped", rep.Present, "bytes", rep.Bytes, "failures", len(rep.Failures),
+		"duration", rep.Duration.Round(time.Millisecond))
+}
+
+// Stop cancels the jobs (a run in progress stops at once; what it fetched
+// stays) and waits for them.
+func (s *Scheduler) Stop() {
+	if s == nil {
+		return
+	}
+	s.cancel()
+	s.wg.Wait()
+}
