@@ -10,6 +10,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -293,6 +294,25 @@ func (h *Handler) store1(ctx context.Context, rcv *received, nf *index.NewFile, 
 			}
 		}
 		return err
+	}
+	// A blob that already existed was not written again; an admin delete
+	// or prune that ran just before our row committed may have removed it
+	// (deleters check for references and delete under the catalog's write
+	// lock, so they cannot run after the commit). Put it back if so: the
+	// temporary file and the metadata are still at hand.
+	if _, err := h.store.Stat(ctx, nf.BlobKey); errors.Is(err, storage.ErrNotExist) {
+		if _, err := rcv.tmp.Seek(0, io.SeekStart); err == nil {
+			if err := h.store.Put(context.WithoutCancel(ctx), nf.BlobKey, rcv.tmp, rcv.size); err != nil {
+				h.log.Error("restoring a blob removed during upload failed; run pyindex fsck", "key", nf.BlobKey, "err", err)
+			}
+		}
+	}
+	if nf.MetadataKey != "" {
+		if _, err := h.store.Stat(ctx, nf.MetadataKey); errors.Is(err, storage.ErrNotExist) {
+			if err := h.store.Put(context.WithoutCancel(ctx), nf.MetadataKey, bytes.NewReader(meta), int64(len(meta))); err != nil {
+				h.log.Error("restoring a metadata blob removed during upload failed; run pyindex fsck", "key", nf.MetadataKey, "err", err)
+			}
+		}
 	}
 	return nil
 }
