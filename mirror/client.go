@@ -33,7 +33,11 @@ type client struct {
 }
 
 func newClient(cfg Config, hc *http.Client, m *metrics) (*client, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.Upstream))
+	upstream := strings.TrimSpace(cfg.Upstream)
+	if upstream == "" && cfg.Offline {
+		upstream = "http://offline.invalid/simple/" // never asked: offline mirrors fetch nothing
+	}
+	u, err := url.Parse(upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("mirror: upstream %q is not an absolute http(s) URL", redact(cfg.Upstream))
 	}

@@ -64,8 +64,12 @@ func DefaultConfig() Config {
 	}
 }
 
-// Enabled reports whether an upstream is configured.
-func (c Config) Enabled() bool { return strings.TrimSpace(c.Upstream) != "" }
+// Enabled reports whether the mirror runs: an upstream is configured, or
+// the mirror is offline (an air-gapped instance serving what was synced or
+// imported, with no upstream to name).
+func (c Config) Enabled() bool { return c.hasUpstream() || c.Offline }
+
+func (c Config) hasUpstream() bool { return strings.TrimSpace(c.Upstream) != "" }
 
 // Validate reports every invalid setting at once; keys are named as in the
 // configuration file's [mirror] section.
@@ -74,7 +78,7 @@ func (c Config) Validate() error {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("mirror.%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if c.Enabled() {
+	if c.hasUpstream() {
 		u, err := url.Parse(c.Upstream)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("upstream", "%q is not an absolute http(s) URL", redact(c.Upstream))
@@ -115,7 +119,7 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if len(c.Sync) > 0 && (!c.Enabled() || c.Offline) {
+	if len(c.Sync) > 0 && (!c.hasUpstream() || c.Offline) {
 		bad("sync", "scheduled syncs need an upstream and offline = false")
 	}
 	return errors.Join(errs...)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -150,7 +151,7 @@ any file or project failed.`,
 // withMirror opens the catalog and store of cfg and a mirror of its
 // upstream, runs fn and closes them. It logs warnings to stderr.
 func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, *mirror.Mirror) error) error {
-	if !cfg.Mirror.Enabled() {
+	if strings.TrimSpace(cfg.Mirror.Upstream) == "" {
 		return errors.New("no upstream to sync from: set mirror.upstream or pass --upstream URL")
 	}
 	ctx := cmd.Context()
