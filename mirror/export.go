@@ -82,6 +82,7 @@ const exportAction = "mirror export"
 // the export that reported it. actor, when set, records the export in the
 // audit log (which is what makes the next --since exact).
 func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.Writer, since int64, actor string) (*ExportReport, error) {
+	start := time.Now().UTC()
 	serial, err := cat.Serial(ctx)
 	if err != nil {
 		return nil, err
@@ -207,7 +208,8 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 	}
 	if actor != "" {
 		if err := cat.Audit(ctx, index.Event{Actor: actor, Action: exportAction,
-			Detail: fmt.Sprintf("serial=%d since=%d projects=%d files=%d bytes=%d", serial, since, rep.Projects, rep.Files, rep.Bytes)}); err != nil {
+			Detail: fmt.Sprintf("serial=%d started=%s since=%d projects=%d files=%d bytes=%d", serial, start.Format(time.RFC3339Nano),
+				since, rep.Projects, rep.Files, rep.Bytes)}); err != nil {
 			return rep, err
 		}
 	}
@@ -233,10 +235,10 @@ func copyBlob(ctx context.Context, tw *tar.Writer, store storage.Store, key, sha
 	return nil
 }
 
-var exportSerialRe = regexp.MustCompile(`^serial=(\d+) `)
+var exportSerialRe = regexp.MustCompile(`^serial=(\d+) (?:started=(\S+) )?`)
 
-// exportTime returns when the export that reported serial ran (zero when
-// none is recorded).
+// exportTime returns when the export that reported serial started (zero
+// when none is recorded): files cached after that are new to it.
 func exportTime(ctx context.Context, cat *index.Catalog, serial int64) (time.Time, error) {
 	evs, err := cat.AuditEvents(ctx, index.AuditQuery{Action: exportAction, Limit: 1000})
 	if err != nil {
@@ -245,6 +247,9 @@ func exportTime(ctx context.Context, cat *index.Catalog, serial int64) (time.Tim
 	for _, e := range evs {
 		if m := exportSerialRe.FindStringSubmatch(e.Detail); m != nil {
 			if n, _ := strconv.ParseInt(m[1], 10, 64); n == serial {
+				if t, err := time.Parse(time.RFC3339Nano, m[2]); err == nil {
+					return t, nil
+				}
 				return e.At, nil
 			}
 		}

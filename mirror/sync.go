@@ -389,12 +389,18 @@ func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, 
 	status := EventPresent
 	var n int64
 	if !r.stored(f.BlobKey) {
+		// The same bytes may be stored already (a hosted file, or a run
+		// interrupted between storing and recording): then the row is
+		// only recorded, nothing downloaded.
+		had := f.Hashes["sha256"] != "" && r.stored(storage.Key(f.Hashes["sha256"]))
 		cf, err := m.syncFile(r.ctx, project, f)
 		if err != nil {
 			return "", 0, err
 		}
 		f = cf
-		status, n = EventFetched, cf.Size
+		if !had {
+			status, n = EventFetched, cf.Size
+		}
 	}
 	if f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) {
 		if err := m.syncMetadata(r.ctx, project, f); err != nil {

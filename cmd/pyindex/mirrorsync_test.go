@@ -170,19 +170,25 @@ max_file_size = "1MiB"
 	}
 	m := startServer(t, func(c *pyindex.Config) { c.Mirror = cfg.Mirror })
 	want := []string{"acme_core-1.0-py3-none-any.whl", "acme_util-0.1-py3-none-any.whl", "acme_util-0.2-py3-none-any.whl"}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		evs, err := m.Catalog.AuditEvents(context.Background(), index.AuditQuery{Actor: mirror.SyncActor})
+	metrics := func() string {
+		resp, err := http.Get(m.URL() + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) > 0 {
-			break
-		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(metrics(), `pyindex_mirror_sync_runs_total{job="site",result="ok"} 1`) {
 		if time.Now().After(deadline) {
-			t.Fatal("no scheduled sync ran")
+			t.Fatalf("no scheduled sync ran:\n%s", metrics())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	evs, err := m.Catalog.AuditEvents(context.Background(), index.AuditQuery{Actor: mirror.SyncActor})
+	if err != nil || len(evs) != 3 { // acme-core, acme-util, the run
+		t.Errorf("audit: %v %v", evs, err)
 	}
 	for _, f := range want {
 		project := "acme-util"
@@ -194,15 +200,10 @@ max_file_size = "1MiB"
 			t.Errorf("%s not cached: %v", f, err)
 		}
 	}
-	resp, err := http.Get(m.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, s := range []string{`pyindex_mirror_sync_runs_total{job="site",result="ok"} 1`, `pyindex_mirror_sync_files_total{job="site",result="fetched"} 3`,
+	body := metrics()
+	for _, s := range []string{`pyindex_mirror_sync_files_total{job="site",result="fetched"} 3`,
 		`pyindex_mirror_sync_last_success_timestamp_seconds{job="site"}`} {
-		if !strings.Contains(string(body), s) {
+		if !strings.Contains(body, s) {
 			t.Errorf("metrics lack %s", s)
 		}
 	}
