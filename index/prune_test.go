@@ -292,7 +292,9 @@ func TestRetention(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		events, _ := en.cat.AuditEvents(context.Background(), index.AuditQuery{Actor: index.RetentionActor})
-		if len(events) == 2 {
+		// The audit entries commit before the blobs go and the counter
+		// moves; wait for both so that Stop does not cancel the deletion.
+		if len(events) == 2 && counterValue(t, reg, "pyindex_retention_bytes_freed_total") > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
