@@ -165,9 +165,10 @@ type syncRun struct {
 }
 
 type projState struct {
-	once sync.Once
-	page *index.MirrorProject
-	ok   bool
+	once   sync.Once
+	page   *index.MirrorProject
+	ok     bool
+	hosted bool
 }
 
 type fileTask struct {
@@ -247,8 +248,9 @@ func (r *syncRun) add(req Requirement) {
 	}()
 }
 
-// project refreshes and loads a project's page once per run.
-func (r *syncRun) project(name string) (*index.MirrorProject, bool) {
+// project refreshes and loads a project's page once per run. It returns
+// false when there is no page to sync from (hosted says why).
+func (r *syncRun) project(name string) (p *index.MirrorProject, ok, hosted bool) {
 	r.mu.Lock()
 	ps := r.projects[name]
 	if ps == nil {
@@ -259,7 +261,12 @@ func (r *syncRun) project(name string) (*index.MirrorProject, bool) {
 	ps.once.Do(func() {
 		m := r.m
 		if _, err := m.cat.ProjectSerial(r.ctx, name); err == nil && !m.Merge(name) {
-			r.note("%s: hosted here; its upstream files are never served, so not synced", name)
+			ps.hosted = true
+			if r.opts.Deps {
+				r.note("%s: hosted here; its upstream files are never served, so not synced (the dependencies of its hosted releases are)", name)
+			} else {
+				r.note("%s: hosted here; its upstream files are never served, so not synced", name)
+			}
 			return
 		} else if err != nil && !errors.Is(err, index.ErrNotFound) {
 			r.fail(name, "", err)
@@ -289,7 +296,7 @@ func (r *syncRun) project(name string) (*index.MirrorProject, bool) {
 		}
 		ps.page, ps.ok = p, true
 	})
-	return ps.page, ps.ok
+	return ps.page, ps.ok, ps.hosted
 }
 
 // pinned reports whether a specifier pins an exact version (which lets a
@@ -305,7 +312,10 @@ func pinned(s pep440.SpecifierSet) bool {
 
 // requirement selects the files of one requirement and fetches them.
 func (r *syncRun) requirement(req Requirement) {
-	p, ok := r.project(req.Name)
+	p, ok, hosted := r.project(req.Name)
+	if hosted && r.opts.Deps {
+		r.hostedDeps(req)
+	}
 	if !ok {
 		return
 	}
@@ -676,6 +686,52 @@ func (r *syncRun) audit(rep *SyncReport) {
 	for _, e := range events {
 		if err := r.m.cat.Audit(ctx, e); err != nil {
 			r.m.log.Warn("writing a sync audit entry", "err", err)
+		}
+	}
+}
+
+// hostedDeps follows the dependencies of the hosted releases of a project
+// a requirement selects (by the same version filters): a site's own
+// packages pull in the public projects they need.
+func (r *syncRun) hostedDeps(req Requirement) {
+	_, releases, err := r.m.cat.ProjectDetail(r.ctx, req.Name)
+	if err != nil {
+		r.fail(req.Name, "", fmt.Errorf("hosted releases: %w", err))
+		return
+	}
+	byVersion := map[string]*index.Release{}
+	var versions []pep440.Version
+	pin := pinned(req.Specifier)
+	for _, rel := range releases {
+		if rel.Yanked && !pin {
+			continue
+		}
+		kept := false
+		for _, f := range rel.Files {
+			mf := index.MirrorFile{Filename: f.Filename, RequiresPython: f.RequiresPython, Size: f.Size}
+			if ok, _ := r.opts.Filter.keepFile(&mf, r.pys); ok && !f.Yanked {
+				kept = true
+			}
+		}
+		if !kept {
+			continue
+		}
+		v := rel.Parsed()
+		byVersion[v.String()] = rel
+		versions = append(versions, v)
+	}
+	for _, v := range r.opts.Filter.selectVersions(versions, req, r.constraints[req.Name]) {
+		for _, d := range byVersion[v.String()].Metadata.RequiresDist {
+			dr, err := ParseRequirement(d)
+			if err != nil {
+				r.note("%s %s: dependency %q not followed: %v", req.Name, v, d, err)
+				continue
+			}
+			if !r.markerHolds(dr.Marker, req.Extras) {
+				continue
+			}
+			dr.Marker = nil
+			r.add(dr)
 		}
 	}
 }

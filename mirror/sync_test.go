@@ -282,11 +282,12 @@ func TestSyncFailures(t *testing.T) {
 	}
 }
 
-// TestSyncHostedSkipped: a project hosted here is never synced.
+// TestSyncHostedSkipped: a project hosted here is never synced from the
+// upstream, but with --deps the dependencies of its hosted releases are.
 func TestSyncHostedSkipped(t *testing.T) {
 	up := syncUpstream(t)
 	e := newEnv(t, up, "", nil)
-	seedHosted(t, e, "lib")
+	seedHosted(t, e, "lib", "0.1")
 	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib")})
 	if err != nil || len(rep.Files) != 0 || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "hosted") {
 		t.Errorf("%+v %v", rep, err)
@@ -294,14 +295,22 @@ func TestSyncHostedSkipped(t *testing.T) {
 	if up.Count("/simple/lib/") != 0 {
 		t.Errorf("the upstream was asked for a hosted project")
 	}
+	// The site's own app needs app==1.0 (public), which needs lib: hosted.
+	seedHosted(t, e, "site-app", "1.0", "app==1.0", `winonly; sys_platform == "win32"`)
+	seedHosted(t, e, "site-app", "2.0.dev1", "oldpy")
+	rep, err = e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "site-app"), Deps: true,
+		Filter: mirror.Filter{OnlyBinary: true, NoPrerelease: true, Platforms: []string{"manylinux_2_17_x86_64"}}})
+	if got := strings.Join(fileNames(rep), " "); err != nil || got != "app-1.0-py3-none-any.whl" {
+		t.Errorf("hosted deps: %q %v; notes %v", got, err, rep.Notes)
+	}
 }
 
-func seedHosted(t *testing.T, e *env, name string) {
+func seedHosted(t *testing.T, e *env, name, version string, deps ...string) {
 	t.Helper()
-	d := mirrortest.Wheel(mirrortest.Meta{Name: name, Version: "0.1"}, "py3-none-any")
-	if _, _, err := e.cat.AddFile(context.Background(), index.NewFile{Project: name, Version: "0.1", Filename: d.Filename,
+	d := mirrortest.Wheel(mirrortest.Meta{Name: name, Version: version, RequiresDist: deps}, "py3-none-any")
+	if _, _, err := e.cat.AddFile(context.Background(), index.NewFile{Project: name, Version: version, Filename: d.Filename,
 		PackageType: "bdist_wheel", PythonVersion: "py3", Size: int64(len(d.Body)), SHA256: sum256(d.Body),
-		BlobKey: "sha256/x", UploadedBy: "test", Metadata: index.Metadata{Name: name, Version: "0.1"}}); err != nil {
+		BlobKey: "sha256/x", UploadedBy: "test", Metadata: index.Metadata{Name: name, Version: version, RequiresDist: deps}}); err != nil {
 		t.Fatal(err)
 	}
 }
