@@ -94,7 +94,7 @@ func (l Limits) withDefaults() Limits {
 // wrapping the reader's error if r fails.
 func ReadMetadata(r io.ReaderAt, size int64, f Filename, lim Limits) (Metadata, error) {
 	lim = lim.withDefaults()
-	src := &trackingReaderAt{r: r}
+	src := &trackingReaderAt{r: r, size: size}
 	var (
 		member string
 		raw    []byte
@@ -126,11 +126,25 @@ func ReadMetadata(r io.ReaderAt, size int64, f Filename, lim Limits) (Metadata, 
 // trackingReaderAt remembers the first error of the underlying reader other
 // than io.EOF, so that I/O failures can be told apart from corrupt archives.
 type trackingReaderAt struct {
-	r   io.ReaderAt
-	err error
+	r    io.ReaderAt
+	size int64
+	err  error
 }
 
+// errBadOffset answers reads that a corrupt archive directs outside the
+// file; it is the archive's fault, not an I/O failure.
+var errBadOffset = errors.New("archive points outside the file")
+
 func (t *trackingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off > t.size {
+		return 0, errBadOffset
+	}
+	if off == t.size {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
 	n, err := t.r.ReadAt(p, off)
 	if err != nil && err != io.EOF && t.err == nil {
 		t.err = err
