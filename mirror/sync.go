@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -412,7 +414,7 @@ func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, 
 			status, n = EventFetched, cf.Size
 		}
 	}
-	if f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) {
+	if f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) && !m.metadataFromWheel(r.ctx, project, f) {
 		if err := m.syncMetadata(r.ctx, project, f); err != nil {
 			return "", n, fmt.Errorf("metadata: %w", err)
 		}
@@ -454,6 +456,45 @@ func (m *Mirror) syncFile(ctx context.Context, project string, f index.MirrorFil
 		}
 		return res.Val.(index.MirrorFile), nil
 	}
+}
+
+// metadataFromWheel stores the METADATA of a cached wheel as its PEP 658
+// file when it is byte-identical to the upstream's (it must be: PEP 658),
+// which saves an upstream request. It reports whether it did.
+func (m *Mirror) metadataFromWheel(ctx context.Context, project string, f index.MirrorFile) bool {
+	if f.BlobKey == "" || !strings.HasSuffix(f.Filename, ".whl") {
+		return false
+	}
+	fn, err := dist.ParseFilename(f.Filename)
+	if err != nil {
+		return false
+	}
+	rc, info, err := m.store.Open(ctx, f.BlobKey)
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		ra = &seekReaderAt{r: rc}
+	}
+	md, err := dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(md.Raw)
+	if hex.EncodeToString(sum[:]) != f.UpstreamMetadata {
+		return false
+	}
+	key := storage.Key(f.UpstreamMetadata)
+	if err := storage.PutBytes(ctx, m.store, key, md.Raw); err != nil {
+		return false
+	}
+	_, orphans, err := m.cat.UpdateMirrorFile(ctx, project, f.Filename, func(r *index.MirrorFile) {
+		r.MetadataKey, r.MetadataSHA256 = key, f.UpstreamMetadata
+	})
+	m.deleteBlobs(ctx, orphans)
+	return err == nil
 }
 
 // syncMetadata fetches the upstream's PEP 658 file of f.

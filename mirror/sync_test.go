@@ -397,3 +397,23 @@ func TestMarkers(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncMetadataFromWheel: a wheel's PEP 658 file is taken from the
+// wheel itself when it matches the upstream's hash (no extra request), and
+// is served with the upstream gone.
+func TestSyncMetadataFromWheel(t *testing.T) {
+	up := syncUpstream(t)
+	e := newEnv(t, up, "", nil)
+	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib==1.5")})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if n := up.Count("/packages/lib-1.5-py3-none-any.whl.metadata"); n != 0 {
+		t.Errorf("%d upstream requests for metadata the wheel holds", n)
+	}
+	up.Close()
+	r := e.get("/mirror/files/lib/lib-1.5-py3-none-any.whl.metadata", nil)
+	if r.status != 200 || !strings.HasPrefix(string(r.body), "Metadata-Version: 2.1\nName: lib\nVersion: 1.5\n") {
+		t.Errorf("metadata: %d %q", r.status, r.body)
+	}
+}
