@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/mirror/mirrortest"
 )
 
 // uploadBytes builds a twine-like upload of in-memory file data.
@@ -82,9 +83,15 @@ func freePort(t *testing.T) string {
 // it answers /healthz.
 func startProcess(t *testing.T, data string) (*exec.Cmd, string) {
 	t.Helper()
+	return startProcessEnv(t, data, "PYINDEX_MIRROR_UPSTREAM=")
+}
+
+// startProcessEnv is startProcess with extra environment variables.
+func startProcessEnv(t *testing.T, data string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
 	addr := freePort(t)
 	cmd := exec.Command(pyindexBinary(t), "serve", "--data", data, "--listen", addr)
-	cmd.Env = append(os.Environ(), "PYINDEX_MIRROR_UPSTREAM=", "PYINDEX_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "PYINDEX_LOG_LEVEL=warn"), env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -239,4 +246,76 @@ func TestKillDuringUploads(t *testing.T) {
 			t.Errorf("retry of %s: %d %s", d.filename, resp.StatusCode, b)
 		}
 	}
+}
+
+// TestKillDuringMirrorFetches kills the server while it is fetching files
+// from the upstream for clients, restarts it, and checks that the cache
+// holds no partial file: every file downloads whole with the upstream's
+// hash, and no temporary file remains.
+func TestKillDuringMirrorFetches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped with -short")
+	}
+	up := mirrortest.Start(t, false)
+	var dists []mirrortest.Dist
+	for i := 0; i < 6; i++ {
+		dists = append(dists, mirrortest.Wheel(mirrortest.Meta{Name: "crash-dep", Version: fmt.Sprintf("1.%d", i)}, "py3-none-any"))
+	}
+	up.AddProject("crash-dep", dists...)
+	data := t.TempDir()
+	proc, url := startProcessEnv(t, data, "PYINDEX_MIRROR_UPSTREAM="+up.SimpleURL())
+
+	resp, err := http.Get(url + "/simple/crash-dep/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	link := regexp.MustCompile(`href="([^"#]+)#sha256=([0-9a-f]{64})"`)
+	links := link.FindAllStringSubmatch(string(page), -1)
+	if len(links) != len(dists) {
+		t.Fatalf("page lists %d files, want %d:\n%s", len(links), len(dists), page)
+	}
+	before := up.Total()
+	release := up.Hold() // the upstream sends headers, then stalls
+	var wg sync.WaitGroup
+	for _, l := range links {
+		wg.Add(1)
+		go func(u string) {
+			defer wg.Done()
+			c := &http.Client{Timeout: 10 * time.Second}
+			if r, err := c.Get(url + u); err == nil {
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+			}
+		}(l[1])
+	}
+	time.Sleep(500 * time.Millisecond)
+	if up.Total() == before {
+		t.Fatal("no upstream file fetch was in flight at the kill")
+	}
+	proc.Process.Signal(syscall.SIGKILL)
+	proc.Wait()
+	release()
+	wg.Wait()
+
+	_, url = startProcessEnv(t, data, "PYINDEX_MIRROR_UPSTREAM="+up.SimpleURL())
+	for _, l := range links {
+		r, err := http.Get(url + l[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		io.Copy(h, r.Body)
+		r.Body.Close()
+		if got := hex.EncodeToString(h.Sum(nil)); r.StatusCode != 200 || got != l[2] {
+			t.Errorf("%s after the crash: status %d, sha256 %s, want %s", l[1], r.StatusCode, got, l[2])
+		}
+	}
+	filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && (strings.HasPrefix(d.Name(), ".tmp-") || (filepath.Base(filepath.Dir(p)) == "tmp" && strings.HasPrefix(d.Name(), "upload-"))) {
+			t.Errorf("temporary file left after restart: %s", p)
+		}
+		return nil
+	})
 }
