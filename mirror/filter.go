@@ -21,7 +21,9 @@ type Filter struct {
 	// plus the pre-releases newer than the newest of them unless
 	// NoPrerelease, so that both `pip install X` and `pip install --pre X`
 	// find what they would pick. A project with only pre-releases keeps
-	// its N newest. 0: every version.
+	// its N newest. Versions are chosen for each Python and platform
+	// apart (the newest release with a file for 3.11 may be older than
+	// the newest for 3.12). 0: every version.
 	Latest int `toml:"latest" json:"latest,omitempty"`
 	// Pythons are CPython versions ("3.11", or "3.11.4"): a file is kept
 	// when its requires-python and, for a wheel, its python and ABI tags

@@ -322,9 +322,9 @@ func (r *syncRun) requirement(req Requirement) {
 		return
 	}
 	cutoff, cool := r.m.cutoff(req.Name)
-	byVersion := map[string][]index.MirrorFile{}
-	parsed := map[string]pep440.Version{}
 	pin := pinned(req.Specifier)
+	var candidates []index.MirrorFile
+	parsed := map[string]pep440.Version{}
 	for _, f := range p.Files {
 		if cool && cooling(&f, cutoff) {
 			continue
@@ -332,33 +332,88 @@ func (r *syncRun) requirement(req Requirement) {
 		if f.Yanked && !pin {
 			continue
 		}
-		if ok, _ := r.opts.Filter.keepFile(&f, r.pys); !ok {
-			continue
-		}
 		v, err := pep440.Parse(fileVersion(f.Filename))
 		if err != nil {
 			continue // a legacy version: no specifier can choose it
 		}
-		byVersion[v.String()] = append(byVersion[v.String()], f)
-		parsed[v.String()] = v
+		candidates = append(candidates, f)
+		parsed[f.Filename] = v
 	}
-	var versions []pep440.Version
-	for _, v := range parsed {
-		versions = append(versions, v)
+	// Versions are chosen for each target (Python x platform) apart: with
+	// --latest 1, a Python 3.11 machine needs the newest release that has
+	// a file for 3.11, even when a newer one exists only for 3.12.
+	chosen := map[string]pep440.Version{}    // version -> parsed
+	files := map[string][]index.MirrorFile{} // version -> files chosen
+	picked := map[string]bool{}              // filename
+	for _, tg := range r.targets() {
+		byVersion := map[string][]index.MirrorFile{}
+		var versions []pep440.Version
+		for _, f := range candidates {
+			if ok, _ := tg.filter.keepFile(&f, tg.pys); !ok {
+				continue
+			}
+			v := parsed[f.Filename]
+			if byVersion[v.String()] == nil {
+				versions = append(versions, v)
+			}
+			byVersion[v.String()] = append(byVersion[v.String()], f)
+		}
+		for _, v := range tg.filter.selectVersions(versions, req, r.constraints[req.Name]) {
+			chosen[v.String()] = v
+			for _, f := range byVersion[v.String()] {
+				if !picked[f.Filename] {
+					picked[f.Filename] = true
+					files[v.String()] = append(files[v.String()], f)
+				}
+			}
+		}
 	}
-	chosen := r.opts.Filter.selectVersions(versions, req, r.constraints[req.Name])
 	if len(chosen) == 0 {
 		r.note("%s: no file matches %s and the filters", req.Name, req.String())
 	}
-	for _, v := range chosen {
+	for vs := range chosen {
 		var tasks []*fileTask
-		for _, f := range byVersion[v.String()] {
-			tasks = append(tasks, r.fetch(req.Name, v.String(), f))
+		for _, f := range files[vs] {
+			tasks = append(tasks, r.fetch(req.Name, vs, f))
 		}
 		if r.opts.Deps {
-			r.followDeps(req, v.String(), tasks)
+			r.followDeps(req, vs, tasks)
 		}
 	}
+}
+
+// target is one Python and platform of the filter (either may be open).
+type target struct {
+	filter Filter
+	pys    []python
+}
+
+// targets returns the filter split by Python and platform: every
+// combination, each with one Python (or any) and one platform (or any).
+func (r *syncRun) targets() []target {
+	pys := [][]python{nil}
+	if len(r.pys) > 0 {
+		pys = nil
+		for _, p := range r.pys {
+			pys = append(pys, []python{p})
+		}
+	}
+	plats := [][]string{nil}
+	if len(r.opts.Filter.Platforms) > 0 {
+		plats = nil
+		for _, p := range r.opts.Filter.Platforms {
+			plats = append(plats, []string{p})
+		}
+	}
+	var out []target
+	for _, py := range pys {
+		for _, pl := range plats {
+			f := r.opts.Filter
+			f.Platforms = pl
+			out = append(out, target{filter: f, pys: py})
+		}
+	}
+	return out
 }
 
 // fetch starts fetching a file (once per run) and returns its task.

@@ -124,6 +124,14 @@ func TestSyncFilters(t *testing.T) {
 				"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
 				"lib-2.0-cp312-cp312-manylinux_2_17_x86_64.whl", "lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl",
 			}},
+		{name: "latest-per-python", reqs: []string{"lib"},
+			filter: mirror.Filter{Latest: 1, Pythons: []string{"3.11", "3.12"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true}, want: []string{
+				"lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", "lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl",
+			}},
+		{name: "latest-per-platform", reqs: []string{"lib"},
+			filter: mirror.Filter{Latest: 1, Platforms: []string{"win_amd64", "manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
+				"lib-2.0-cp311-cp311-win_amd64.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl",
+			}},
 		{name: "abi3+aarch64", reqs: []string{"lib"},
 			filter: mirror.Filter{Pythons: []string{"3.12"}, Platforms: []string{"manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
 				"lib-1.5-py3-none-any.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl",
