@@ -121,6 +121,9 @@ any file or project failed.`,
 						return perr
 					}
 				}
+				if errors.Is(err, context.Canceled) {
+					return errors.New("interrupted: run the same command again to continue (what was fetched is kept)")
+				}
 				if err != nil {
 					return err
 				}
