@@ -178,7 +178,8 @@ func (s *toggleStore) Put(ctx context.Context, key string, r io.Reader, size int
 // clients read and the CLI adds users and tokens against the same data
 // folder; no "database is locked" reaches anyone.
 func TestConcurrentLoad(t *testing.T) {
-	m := startServer(t, nil)
+	// 70 uploads at once: above the default cap, which TestUploadCap tests.
+	m := startServer(t, func(c *pyindex.Config) { c.Upload.MaxConcurrent = 100 })
 	cli(t, m, "ci-password-1\n", "user", "add", "ci", "--password-stdin")
 	tok := createToken(t, m, "ci")
 	const n = 50
@@ -229,9 +230,31 @@ func TestConcurrentLoad(t *testing.T) {
 			}
 		}()
 	}
+	// Dev builds of one more project, pruned from the CLI while they land.
+	for i := 1; i <= 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v := fmt.Sprintf("1.0.dev%d", i)
+			fn, data := indextest.Wheel(t, "dev_load", v, "")
+			req := uploadBytes(m.URL(), fn, data, "dev-load", v)
+			req.SetBasicAuth("__token__", tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				errs <- fmt.Sprintf("upload %s: %d %s", fn, resp.StatusCode, b)
+			}
+		}(i)
+	}
 	for i := 0; i < 5; i++ {
 		cli(t, m, "load-password-1\n", "user", "add", fmt.Sprintf("load%d", i), "--password-stdin")
 		createToken(t, m, "ci", "--scope", "read")
+		cli(t, m, "", "prune", "--project", "dev-load", "--keep-dev", "3")
 	}
 	wg.Wait()
 	close(stop)
