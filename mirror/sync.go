@@ -100,8 +100,9 @@ func (r *SyncReport) OK() bool { return len(r.Failures) == 0 }
 // where it stopped. Each project's page is refreshed first (a conditional
 // request).
 //
-// Projects hosted here (and not in merge_upstream) are skipped: the server
-// would never serve their upstream files. Failures (an unreachable
+// Projects hosted here (and not in merge_upstream) are not fetched: the
+// server would never serve their upstream files; with Deps the
+// dependencies of their hosted releases are followed. Failures (an unreachable
 // upstream, a hash mismatch) do not stop the run: they are in the report.
 // Sync returns an error only when it cannot run at all (offline mirror,
 // invalid options) or ctx ends.
