@@ -10,6 +10,7 @@
 package upload
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -266,7 +267,7 @@ func (h *Handler) store1(ctx context.Context, rcv *received, nf *index.NewFile, 
 		if _, err := rcv.tmp.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
-		if err := h.store.Put(ctx, nf.BlobKey, rcv.tmp, rcv.size); err != nil {
+		if err := h.store.Put(ctx, nf.BlobKey, storage.TempFile{File: rcv.tmp}, rcv.size); err != nil {
 			return storageError(err)
 		}
 		created = append(created, nf.BlobKey)
@@ -461,7 +462,13 @@ func (h *Handler) spool(rcv *received, part io.Reader) error {
 	s, m := sha256.New(), md5.New()
 	b2, _ := blake2b.New256(nil)
 	lim := &io.LimitedReader{R: part, N: int64(h.cfg.MaxFileSize) + 1}
-	n, err := io.Copy(io.MultiWriter(tmp, s, m, b2), lim)
+	th := newTeeHasher(tmp, s, m, b2) // hashing.go
+	defer th.Close()
+	bw := bufio.NewWriterSize(th, spoolBuffer)
+	n, err := io.Copy(bw, lim)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {

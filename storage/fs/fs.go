@@ -104,6 +104,16 @@ func (f *FS) Put(ctx context.Context, key string, r io.Reader, size int64) (err 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fs: put %s: %w", key, err)
 	}
+	if tf, ok := r.(storage.TempFile); ok && size >= 0 && f.wrapTemp == nil {
+		// The caller's temporary file is linked into place, not copied
+		// (adopt.go); failing that, it is copied as below.
+		if err := f.adopt(ctx, p, tf.File, size); !errors.Is(err, errCannotAdopt) {
+			if err != nil {
+				return fmt.Errorf("fs: put %s: %w", key, err)
+			}
+			return nil
+		}
+	}
 	dir := filepath.Dir(p)
 	tmp, err := f.createTemp(dir)
 	if err != nil {
