@@ -27,17 +27,14 @@ func withAdmin(cmd *cobra.Command, load func(*cobra.Command) (Config, error), fn
 	if err != nil {
 		return err
 	}
-	cat, err := openCatalog(cmd.Context(), cfg)
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
 	store, err := openStore(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return fn(cmd.Context(), index.NewAdmin(cat, store, log))
+	return withCatalogDo(cmd, func(*cobra.Command) (Config, error) { return cfg, nil }, func(ctx context.Context, cat *index.Catalog) error {
+		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return fn(ctx, index.NewAdmin(cat, store, log))
+	})
 }
 
 func cliWho() index.Actor { return index.Actor{Name: cliActor()} }

@@ -195,16 +195,7 @@ func newUserCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 		Short: "Manage the users who can upload (works while the server runs)",
 	}
 	withCatalog := func(cmd *cobra.Command, fn func(context.Context, *index.Catalog) error) error {
-		cfg, err := load(cmd)
-		if err != nil {
-			return err
-		}
-		cat, err := openCatalog(cmd.Context(), cfg)
-		if err != nil {
-			return err
-		}
-		defer cat.Close()
-		return fn(cmd.Context(), cat)
+		return withCatalogDo(cmd, load, fn)
 	}
 	var admin, pwStdin bool
 	add := &cobra.Command{
