@@ -3,6 +3,8 @@ package mirror
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,6 +108,7 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 	type blob struct {
 		key, sha string
 		size     int64
+		data     []byte // set: not in the store (metadata read from its wheel)
 	}
 	var blobs []blob
 	seen := map[string]bool{}
@@ -122,7 +125,7 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 			return false, err
 		}
 		seen[key] = true
-		blobs = append(blobs, blob{key, sha, info.Size})
+		blobs = append(blobs, blob{key: key, sha: sha, size: info.Size})
 		return true, nil
 	}
 	for _, s := range list {
@@ -157,10 +160,26 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 				msha = f.UpstreamMetadata
 			}
 			if msha != "" {
-				if ok, err := addBlob(msha); err != nil {
+				ok, err := addBlob(msha)
+				if err != nil {
 					return nil, err
-				} else if ok {
+				}
+				if !ok && strings.HasSuffix(f.Filename, ".whl") && !seen[storage.Key(msha)] {
+					// Never fetched (pip before 22 ignores PEP 658): the
+					// wheel holds the same bytes.
+					if md, err := archiveMetadata(ctx, store, f.BlobKey, f.Filename); err == nil && sha256Hex(md.Raw) == msha {
+						seen[storage.Key(msha)] = true
+						blobs = append(blobs, blob{storage.Key(msha), msha, int64(len(md.Raw)), md.Raw})
+						ok = true
+					}
+				}
+				if ok {
 					ef.MetadataSHA256 = msha
+				} else if ef.UpstreamMetadata != "" {
+					// Advertising metadata the other side cannot serve
+					// would break pip there: leave it out.
+					ef.UpstreamMetadata = ""
+					rep.Notes = append(rep.Notes, fmt.Sprintf("%s: the metadata of %s is not cached; exported without it", p.Name, f.Filename))
 				}
 			}
 			ep.Files = append(ep.Files, ef)
@@ -197,7 +216,14 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 		return nil, err
 	}
 	for _, b := range blobs {
-		if err := copyBlob(ctx, tw, store, b.key, b.sha, b.size, now); err != nil {
+		if b.data != nil {
+			if err := tw.WriteHeader(&tar.Header{Name: "blobs/" + b.sha, Mode: 0o644, Size: b.size, ModTime: now}); err != nil {
+				return nil, err
+			}
+			if _, err := tw.Write(b.data); err != nil {
+				return nil, err
+			}
+		} else if err := copyBlob(ctx, tw, store, b.key, b.sha, b.size, now); err != nil {
 			return nil, err
 		}
 		rep.Blobs++
@@ -255,6 +281,11 @@ func exportTime(ctx context.Context, cat *index.Catalog, serial int64) (time.Tim
 		}
 	}
 	return time.Time{}, nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 var hexRe = regexp.MustCompile(`^[0-9a-f]{64}$`)

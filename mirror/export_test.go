@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -126,5 +127,35 @@ func TestImportCorrupt(t *testing.T) {
 	}
 	if _, err := mirror.Import(ctx, dst.cat, dst.store, strings.NewReader("not a tar"), ""); err == nil {
 		t.Errorf("imported garbage")
+	}
+}
+
+// TestExportPullThrough exports files the pull-through cache stored for
+// pip (no sync): a wheel whose PEP 658 file was never fetched takes it
+// from the wheel, so that pip on the other side gets the metadata the page
+// advertises.
+func TestExportPullThrough(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	src := newEnv(t, up, "", nil)
+	src.page("acme-util")
+	if r := src.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 {
+		t.Fatalf("pull-through: %d", r.status)
+	}
+	var tarball bytes.Buffer
+	ex, err := mirror.Export(context.Background(), src.cat, src.store, &tarball, 0, "")
+	if err != nil || ex.Files != 1 || ex.Blobs != 2 || len(ex.Notes) != 0 {
+		t.Fatalf("export: %+v %v", ex, err)
+	}
+	dst := newEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
+	if _, err := mirror.Import(context.Background(), dst.cat, dst.store, &tarball, ""); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(mirrortest.FilePath("acme_util-0.2-py3-none-any.whl"))
+	md, _ := mirrortest.WheelMetadata(want)
+	if r := dst.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl.metadata", nil); r.status != 200 || !bytes.Equal(r.body, md) {
+		t.Errorf("metadata on the other side: %d %q", r.status, r.body)
+	}
+	if p := dst.page("acme-util"); len(p.Files) != 1 {
+		t.Errorf("imported page lists %d files", len(p.Files))
 	}
 }

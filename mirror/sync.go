@@ -521,20 +521,7 @@ func (m *Mirror) metadataFromWheel(ctx context.Context, project string, f index.
 	if f.BlobKey == "" || !strings.HasSuffix(f.Filename, ".whl") {
 		return false
 	}
-	fn, err := dist.ParseFilename(f.Filename)
-	if err != nil {
-		return false
-	}
-	rc, info, err := m.store.Open(ctx, f.BlobKey)
-	if err != nil {
-		return false
-	}
-	defer rc.Close()
-	ra, ok := rc.(io.ReaderAt)
-	if !ok {
-		ra = &seekReaderAt{r: rc}
-	}
-	md, err := dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
+	md, err := archiveMetadata(ctx, m.store, f.BlobKey, f.Filename)
 	if err != nil {
 		return false
 	}
@@ -551,6 +538,25 @@ func (m *Mirror) metadataFromWheel(ctx context.Context, project string, f index.
 	})
 	m.deleteBlobs(ctx, orphans)
 	return err == nil
+}
+
+// archiveMetadata reads the core metadata inside a stored distribution:
+// a wheel's .dist-info/METADATA or an sdist's PKG-INFO.
+func archiveMetadata(ctx context.Context, store storage.Store, key, filename string) (dist.Metadata, error) {
+	fn, err := dist.ParseFilename(filename)
+	if err != nil {
+		return dist.Metadata{}, err
+	}
+	rc, info, err := store.Open(ctx, key)
+	if err != nil {
+		return dist.Metadata{}, err
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		ra = &seekReaderAt{r: rc}
+	}
+	return dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
 }
 
 // syncMetadata fetches the upstream's PEP 658 file of f.
@@ -671,20 +677,7 @@ func (r *syncRun) metadata(project, filename string) (dist.Metadata, error) {
 	if f.BlobKey == "" {
 		return dist.Metadata{}, errors.New(filename + " is not cached")
 	}
-	fn, err := dist.ParseFilename(filename)
-	if err != nil {
-		return dist.Metadata{}, err
-	}
-	rc, info, err := r.m.store.Open(ctx, f.BlobKey)
-	if err != nil {
-		return dist.Metadata{}, err
-	}
-	defer rc.Close()
-	ra, ok := rc.(io.ReaderAt)
-	if !ok {
-		ra = &seekReaderAt{r: rc}
-	}
-	return dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
+	return archiveMetadata(ctx, r.m.store, f.BlobKey, filename)
 }
 
 func keyOf(sha string) string {
