@@ -39,6 +39,11 @@ type SyncOptions struct {
 	// Actor, when set, writes audit entries: one per project that got
 	// new files, and one for the run.
 	Actor string
+	// DryRun fetches no distribution file: it refreshes the pages, selects
+	// the files (reported as EventMissing or EventPresent) and, with Deps,
+	// follows the dependencies it can learn from PEP 658 metadata files
+	// (fetched: they are small) or from files already stored.
+	DryRun bool
 }
 
 // SyncEvent reports the progress of a sync.
@@ -56,6 +61,7 @@ const (
 	EventFetched = "fetched" // downloaded and verified
 	EventPresent = "present" // already stored: skipped
 	EventFailed  = "failed"
+	EventMissing = "missing" // a dry run: not stored, a real run fetches it
 )
 
 // SyncFile is one selected file and what became of it.
@@ -77,15 +83,19 @@ type SyncFailure struct {
 
 // SyncReport summarizes a sync.
 type SyncReport struct {
-	Projects []string      `json:"projects"` // synced, sorted
-	Files    []SyncFile    `json:"files"`    // selected, sorted by project and filename
-	Fetched  int           `json:"fetched"`
-	Present  int           `json:"skipped"` // already stored
-	Failed   int           `json:"failed"`
-	Bytes    int64         `json:"bytes"` // downloaded
-	Failures []SyncFailure `json:"failures"`
-	Notes    []string      `json:"notes,omitempty"` // skipped requirements and the like
-	Duration time.Duration `json:"duration_ns"`
+	Projects []string   `json:"projects"` // synced, sorted
+	Files    []SyncFile `json:"files"`    // selected, sorted by project and filename
+	Fetched  int        `json:"fetched"`
+	Present  int        `json:"skipped"` // already stored
+	Failed   int        `json:"failed"`
+	Bytes    int64      `json:"bytes"` // downloaded
+	// Missing and MissingBytes count the files a dry run found not stored
+	// (bytes as the upstream pages say).
+	Missing      int           `json:"missing,omitempty"`
+	MissingBytes int64         `json:"missing_bytes,omitempty"`
+	Failures     []SyncFailure `json:"failures"`
+	Notes        []string      `json:"notes,omitempty"` // skipped requirements and the like
+	Duration     time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether the sync had no failure.
@@ -454,6 +464,17 @@ func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, 
 		return "", 0, r.ctx.Err()
 	}
 	defer r.release()
+	if r.opts.DryRun {
+		if r.stored(f.BlobKey) {
+			return EventPresent, 0, nil
+		}
+		if r.opts.Deps && f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) {
+			if err := m.syncMetadata(r.ctx, project, f); err != nil {
+				return "", 0, fmt.Errorf("metadata: %w", err)
+			}
+		}
+		return EventMissing, 0, nil
+	}
 	status := EventPresent
 	var n int64
 	if !r.stored(f.BlobKey) {
@@ -597,6 +618,10 @@ func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask)
 			}
 		}
 		deps, err := r.requiresDist(req.Name, tasks)
+		if err != nil && r.opts.DryRun {
+			r.note("%s %s: dependencies not followed in a dry run (no PEP 658 metadata upstream, and not stored)", req.Name, version)
+			return
+		}
 		if err != nil {
 			r.fail(req.Name, "", fmt.Errorf("dependencies of %s: %w", version, err))
 			return
@@ -728,6 +753,9 @@ func (r *syncRun) report(d time.Duration) *SyncReport {
 			rep.Bytes += t.bytes
 		case EventPresent:
 			rep.Present++
+		case EventMissing:
+			rep.Missing++
+			rep.MissingBytes += t.file.Size
 		default:
 			sf.Status = EventFailed
 			rep.Failed++

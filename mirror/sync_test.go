@@ -425,3 +425,27 @@ func TestSyncMetadataFromWheel(t *testing.T) {
 		t.Errorf("metadata: %d %q", r.status, r.body)
 	}
 }
+
+// TestSyncDryRun selects without downloading: the report says what a real
+// run would fetch, dependencies come from PEP 658 metadata, and the real
+// run then fetches exactly that.
+func TestSyncDryRun(t *testing.T) {
+	up := syncUpstream(t)
+	e := newEnv(t, up, "", nil)
+	opts := mirror.SyncOptions{Requirements: reqs(t, "app"), Deps: true, DryRun: true,
+		Filter: mirror.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}}}
+	dry, err := e.m.Sync(context.Background(), opts)
+	if err != nil || !dry.OK() || dry.Fetched != 0 || dry.Missing != 2 || dry.MissingBytes == 0 {
+		t.Fatalf("dry run: %+v %v", dry, err)
+	}
+	for _, f := range dry.Files {
+		if n := up.Count("/packages/" + f.Filename); n != 0 || f.Status != mirror.EventMissing {
+			t.Errorf("%s: %d downloads, status %s", f.Filename, n, f.Status)
+		}
+	}
+	opts.DryRun = false
+	real, err := e.m.Sync(context.Background(), opts)
+	if err != nil || strings.Join(fileNames(real), " ") != strings.Join(fileNames(dry), " ") || real.Fetched != 2 {
+		t.Errorf("real run after the dry run: %v %v, dry run selected %v", fileNames(real), err, fileNames(dry))
+	}
+}

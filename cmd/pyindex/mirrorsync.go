@@ -40,7 +40,7 @@ func newMirrorSyncCmd(load loader) *cobra.Command {
 		reqFiles, consFiles []string
 		f                   mirror.Filter
 		maxSize             string
-		deps, asJSON        bool
+		deps, asJSON, dry   bool
 		jobs                int
 	)
 	cmd := &cobra.Command{
@@ -84,7 +84,10 @@ any file or project failed.`,
 				}
 				f.MaxFileSize = sz
 			}
-			opts := mirror.SyncOptions{Filter: f, Deps: deps, Jobs: jobs, Actor: cliActor()}
+			opts := mirror.SyncOptions{Filter: f, Deps: deps, Jobs: jobs, Actor: cliActor(), DryRun: dry}
+			if dry {
+				opts.Actor = "" // nothing fetched: nothing to audit
+			}
 			for _, a := range args {
 				r, err := mirror.ParseRequirement(a)
 				if err != nil {
@@ -117,7 +120,7 @@ any file or project failed.`,
 				rep, err := m.Sync(ctx, opts)
 				bar.finish()
 				if rep != nil {
-					if perr := printSyncReport(cmd.OutOrStdout(), rep, asJSON); perr != nil {
+					if perr := printSyncReport(cmd.OutOrStdout(), rep, asJSON, dry); perr != nil {
 						return perr
 					}
 				}
@@ -147,6 +150,7 @@ any file or project failed.`,
 	fl.BoolVar(&deps, "deps", false, "follow dependencies (Requires-Dist) transitively")
 	fl.IntVarP(&jobs, "jobs", "j", 4, "parallel downloads")
 	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	fl.BoolVar(&dry, "dry-run", false, "select and report, download no distribution file (pages and PEP 658 metadata are fetched)")
 	fl.String("upstream", "", "simple-API URL of the upstream index; env PYINDEX_MIRROR_UPSTREAM, config mirror.upstream")
 	return cmd
 }
@@ -217,7 +221,7 @@ func (p *syncProgress) finish() {
 }
 
 // printSyncReport prints the summary (and, in JSON, every file).
-func printSyncReport(w io.Writer, rep *mirror.SyncReport, asJSON bool) error {
+func printSyncReport(w io.Writer, rep *mirror.SyncReport, asJSON, dry bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -237,6 +241,12 @@ func printSyncReport(w io.Writer, rep *mirror.SyncReport, asJSON bool) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Project, file, f.Error)
 		}
 		tw.Flush()
+	}
+	if dry {
+		fmt.Fprintf(w, "dry run: %d projects, %d files: %d to fetch (%s), %d already here; %d failures in %s\n",
+			len(rep.Projects), len(rep.Files), rep.Missing, humanBytes(rep.MissingBytes), rep.Present,
+			len(rep.Failures), rep.Duration.Round(time.Millisecond))
+		return nil
 	}
 	fmt.Fprintf(w, "%d projects, %d files: %d fetched (%s), %d already here, %d failed; %d failures in %s\n",
 		len(rep.Projects), len(rep.Files), rep.Fetched, humanBytes(rep.Bytes), rep.Present, rep.Failed,

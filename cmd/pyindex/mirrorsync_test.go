@@ -51,7 +51,15 @@ func TestMirrorSyncCLI(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "requirements.txt"), "# the site's needs\n-c constraints.txt\nacme-core>=1.0  # and its deps\n")
 	args := []string{"mirror", "sync", "-r", filepath.Join(dir, "requirements.txt"), "--deps", "--only-binary",
 		"--python", "3.11", "--platform", "manylinux_2_17_x86_64", "--latest", "1", "--json", "--data", data, "--upstream", up.SimpleURL()}
-	out, err := runCLI(t, nil, "", args...)
+	// A dry run first, into another data folder: nothing downloaded; the
+	// upstream has no PEP 658 file for acme-core, so its dependencies are
+	// unknown without the wheel (and said so).
+	dry := append([]string{}, args[:len(args)-5]...) // without --json and --data
+	out, err := runCLI(t, nil, "", append(dry, "--dry-run", "--data", t.TempDir(), "--upstream", up.SimpleURL())...)
+	if err != nil || !strings.Contains(out, "dry run: 1 projects, 1 files: 1 to fetch") || !strings.Contains(out, "dependencies not followed in a dry run") || up.Count("/packages/acme_core-1.0-py3-none-any.whl") != 0 {
+		t.Errorf("dry run: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, nil, "", args...)
 	if err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)
 	}
