@@ -55,6 +55,13 @@ func (j SyncJob) Validate(i int) error {
 			bad("projects: %v", err)
 		}
 	}
+	for _, path := range j.Requirements {
+		// Read now so that a typo fails the start, not a run hours later;
+		// each run reads the file again.
+		if _, err := ParseRequirementsFile(path); err != nil {
+			bad("requirements: %v", err)
+		}
+	}
 	if j.Interval < time.Minute {
 		bad("interval must be at least 1m")
 	}

@@ -218,9 +218,10 @@ max_file_size = "1MiB"
 
 	// Invalid jobs are refused at start.
 	bad := pyindex.DefaultConfig()
-	bad.Mirror.Sync = []mirror.SyncJob{{Interval: time.Second, Filter: mirror.Filter{Platforms: []string{"Linux x86"}}}}
+	bad.Mirror.Sync = []mirror.SyncJob{{Interval: time.Second, Filter: mirror.Filter{Platforms: []string{"Linux x86"}}},
+		{Interval: time.Hour, Requirements: []string{filepath.Join(dir, "missing.txt")}}}
 	err = bad.Validate()
-	for _, s := range []string{"mirror.sync[0]: needs projects", "interval", "platform"} {
+	for _, s := range []string{"mirror.sync[0]: needs projects", "interval", "platform", "mirror.sync[1]: requirements: open"} {
 		if err == nil || !strings.Contains(err.Error(), s) {
 			t.Errorf("Validate = %v, want %q", err, s)
 		}
