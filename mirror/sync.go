@@ -291,6 +291,9 @@ func (r *syncRun) project(name string) (p *index.MirrorProject, ok, hosted bool)
 		m.clearNegative(name)
 		err := m.refresh(r.ctx, name)
 		r.release()
+		if r.ctx.Err() != nil {
+			return // interrupted: not a failure of the upstream
+		}
 		if errors.Is(err, index.ErrNotFound) {
 			r.fail(name, "", fmt.Errorf("the upstream has no project %q", name))
 			return
