@@ -404,6 +404,13 @@ func (m *Mirror) page(p *index.MirrorProject) *index.Page {
 			hiddenV[v] = true
 			continue
 		}
+		if m.cfg.Offline && f.BlobKey == "" {
+			// Offline, a file that was never cached cannot be served:
+			// listing it would make pip pick it and fail, when an older
+			// cached version would have installed.
+			hiddenV[v] = true
+			continue
+		}
 		shownV[v] = true
 		out.Files = append(out.Files, m.pageFile(p.Name, f))
 	}
