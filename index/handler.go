@@ -428,6 +428,6 @@ func (h *Handler) ServeBlob(c echo.Context, key, sha256, ctype string, modtime t
 	hdr.Set("ETag", `"`+sha256+`"`)
 	hdr.Set("Cache-Control", "max-age=365000000, immutable, public")
 	hdr.Set("Access-Control-Allow-Origin", "*")
-	http.ServeContent(c.Response(), c.Request(), "", modtime, rc)
+	http.ServeContent(readFromResponse{c.Response()}, c.Request(), "", modtime, rc) // sendfile.go
 	return nil
 }
