@@ -124,14 +124,14 @@ func parseWrkBytes(s string) float64 {
 func (b *bench) runCases(ctx context.Context) error {
 	for _, c := range b.cases {
 		var py, ngx []wrkResult
-		for round := range b.o.rounds {
+		for rnd := range b.o.rounds {
 			for _, srv := range []string{"pyindex", "nginx"} {
 				url := b.py.url + c.path
 				if srv == "nginx" {
 					url = b.ngx.url + c.nginxPath
 				}
 				var prof chan error
-				if srv == "pyindex" && round == 0 && b.pprofAddr != "" {
+				if srv == "pyindex" && rnd == 0 && b.pprofAddr != "" {
 					prof = b.profile(ctx, c.name)
 				}
 				r, err := b.runWrk(ctx, c, url)
@@ -146,8 +146,8 @@ func (b *bench) runCases(ctx context.Context) error {
 				if b.py.exited() {
 					return fmt.Errorf("pyindex exited during %s:\n%s", c.name, b.py.out)
 				}
-				b.logf("%-16s %-7s round %d: %9.0f req/s  p50 %-9s p99 %-9s %s", c.name, srv, round+1,
-					r.rps, r.p50, r.p99, r.errors)
+				b.logf("%-16s %-7s round %d: %9.0f req/s  p50 %-9s p99 %-9s %s", c.name, srv, rnd+1,
+					r.rps, round(r.p50), round(r.p99), r.errors)
 				if srv == "pyindex" {
 					py = append(py, r)
 				} else {
