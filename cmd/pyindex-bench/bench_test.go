@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,14 +12,17 @@ import (
 
 // TestToyRun runs the tool end to end at a toy scale with one short case
 // and a few small uploads, so that the code does not rot. It needs nginx
-// and wrk and skips without them, in CI too: the benchmark is not part of
-// CI.
+// and wrk (.ci/run installs them); without them it skips, except in CI
+// where a missing tool fails the run.
 func TestToyRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds pyindex and runs nginx and wrk")
 	}
 	for _, tool := range []string{"nginx", "wrk"} {
 		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is required in CI (.ci/run installs it): %v", tool, err)
+			}
 			t.Skipf("%s is not installed", tool)
 		}
 	}
