@@ -254,7 +254,7 @@ func (h *Handler) upstreamProject(c echo.Context, f Format, name string) error {
 	if err != nil {
 		return err
 	}
-	key := pageKey{name: name, serial: pg.Serial, json: f.JSON(), source: 'm'}
+	key := pageKey{name: name, serial: pg.Serial, json: f.JSON(), source: 'm', variant: pg.Variant}
 	p := h.cache.get(key)
 	if p == nil {
 		p = renderPage(pg, f)

@@ -37,8 +37,9 @@ func newPage(body []byte) *page {
 type pageKey struct {
 	name   string // "" for the root index
 	serial int64
-	json   bool
-	source byte // 'h' hosted, 'm' mirrored
+	json    bool
+	source  byte  // 'h' hosted, 'm' mirrored
+	variant int64 // Page.Variant: renderings of one serial that differ
 }
 
 // pageCache is a bounded map. When full it drops about half of its entries

@@ -21,6 +21,10 @@ type Page struct {
 	Serial   int64
 	Versions []string // sorted by PEP 440
 	Files    []PageFile
+	// Variant tells apart pages of one Serial with different content (a
+	// mirror serving a stale page lists only its cached files); rendered
+	// pages are cached by (Serial, Variant).
+	Variant int64
 }
 
 // PageFile is one file link.

@@ -152,33 +152,37 @@ func (m *Mirror) Merge(name string) bool { return m.merge[name] }
 // no such project, and an *index.UpstreamError when the upstream fails (or
 // the mirror is offline) and nothing is cached.
 func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
-	p, err := m.project(ctx, name)
+	p, stale, err := m.project(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return m.page(p), nil
+	return m.page(p, stale), nil
 }
 
 // project returns the cached project, refreshing it first when its TTL has
 // passed.
-func (m *Mirror) project(ctx context.Context, name string) (*index.MirrorProject, error) {
+//
+// stale reports that the upstream just failed and the cached page is
+// served anyway.
+func (m *Mirror) project(ctx context.Context, name string) (p *index.MirrorProject, stale bool, err error) {
 	st, err := m.cat.MirrorProjectState(ctx, name)
 	cached := err == nil
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
-		return nil, err
+		return nil, false, err
 	}
 	if cached && (m.cfg.Offline || m.now().Sub(st.FetchedAt) < m.cfg.TTL) {
 		m.m.lookup(kindPage, resultHit)
-		return m.load(ctx, name, st.Serial)
+		p, err := m.load(ctx, name, st.Serial)
+		return p, false, err
 	}
 	if m.cfg.Offline {
 		m.m.lookup(kindPage, resultOffline)
-		return nil, &index.UpstreamError{Status: http.StatusServiceUnavailable,
+		return nil, false, &index.UpstreamError{Status: http.StatusServiceUnavailable,
 			Msg: "this mirror is offline and has no copy of project '" + name + "'"}
 	}
 	if !cached && m.negative(name) {
 		m.m.lookup(kindPage, resultNegative)
-		return nil, index.ErrNotFound
+		return nil, false, index.ErrNotFound
 	}
 	err = m.refresh(ctx, name)
 	switch {
@@ -186,19 +190,27 @@ func (m *Mirror) project(ctx context.Context, name string) (*index.MirrorProject
 		m.m.lookup(kindPage, resultMiss)
 	case errors.Is(err, index.ErrNotFound):
 		m.m.lookup(kindPage, resultMiss)
-		return nil, err
+		return nil, false, err
 	case cached && ctx.Err() == nil:
 		m.m.lookup(kindPage, resultStale)
 		m.log.Warn("upstream failed; serving the cached page", "project", name, "age", m.now().Sub(st.FetchedAt).Round(time.Second), "err", err)
-		return m.load(ctx, name, st.Serial)
+		// Read the catalog itself, not the decoded copy: which files are
+		// cached changes without a new serial, and a stale page lists
+		// only those.
+		p, err := m.cat.MirrorPage(ctx, name)
+		if err != nil {
+			return nil, false, err
+		}
+		return p, true, nil
 	default:
-		return nil, err
+		return nil, false, err
 	}
 	st, err = m.cat.MirrorProjectState(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return m.load(ctx, name, st.Serial)
+	p, err = m.load(ctx, name, st.Serial)
+	return p, false, err
 }
 
 // refresh asks the upstream for a project's page, once for all concurrent
@@ -393,7 +405,11 @@ func cooling(f *index.MirrorFile, cutoff time.Time) bool {
 const serialBits = 20
 
 // page renders the index's view of a cached project.
-func (m *Mirror) page(p *index.MirrorProject) *index.Page {
+//
+// Offline, or when the upstream has just failed (stale), files that were
+// never cached are left out: they cannot be served, and listing them would
+// make pip pick one and fail where an older cached version would install.
+func (m *Mirror) page(p *index.MirrorProject, stale bool) *index.Page {
 	out := &index.Page{Name: p.Name, Serial: p.Serial, Files: make([]index.PageFile, 0, len(p.Files))}
 	cutoff, cool := m.cutoff(p.Name)
 	hiddenV, shownV := map[string]bool{}, map[string]bool{}
@@ -404,10 +420,7 @@ func (m *Mirror) page(p *index.MirrorProject) *index.Page {
 			hiddenV[v] = true
 			continue
 		}
-		if m.cfg.Offline && f.BlobKey == "" {
-			// Offline, a file that was never cached cannot be served:
-			// listing it would make pip pick it and fail, when an older
-			// cached version would have installed.
+		if (m.cfg.Offline || stale) && f.BlobKey == "" {
 			hiddenV[v] = true
 			continue
 		}
@@ -419,6 +432,11 @@ func (m *Mirror) page(p *index.MirrorProject) *index.Page {
 			continue // every file of this version is cooling down
 		}
 		out.Versions = append(out.Versions, v)
+	}
+	if stale {
+		// Files get cached without a new serial: the count of those
+		// listed tells the renderings apart.
+		out.Variant = 1 + int64(len(out.Files))
 	}
 	if cool {
 		// Files leave the cooldown as time passes, with no change in the

@@ -358,8 +358,10 @@ func TestStale(t *testing.T) {
 
 	e.clock.Add(11 * time.Minute)
 	up.SetStatus(http.StatusServiceUnavailable)
-	if p := e.page("acme-util"); len(p.Files) != 5 {
-		t.Errorf("stale page has %d files", len(p.Files))
+	// A stale page lists only the cached file: pip must not pick one that
+	// cannot be fetched while the upstream is down.
+	if p := e.page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != "acme_util-0.2-py3-none-any.whl" {
+		t.Errorf("stale page has %d files, want only the cached one", len(p.Files))
 	}
 	if up.Count("/simple/acme-util/") != 3 {
 		t.Errorf("the upstream was not asked again")
@@ -368,10 +370,15 @@ func TestStale(t *testing.T) {
 		t.Errorf("stale lookups = %v", got)
 	}
 
-	up.Close()
+	up.SetStatus(0)
 	e.clock.Add(11 * time.Minute)
 	if p := e.page("acme-util"); len(p.Files) != 5 {
-		t.Errorf("stale page (upstream gone) has %d files", len(p.Files))
+		t.Errorf("upstream back: %d files, want all 5", len(p.Files))
+	}
+	up.Close()
+	e.clock.Add(11 * time.Minute)
+	if p := e.page("acme-util"); len(p.Files) != 1 {
+		t.Errorf("stale page (upstream gone) has %d files, want the cached one", len(p.Files))
 	}
 	if r := e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 {
 		t.Errorf("cached file with the upstream gone: %d", r.status)
@@ -528,12 +535,10 @@ func TestMinAge(t *testing.T) {
 	if n := len(e2.page("acme-util").Files); n != 4 {
 		t.Fatalf("files = %d", n)
 	}
-	e2.clock.Add(48 * time.Hour)
-	up.SetStatus(503) // stale page: only the clock changes
+	e2.clock.Add(48 * time.Hour) // revalidated (304): only the clock changes
 	if n := len(e2.page("acme-util").Files); n != 5 {
-		t.Errorf("after the cooldown with a stale page: %d files", n)
+		t.Errorf("after the cooldown with an unchanged page: %d files", n)
 	}
-	up.SetStatus(0)
 
 	// HTML upstreams give no upload time: the first sighting counts.
 	html := mirrortest.Start(t, true)
