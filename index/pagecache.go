@@ -35,8 +35,8 @@ func newPage(body []byte) *page {
 // the global serial for the root), so a change by any process yields a new
 // key and stale entries are simply never asked for again.
 type pageKey struct {
-	name   string // "" for the root index
-	serial int64
+	name    string // "" for the root index
+	serial  int64
 	json    bool
 	source  byte  // 'h' hosted, 'm' mirrored
 	variant int64 // Page.Variant: renderings of one serial that differ
