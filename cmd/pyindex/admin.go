@@ -27,14 +27,13 @@ func withAdmin(cmd *cobra.Command, load func(*cobra.Command) (Config, error), fn
 	if err != nil {
 		return err
 	}
-	store, err := openStore(cmd.Context(), cfg)
+	cat, store, err := openData(cmd.Context(), cfg)
 	if err != nil {
 		return err
 	}
-	return withCatalogDo(cmd, func(*cobra.Command) (Config, error) { return cfg, nil }, func(ctx context.Context, cat *index.Catalog) error {
-		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-		return fn(ctx, index.NewAdmin(cat, store, log))
-	})
+	defer cat.Close()
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return fn(cmd.Context(), index.NewAdmin(cat, store, log))
 }
 
 func cliWho() index.Actor { return index.Actor{Name: cliActor()} }

@@ -86,6 +86,20 @@ func openCatalog(ctx context.Context, cfg Config) (*index.Catalog, error) {
 	return index.Open(ctx, catalogPath(cfg))
 }
 
+// openData opens the catalog and the blob store of cfg, for CLI commands
+// that need both. The caller closes the catalog.
+func openData(ctx context.Context, cfg Config) (*index.Catalog, storage.Store, error) {
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := openCatalog(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, store, nil
+}
+
 // openStore opens the configured blob store, undecorated (Run adds
 // metrics). For s3 it checks the bucket at once (creating it when
 // create_bucket is set), so an unreachable endpoint, rejected credentials

@@ -126,15 +126,11 @@ func backup(ctx context.Context, cfg Config, out string, stdout, stderr io.Write
 		work = out
 	}
 
-	cat, err := openCatalog(ctx, cfg)
+	cat, store, err := openData(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
 	copyPath := filepath.Join(work, backupCatalogName)
 	if err := cat.Backup(ctx, copyPath); err != nil {
 		return err

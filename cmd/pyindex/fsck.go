@@ -119,11 +119,7 @@ remain.`,
 				return err
 			}
 			ctx := cmd.Context()
-			store, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			cat, err := openCatalog(ctx, cfg)
+			cat, store, err := openData(ctx, cfg)
 			if err != nil {
 				return err
 			}

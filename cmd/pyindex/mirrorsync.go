@@ -165,15 +165,11 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, *mirror
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	cat, err := openCatalog(ctx, cfg)
+	cat, store, err := openData(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	store, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
 	m, err := mirror.New(cfg.Mirror, cat, store, log, mirror.WithBaseURL(cfg.Index.BaseURL))
 	if err != nil {
@@ -278,15 +274,11 @@ next time to write only the projects that changed or cached files since.`,
 				return err
 			}
 			ctx := cmd.Context()
-			cat, err := openCatalog(ctx, cfg)
+			cat, store, err := openData(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			defer cat.Close()
-			store, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
 			var w io.Writer = cmd.OutOrStdout()
 			var tmp *os.File
 			out := args[0]
@@ -359,15 +351,11 @@ server runs.`,
 				defer f.Close()
 				r = f
 			}
-			cat, err := openCatalog(ctx, cfg)
+			cat, store, err := openData(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			defer cat.Close()
-			store, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
 			rep, err := mirror.Import(ctx, cat, store, r, cliActor())
 			if err != nil {
 				return err
