@@ -185,13 +185,14 @@ func TestConcurrentLoad(t *testing.T) {
 	const n = 50
 	var wg sync.WaitGroup
 	errs := make(chan string, 4*n)
-	for i := 0; i < n; i++ {
+	// upload sends a generated wheel (name in filename form) in the
+	// background and reports any failure on errs.
+	upload := func(name, version string) {
 		wg.Add(1)
-		go func(i int) {
+		go func() {
 			defer wg.Done()
-			name := fmt.Sprintf("load_%02d", i)
-			fn, data := indextest.Wheel(t, name, "1.0", "")
-			req := uploadBytes(m.URL(), fn, data, strings.ReplaceAll(name, "_", "-"), "1.0")
+			fn, data := indextest.Wheel(t, name, version, "")
+			req := uploadBytes(m.URL(), fn, data, strings.ReplaceAll(name, "_", "-"), version)
 			req.SetBasicAuth("__token__", tok)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -203,7 +204,10 @@ func TestConcurrentLoad(t *testing.T) {
 			if resp.StatusCode != 200 {
 				errs <- fmt.Sprintf("upload %s: %d %s", fn, resp.StatusCode, b)
 			}
-		}(i)
+		}()
+	}
+	for i := 0; i < n; i++ {
+		upload(fmt.Sprintf("load_%02d", i), "1.0")
 	}
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
@@ -232,24 +236,7 @@ func TestConcurrentLoad(t *testing.T) {
 	}
 	// Dev builds of one more project, pruned from the CLI while they land.
 	for i := 1; i <= 20; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			v := fmt.Sprintf("1.0.dev%d", i)
-			fn, data := indextest.Wheel(t, "dev_load", v, "")
-			req := uploadBytes(m.URL(), fn, data, "dev-load", v)
-			req.SetBasicAuth("__token__", tok)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				errs <- err.Error()
-				return
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				errs <- fmt.Sprintf("upload %s: %d %s", fn, resp.StatusCode, b)
-			}
-		}(i)
+		upload("dev_load", fmt.Sprintf("1.0.dev%d", i))
 	}
 	for i := 0; i < 5; i++ {
 		cli(t, m, "load-password-1\n", "user", "add", fmt.Sprintf("load%d", i), "--password-stdin")
