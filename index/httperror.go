@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -77,11 +78,11 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case req.Method == http.MethodPost && prefersJSON(req.Header.Get("Accept")):
 			// The shape PyPI's upload endpoint uses; uv shows "code".
 			body, _ = json.Marshal(map[string]string{
-				"message": msg, "code": itoa(code) + " " + msg, "title": http.StatusText(code),
+				"message": msg, "code": strconv.Itoa(code) + " " + msg, "title": http.StatusText(code),
 			})
 			ctype = echo.MIMEApplicationJSON
 		default:
-			body = []byte(itoa(code) + " " + msg + "\n")
+			body = []byte(strconv.Itoa(code) + " " + msg + "\n")
 			ctype = echo.MIMETextPlainCharsetUTF8
 		}
 		c.Response().Header().Set(echo.HeaderContentType, ctype)
@@ -94,16 +95,6 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-func itoa(n int) string {
-	b := [8]byte{}
-	i := len(b)
-	for n > 0 || i == len(b) {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // prefersJSON reports whether an Accept header ranks application/json above
 // text/plain (uv sends "application/json;q=0.9, text/plain;q=0.8, ...").
@@ -133,27 +124,8 @@ func prefersJSON(accept string) bool {
 }
 
 func parseQ(v string) float64 {
-	v = strings.TrimSpace(v)
-	var q float64
-	var scale float64 = 1
-	seenDot := false
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '.' && !seenDot:
-			seenDot = true
-		case c >= '0' && c <= '9':
-			if seenDot {
-				scale /= 10
-				q += float64(c-'0') * scale
-			} else {
-				q = q*10 + float64(c-'0')
-			}
-		default:
-			return 0
-		}
-	}
-	if q > 1 {
+	q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || q < 0 || q > 1 {
 		return 0
 	}
 	return q
