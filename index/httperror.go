@@ -95,7 +95,6 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-
 // prefersJSON reports whether an Accept header ranks application/json above
 // text/plain (uv sends "application/json;q=0.9, text/plain;q=0.8, ...").
 func prefersJSON(accept string) bool {
