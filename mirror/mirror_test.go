@@ -47,19 +47,20 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // env is a whole read side with a mirror, on a real catalog file and a
 // real fs store, behind a real HTTP server, in front of a local upstream.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	up     *mirrortest.Upstream
 	dir    string
 	cat    *index.Catalog
 	store  storage.Store
 	m      *mirror.Mirror
 	srv    *httptest.Server
+	echo   *echo.Echo // srv's handler, for benchmarks that skip the network
 	clock  *clock
 	reg    *prometheus.Registry
 	config mirror.Config
 }
 
-func newEnv(t *testing.T, up *mirrortest.Upstream, dir string, mutate func(*mirror.Config)) *env {
+func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirror.Config)) *env {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -100,6 +101,7 @@ func newEnv(t *testing.T, up *mirrortest.Upstream, dir string, mutate func(*mirr
 	g := ec.Group("")
 	h.Register(g)
 	e.m.Register(g, auth)
+	e.echo = ec
 	e.srv = httptest.NewServer(ec)
 	t.Cleanup(e.srv.Close)
 	return e
