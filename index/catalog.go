@@ -76,7 +76,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	if c.serials, err = newSerialCache(readDSN); err != nil {
+	if c.serials, err = newSerialCache(readDSN, path); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -21,23 +22,50 @@ const serialCacheMax = 1 << 17
 // connection of its own: the value changes whenever any other connection,
 // in this process or another (the CLI, a second replica), has committed, so
 // a change committed before a request starts is seen by that request,
-// exactly as with a query per request. The check costs one step of a
-// prepared statement instead of a pooled query (a read of the projects
-// table through database/sql).
+// exactly as with a query per request.
+//
+// The check is a memory load when it can be: the WAL index's change
+// counter (walChangeCounter) is read first, and the pragma runs only when
+// the counter moved since the last pragma began. The pragma checks are
+// grouped: a lookup waits for a check that started after
+// the lookup did, and every lookup waiting at that moment shares it. Under
+// load one cgo call then answers many requests, and none of them can be
+// served a value older than what a query of its own would have returned.
 //
 // https://www.sqlite.org/pragma.html#pragma_data_version
 type serialCache struct {
+	check versionCheck
+
 	mu       sync.Mutex
-	conn     driver.Conn
-	stmt     driver.Stmt
+	gen      uint64 // the check the cached values belong to
 	version  int64
 	global   int64            // -1: unknown
 	projects map[string]int64 // -1: not a hosted project
-	buf      []driver.Value
 }
 
-// newSerialCache opens its own connection with dsn.
-func newSerialCache(dsn string) (*serialCache, error) {
+// versionCheck runs PRAGMA data_version on its own connection, one check at
+// a time, shared by everyone who asked while it was not yet running.
+type versionCheck struct {
+	conn    driver.Conn
+	stmt    driver.Stmt
+	buf     []driver.Value
+	counter *uint32 // the WAL index's change counter; nil: none
+	unmap   func()
+	pragmas atomic.Int64 // pragma checks run (for tests)
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	running bool
+	started uint64 // checks started so far
+	done    uint64 // the last check finished
+	version int64  // its result
+	err     error
+	at      uint32 // the change counter read just before that check began
+}
+
+// newSerialCache opens its own connection with dsn, to the database file
+// at path.
+func newSerialCache(dsn, path string) (*serialCache, error) {
 	conn, err := (&sqlite3.SQLiteDriver{}).Open(dsn)
 	if err != nil {
 		return nil, err
@@ -47,26 +75,82 @@ func newSerialCache(dsn string) (*serialCache, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &serialCache{conn: conn, stmt: stmt, version: -1, global: -1,
-		projects: map[string]int64{}, buf: make([]driver.Value, 1)}, nil
+	sc := &serialCache{version: -1, global: -1, projects: map[string]int64{}}
+	sc.check.conn, sc.check.stmt, sc.check.buf = conn, stmt, make([]driver.Value, 1)
+	sc.check.cond.L = &sc.check.mu
+	// The first check opens the WAL index, which can then be mapped.
+	if _, _, err := sc.check.current(); err != nil {
+		sc.close()
+		return nil, err
+	}
+	sc.check.counter, sc.check.unmap = walChangeCounter(path)
+	return sc, nil
 }
 
 func (sc *serialCache) close() error {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	return errors.Join(sc.stmt.Close(), sc.conn.Close())
+	vc := &sc.check
+	vc.mu.Lock()
+	for vc.running {
+		vc.cond.Wait()
+	}
+	vc.running = true // for good: nobody queries a closed statement
+	vc.mu.Unlock()
+	if vc.unmap != nil {
+		// Nothing reads the counter any more: lookups end with the
+		// catalog, and Close runs after the server stopped.
+		vc.unmap()
+	}
+	return errors.Join(vc.stmt.Close(), vc.conn.Close())
 }
 
-// sync reads data_version and forgets everything when it changed. It
-// returns the version the cached values belong to. Call with mu held.
-func (sc *serialCache) sync() (int64, error) {
+// current returns data_version as read by a check that started after the
+// call, and that check's number (larger numbers are later checks).
+func (vc *versionCheck) current() (version int64, gen uint64, err error) {
+	var now uint32
+	if vc.counter != nil {
+		now = loadCounter(vc.counter)
+	}
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	// Nothing committed since the last check began: its answer stands.
+	if vc.counter != nil && vc.done > 0 && vc.err == nil && now == vc.at {
+		return vc.version, vc.done, nil
+	}
+	// A check running now may have read data_version before this call
+	// began: only the next one to start will do.
+	want := vc.started + 1
+	for vc.done < want {
+		if vc.running {
+			vc.cond.Wait()
+			continue
+		}
+		vc.running = true
+		vc.started++
+		n := vc.started
+		vc.mu.Unlock()
+		var at uint32
+		if vc.counter != nil {
+			at = loadCounter(vc.counter)
+		}
+		v, err := vc.query()
+		vc.mu.Lock()
+		vc.running = false
+		vc.done, vc.version, vc.err, vc.at = n, v, err, at
+		vc.cond.Broadcast()
+	}
+	return vc.version, vc.done, vc.err
+}
+
+// query reads data_version. Only one goroutine runs it at a time.
+func (vc *versionCheck) query() (int64, error) {
+	vc.pragmas.Add(1)
 	// A Background context: mattn/go-sqlite3 watches a cancellable
 	// context with a goroutine per query.
-	rows, err := sc.stmt.(driver.StmtQueryContext).QueryContext(context.Background(), nil)
+	rows, err := vc.stmt.(driver.StmtQueryContext).QueryContext(context.Background(), nil)
 	if err != nil {
 		return 0, err
 	}
-	err = rows.Next(sc.buf)
+	err = rows.Next(vc.buf)
 	// Closing resets the statement, which ends its read transaction: a
 	// connection left inside one would keep seeing an old snapshot.
 	if cerr := rows.Close(); err == nil {
@@ -78,42 +162,59 @@ func (sc *serialCache) sync() (int64, error) {
 		}
 		return 0, err
 	}
-	v, ok := sc.buf[0].(int64)
+	v, ok := vc.buf[0].(int64)
 	if !ok {
-		return 0, fmt.Errorf("data_version: unexpected %T", sc.buf[0])
-	}
-	if v != sc.version || len(sc.projects) >= serialCacheMax {
-		sc.version, sc.global = v, -1
-		clear(sc.projects)
+		return 0, fmt.Errorf("data_version: unexpected %T", vc.buf[0])
 	}
 	return v, nil
 }
 
-// lookup returns the cached serial of project ("" for the global serial)
-// and the version to pass to store after a miss.
-func (sc *serialCache) lookup(project string) (serial int64, hit bool, version int64, err error) {
+// sync checks data_version and forgets everything when it changed. It
+// returns the check the cached values now belong to. Call without mu held.
+func (sc *serialCache) sync() (uint64, error) {
+	v, gen, err := sc.check.current()
+	if err != nil {
+		return 0, err
+	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	version, err = sc.sync()
-	if err != nil {
+	// A later check may have been applied already by another request:
+	// its values are at least as new as this one's, so keep them.
+	if gen > sc.gen {
+		if v != sc.version || len(sc.projects) >= serialCacheMax {
+			sc.version, sc.global = v, -1
+			clear(sc.projects)
+		}
+		sc.gen = gen
+	}
+	return sc.gen, nil
+}
+
+// lookup returns the cached serial of project ("" for the global serial)
+// and the check generation to pass to store after a miss.
+func (sc *serialCache) lookup(project string) (serial int64, hit bool, gen uint64, err error) {
+	if _, err = sc.sync(); err != nil {
 		return 0, false, 0, err
 	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	gen = sc.gen
 	if project == "" {
-		return sc.global, sc.global >= 0, version, nil
+		return sc.global, sc.global >= 0, gen, nil
 	}
 	s, ok := sc.projects[project]
-	return s, ok, version, nil
+	return s, ok, gen, nil
 }
 
 // store remembers a serial read from the database after lookup returned
-// version, unless the database has changed meanwhile as far as the cache
-// knows (then the value may already be stale, and the next lookup would
-// drop it anyway). A value read after version was taken is at least as new
-// as version, so it is never older than what a query would return.
-func (sc *serialCache) store(version int64, project string, serial int64) {
+// gen, unless a later check has been applied meanwhile (then the value may
+// already be stale, and keeping it could hide a change). A value read after
+// check gen started is at least as new as that check, so it is never older
+// than what a query would return.
+func (sc *serialCache) store(gen uint64, project string, serial int64) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if version != sc.version {
+	if gen != sc.gen {
 		return
 	}
 	if project == "" {
@@ -123,6 +224,18 @@ func (sc *serialCache) store(version int64, project string, serial int64) {
 	sc.projects[project] = serial
 }
 
+// ChangeToken returns a value that stays the same as long as nothing is
+// committed to the catalog, by this process or any other, and changes once
+// something is. It is as fresh as a query made now: callers use it to key
+// in-memory caches of catalog data (the mirror's project states).
+func (c *Catalog) ChangeToken() (int64, error) {
+	if c.serials == nil {
+		return 0, fmt.Errorf("change token: no serial cache")
+	}
+	v, _, err := c.serials.check.current()
+	return v, err
+}
+
 // cachedSerial serves project's serial ("" for the global serial) from
 // the cache, calling query on a miss. ErrNotFound answers are cached too.
 // Should the cache fail (it never should), it falls back to query.
@@ -130,7 +243,7 @@ func (c *Catalog) cachedSerial(project string, query func() (int64, error)) (int
 	if c.serials == nil {
 		return query()
 	}
-	s, hit, version, err := c.serials.lookup(project)
+	s, hit, gen, err := c.serials.lookup(project)
 	if err != nil {
 		return query()
 	}
@@ -143,9 +256,9 @@ func (c *Catalog) cachedSerial(project string, query func() (int64, error)) (int
 	s, err = query()
 	switch {
 	case err == nil:
-		c.serials.store(version, project, s)
+		c.serials.store(gen, project, s)
 	case errors.Is(err, ErrNotFound):
-		c.serials.store(version, project, -1)
+		c.serials.store(gen, project, -1)
 	}
 	return s, err
 }

@@ -69,6 +69,50 @@ func TestSerialCacheSeesOtherProcesses(t *testing.T) {
 	}
 	want("acme-util", 5)
 	wantGlobal(5)
+
+	// Deletions and yanks go through the same commit path.
+	if _, err := cli.Yank(ctx, "acme-util", files[0].Version, "broken", index.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	want("acme-util", 6)
+	wantGlobal(6)
+}
+
+// TestSerialCacheChecksOnlyAfterCommits checks that the cache reads the WAL
+// index's change counter and runs PRAGMA data_version only after a commit,
+// by this process or another.
+func TestSerialCacheChecksOnlyAfterCommits(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	server, cli := indextest.OpenCatalog(t, path), indextest.OpenCatalog(t, path)
+	files := bulkFiles()
+	if _, _, err := cli.AddFile(ctx, files[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.ProjectSerial(ctx, "acme-util"); err != nil {
+		t.Fatal(err)
+	}
+	before, watching := index.SerialChecks(server)
+	if !watching {
+		t.Fatal("the serial cache does not watch the WAL index's change counter")
+	}
+	for range 100 {
+		if s, err := server.ProjectSerial(ctx, "acme-util"); err != nil || s != 1 {
+			t.Fatalf("ProjectSerial = %d, %v; want 1", s, err)
+		}
+	}
+	if after, _ := index.SerialChecks(server); after != before {
+		t.Errorf("%d pragma checks for 100 lookups with no commit; want 0", after-before)
+	}
+	if _, _, err := cli.AddFile(ctx, files[1]); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := server.ProjectSerial(ctx, "acme-util"); err != nil || s != 2 {
+		t.Fatalf("after a commit by another catalog: ProjectSerial = %d, %v; want 2", s, err)
+	}
+	if after, _ := index.SerialChecks(server); after != before+1 {
+		t.Errorf("%d pragma checks after one commit; want 1", after-before)
+	}
 }
 
 func BenchmarkProjectSerial(b *testing.B) {

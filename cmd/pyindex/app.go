@@ -51,13 +51,22 @@ type Main struct {
 	ln     net.Listener
 	done   chan error
 
+	logOut    *batchWriter      // nil when logging straight to the writer given to NewMain
 	retention *index.Retention  // scheduled pruning; Close stops it
 	syncs     *mirror.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 }
 
-// NewMain returns a Main for cfg (already validated), logging to w.
+// NewMain returns a Main for cfg (already validated), logging to w. When w
+// is a file (the server's stderr), lines are written in batches from a
+// goroutine (batchWriter) and Close writes the last ones.
 func NewMain(cfg Config, w io.Writer) *Main {
-	return &Main{Config: cfg, Log: newLogger(cfg, w), Registry: prometheus.NewRegistry()}
+	m := &Main{Config: cfg, Registry: prometheus.NewRegistry()}
+	if f, ok := w.(*os.File); ok {
+		m.logOut = newBatchWriter(f)
+		w = m.logOut
+	}
+	m.Log = newLogger(cfg, w)
+	return m
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -279,6 +288,9 @@ func (m *Main) Close() error {
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())
 	}
+	if m.logOut != nil {
+		m.logOut.Close() // later lines (a caller's last words) go straight out
+	}
 	return errors.Join(errs...)
 }
 
@@ -299,7 +311,8 @@ func stripFragment(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// accessLog logs one line per request.
+// accessLog logs one line per request. It uses typed attributes
+// (LogAttrs), which spares slog the work of pairing loose arguments.
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -309,11 +322,13 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			req, res := c.Request(), c.Response()
-			log.Info("request",
-				"method", req.Method, "path", req.URL.Path, "status", res.Status,
-				"bytes", res.Size, "duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"remote", c.RealIP(), "request_id", res.Header().Get(echo.HeaderXRequestID),
-				"user_agent", req.UserAgent())
+			log.LogAttrs(req.Context(), slog.LevelInfo, "request",
+				slog.String("method", req.Method), slog.String("path", req.URL.Path),
+				slog.Int("status", res.Status), slog.Int64("bytes", res.Size),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("remote", c.RealIP()),
+				slog.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
+				slog.String("user_agent", req.UserAgent()))
 			return nil
 		}
 	}
