@@ -27,7 +27,7 @@ func walChangeCounter(dbPath string) (counter *uint32, unmap func()) {
 	if err != nil {
 		return nil, nil
 	}
-	defer f.Close() // the mapping outlives the descriptor
+	defer f.Close()  // the mapping outlives the descriptor
 	const size = 136 // two copies of the 48-byte header and the checkpoint info
 	if st, err := f.Stat(); err != nil || st.Size() < size {
 		return nil, nil
