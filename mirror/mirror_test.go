@@ -58,6 +58,7 @@ type env struct {
 	clock  *clock
 	reg    *prometheus.Registry
 	config mirror.Config
+	once   sync.Once
 }
 
 func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirror.Config)) *env {
@@ -78,7 +79,12 @@ func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirr
 		mutate(&cfg)
 	}
 	e.config = cfg
-	e.cat = indextest.OpenCatalog(t, filepath.Join(dir, "catalog.db"))
+	cat, err := index.Open(context.Background(), filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cat = cat
+	t.Cleanup(e.stop)
 	store, err := fs.New(filepath.Join(dir, "files"))
 	if err != nil {
 		t.Fatal(err)
@@ -103,8 +109,18 @@ func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirr
 	e.m.Register(g, auth)
 	e.echo = ec
 	e.srv = httptest.NewServer(ec)
-	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// stop closes the server and then the catalog, once, as a process exiting
+// would.
+func (e *env) stop() {
+	e.once.Do(func() {
+		if e.srv != nil {
+			e.srv.Close()
+		}
+		e.cat.Close()
+	})
 }
 
 type response struct {
@@ -430,8 +446,7 @@ func TestOffline(t *testing.T) {
 	e := newEnv(t, up, dir, nil)
 	e.page("acme-util")
 	e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
-	e.srv.Close()
-	e.cat.Close()
+	e.stop()
 	total := up.Total()
 
 	off := newEnv(t, up, dir, func(c *mirror.Config) { c.Offline = true })
@@ -463,8 +478,7 @@ func TestPersistence(t *testing.T) {
 	e := newEnv(t, up, dir, nil)
 	first := e.page("acme-util")
 	e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
-	e.srv.Close()
-	e.cat.Close()
+	e.stop()
 	up.Close()
 
 	e2 := newEnv(t, nil, dir, nil)
