@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,13 +54,12 @@ type Mirror struct {
 	pages singleflight.Group // by project name
 	files singleflight.Group // by project/filename
 
-	mu  sync.Mutex
-	mem map[string]*index.MirrorProject // decoded pages, valid while their Serial is the catalog's
-	neg map[string]time.Time            // upstream 404s, remembered until then
-}
+	mu           sync.Mutex
+	warmProjects map[string]*projectEntry // warm.go
+	neg          map[string]time.Time     // upstream 404s, remembered until then
 
-// maxMemPages bounds the decoded pages kept in memory.
-const maxMemPages = 2048
+	reads atomic.Int64 // catalog reads by the page path (tests)
+}
 
 // Option configures New.
 type Option func(*options)
@@ -111,7 +111,7 @@ func New(cfg Config, cat *index.Catalog, store storage.Store, log *slog.Logger, 
 	}
 	m := &Mirror{cfg: cfg, cat: cat, store: store, log: log.With("component", "mirror"), m: newMetrics(o.reg),
 		now: o.now, blobs: o.blobs, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
-		mem: map[string]*index.MirrorProject{}, neg: map[string]time.Time{}}
+		warmProjects: map[string]*projectEntry{}, neg: map[string]time.Time{}}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -151,29 +151,44 @@ func (m *Mirror) Merge(name string) bool { return m.merge[name] }
 // point at this server. It returns index.ErrNotFound when the upstream has
 // no such project, and an *index.UpstreamError when the upstream fails (or
 // the mirror is offline) and nothing is cached.
+//
+// A page within its TTL is served from memory while the catalog has not
+// changed (warm.go): no catalog read, no rebuilding. The page returned is
+// shared by the requests and must not be modified.
 func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
-	p, stale, err := m.project(ctx, name)
+	e, stale, err := m.project(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return m.page(p, stale), nil
+	if stale {
+		pg, _ := m.page(e.p, true)
+		return pg, nil
+	}
+	return m.pageOf(e), nil
 }
 
 // project returns the cached project, refreshing it first when its TTL has
 // passed.
 //
 // stale reports that the upstream just failed and the cached page is
-// served anyway.
-func (m *Mirror) project(ctx context.Context, name string) (p *index.MirrorProject, stale bool, err error) {
-	st, err := m.cat.MirrorProjectState(ctx, name)
+// served anyway; the entry returned then is not remembered.
+func (m *Mirror) project(ctx context.Context, name string) (e *projectEntry, stale bool, err error) {
+	tok, ok := m.token()
+	if ok {
+		if e := m.warmProject(name, tok); e != nil && m.fresh(&e.state) {
+			m.m.lookup(kindPage, resultHit)
+			return e, false, nil
+		}
+	}
+	st, err := m.readState(ctx, name)
 	cached := err == nil
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return nil, false, err
 	}
-	if cached && (m.cfg.Offline || m.now().Sub(st.FetchedAt) < m.cfg.TTL) {
+	if cached && m.fresh(&st) {
 		m.m.lookup(kindPage, resultHit)
-		p, err := m.load(ctx, name, st.Serial)
-		return p, false, err
+		e, err := m.load(ctx, st, tok, ok)
+		return e, false, err
 	}
 	if m.cfg.Offline {
 		m.m.lookup(kindPage, resultOffline)
@@ -197,20 +212,23 @@ func (m *Mirror) project(ctx context.Context, name string) (p *index.MirrorProje
 		// Read the catalog itself, not the decoded copy: which files are
 		// cached changes without a new serial, and a stale page lists
 		// only those.
-		p, err := m.cat.MirrorPage(ctx, name)
+		p, err := m.readPage(ctx, name)
 		if err != nil {
 			return nil, false, err
 		}
-		return p, true, nil
+		return &projectEntry{p: p}, true, nil
 	default:
 		return nil, false, err
 	}
-	st, err = m.cat.MirrorProjectState(ctx, name)
+	// The refresh has committed: a token taken now keys what is read next,
+	// so that the next request is served from memory.
+	tok, ok = m.token()
+	st, err = m.readState(ctx, name)
 	if err != nil {
 		return nil, false, err
 	}
-	p, err = m.load(ctx, name, st.Serial)
-	return p, false, err
+	e, err = m.load(ctx, st, tok, ok)
+	return e, false, err
 }
 
 // refresh asks the upstream for a project's page, once for all concurrent
@@ -301,35 +319,6 @@ func (m *Mirror) countError(kind string, err error) {
 	m.m.upstreamError(kind, reason)
 }
 
-// load returns the decoded page of a cached project at serial, from memory
-// when it is current.
-func (m *Mirror) load(ctx context.Context, name string, serial int64) (*index.MirrorProject, error) {
-	m.mu.Lock()
-	p := m.mem[name]
-	m.mu.Unlock()
-	if p != nil && p.Serial == serial {
-		return p, nil
-	}
-	p, err := m.cat.MirrorPage(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	if len(m.mem) >= maxMemPages {
-		n := len(m.mem) / 2
-		for k := range m.mem {
-			if n == 0 {
-				break
-			}
-			delete(m.mem, k)
-			n--
-		}
-	}
-	m.mem[name] = p
-	m.mu.Unlock()
-	return p, nil
-}
-
 func (m *Mirror) negative(name string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -366,7 +355,7 @@ func (m *Mirror) drop(ctx context.Context, name string) error {
 		return err
 	}
 	m.mu.Lock()
-	delete(m.mem, name)
+	delete(m.warmProjects, name)
 	m.mu.Unlock()
 	m.deleteBlobs(ctx, orphans)
 	return nil
@@ -393,31 +382,41 @@ func (m *Mirror) cutoff(name string) (time.Time, bool) {
 // the upstream does not give (HTML pages have none) counts as uploaded when
 // this mirror first saw it: the cooldown fails closed, never open.
 func cooling(f *index.MirrorFile, cutoff time.Time) bool {
-	t := f.UploadTime
-	if t.IsZero() {
-		t = f.FirstSeen
+	return uploaded(f).After(cutoff)
+}
+
+// uploaded is the time the cooldown counts from.
+func uploaded(f *index.MirrorFile) time.Time {
+	if f.UploadTime.IsZero() {
+		return f.FirstSeen
 	}
-	return t.After(cutoff)
+	return f.UploadTime
 }
 
 // serialBits is how many low bits of a cooled page's Serial count its
 // visible files (see page).
 const serialBits = 20
 
-// page renders the index's view of a cached project.
+// page renders the index's view of a cached project, and the time at which
+// the cooldown will show another file (zero: never, the page stays as it
+// is while p does).
 //
 // Offline, or when the upstream has just failed (stale), files that were
 // never cached are left out: they cannot be served, and listing them would
 // make pip pick one and fail where an older cached version would install.
-func (m *Mirror) page(p *index.MirrorProject, stale bool) *index.Page {
+func (m *Mirror) page(p *index.MirrorProject, stale bool) (*index.Page, time.Time) {
 	out := &index.Page{Name: p.Name, Serial: p.Serial, Files: make([]index.PageFile, 0, len(p.Files))}
 	cutoff, cool := m.cutoff(p.Name)
 	hiddenV, shownV := map[string]bool{}, map[string]bool{}
+	var until time.Time
 	for i := range p.Files {
 		f := &p.Files[i]
 		v := fileVersion(f.Filename)
 		if cool && cooling(f, cutoff) {
 			hiddenV[v] = true
+			if t := uploaded(f).Add(m.cfg.MinAge); until.IsZero() || t.Before(until) {
+				until = t
+			}
 			continue
 		}
 		if (m.cfg.Offline || stale) && f.BlobKey == "" {
@@ -445,7 +444,7 @@ func (m *Mirror) page(p *index.MirrorProject, stale bool) *index.Page {
 		// it.
 		out.Serial = p.Serial<<serialBits | int64(min(len(out.Files), 1<<serialBits-1))
 	}
-	return out
+	return out, until
 }
 
 func (m *Mirror) pageFile(project string, f *index.MirrorFile) index.PageFile {

@@ -1,0 +1,150 @@
+package mirror
+
+import (
+	"context"
+	"time"
+
+	"github.com/pyindex/pyindex/index"
+)
+
+// The warm page path (a page within its TTL) serves from memory what they would otherwise read from the catalog on every request.
+// Everything kept is keyed by the catalog's change token
+// (index.Catalog.ChangeToken), which changes once anything is committed,
+// by this process or another: an entry is used only while the token it was
+// read under is still the current one, so a request never sees older data
+// than a query of its own would have returned. The token is always taken
+// before the reads it keys, never after: data read later is at least as new
+// as the token, and a commit in between changes the token anyway.
+//
+// When the catalog has no change token (its serial cache is off), nothing
+// is served from these caches and every request reads the catalog, as
+// before they existed.
+
+// maxWarmProjects bounds the warm cache.
+const maxWarmProjects = 2048
+
+// projectEntry is what the page path knows of a cached project. It is
+// never changed once shared; a newer copy replaces it.
+type projectEntry struct {
+	// state is the project (without files) as read under token; ok false:
+	// read without a token, never a hit by itself.
+	state index.MirrorProject
+	token int64
+	ok    bool
+	// p is the decoded page with its files, at p.Serial (at least
+	// state.Serial). It may come from an older entry of the same serial:
+	// the page's content is the same, though which files have a cached
+	// copy (BlobKey) may not be.
+	p *index.MirrorProject
+	// page is the index's view of p (nil until built); it shows the right
+	// files for any time in [from, until), until zero meaning forever (the
+	// min_age cooldown hides files by time).
+	page        *index.Page
+	from, until time.Time
+}
+
+// token returns the catalog's change token, and false when there is none.
+func (m *Mirror) token() (int64, bool) {
+	t, err := m.cat.ChangeToken()
+	return t, err == nil
+}
+
+// fresh reports whether a cached project's page is served without asking
+// the upstream.
+func (m *Mirror) fresh(st *index.MirrorProject) bool {
+	return m.cfg.Offline || m.now().Sub(st.FetchedAt) < m.cfg.TTL
+}
+
+// warmProject returns the entry of name when it was read under tok.
+func (m *Mirror) warmProject(name string, tok int64) *projectEntry {
+	m.mu.Lock()
+	e := m.warmProjects[name]
+	m.mu.Unlock()
+	if e == nil || !e.ok || e.token != tok {
+		return nil
+	}
+	return e
+}
+
+// load returns the entry of a cached project whose state st was just read
+// (under tok when ok), decoding its page from the catalog unless the
+// previous entry has the same serial, and remembers it.
+func (m *Mirror) load(ctx context.Context, st index.MirrorProject, tok int64, ok bool) (*projectEntry, error) {
+	m.mu.Lock()
+	old := m.warmProjects[st.Name]
+	m.mu.Unlock()
+	e := &projectEntry{state: st, token: tok, ok: ok}
+	if old != nil && old.p.Serial == st.Serial {
+		e.p, e.page, e.from, e.until = old.p, old.page, old.from, old.until
+	} else {
+		p, err := m.readPage(ctx, st.Name)
+		if err != nil {
+			return nil, err
+		}
+		e.p = p
+	}
+	m.putProject(e)
+	return e, nil
+}
+
+// pageOf returns the index's view of a fresh entry's page, built once for
+// as long as the cooldown shows the same files.
+func (m *Mirror) pageOf(e *projectEntry) *index.Page {
+	now := m.now()
+	if e.page != nil && !now.Before(e.from) && (e.until.IsZero() || now.Before(e.until)) {
+		return e.page
+	}
+	pg, until := m.page(e.p, false)
+	ne := *e
+	// The cooldown's cutoff was taken during the build: the files shown
+	// stay right from then on (the clock is read again, never earlier).
+	ne.page, ne.from, ne.until = pg, m.now(), until
+	m.mu.Lock()
+	if m.warmProjects[e.state.Name] == e { // else replaced or dropped meanwhile
+		m.warmProjects[e.state.Name] = &ne
+	}
+	m.mu.Unlock()
+	return pg
+}
+
+// putProject remembers e, unless a newer entry of the same project took
+// its place meanwhile. A full cache first drops the entries of other
+// tokens, then half of the rest.
+func (m *Mirror) putProject(e *projectEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	name := e.state.Name
+	if cur := m.warmProjects[name]; cur != nil && cur.p.Serial > e.p.Serial {
+		return
+	}
+	if _, ok := m.warmProjects[name]; !ok && len(m.warmProjects) >= maxWarmProjects {
+		for k, o := range m.warmProjects {
+			if !o.ok || o.token != e.token {
+				delete(m.warmProjects, k)
+			}
+		}
+		if len(m.warmProjects) >= maxWarmProjects/2 {
+			n := len(m.warmProjects) / 2
+			for k := range m.warmProjects {
+				if n == 0 {
+					break
+				}
+				delete(m.warmProjects, k)
+				n--
+			}
+		}
+	}
+	m.warmProjects[name] = e
+}
+
+// readState and readPage read the catalog for the page path, counting the
+// reads (tests check that warm requests make none).
+func (m *Mirror) readState(ctx context.Context, name string) (index.MirrorProject, error) {
+	m.reads.Add(1)
+	return m.cat.MirrorProjectState(ctx, name)
+}
+
+func (m *Mirror) readPage(ctx context.Context, name string) (*index.MirrorProject, error) {
+	m.reads.Add(1)
+	return m.cat.MirrorPage(ctx, name)
+}

@@ -1,0 +1,176 @@
+package mirror_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/mirror/mirrortest"
+)
+
+// warmUp requests the page until it is served from memory.
+func (e *env) warmUp() {
+	e.t.Helper()
+	for range 2 {
+		e.page("acme-util")
+	}
+}
+
+// noReads fails the test when the mirror read the catalog since reads.
+func (e *env) noReads(reads int64, what string) {
+	e.t.Helper()
+	if n := mirror.CatalogReads(e.m) - reads; n != 0 {
+		e.t.Errorf("%s: %d catalog reads, want none", what, n)
+	}
+}
+
+// TestWarmPageReadsNothing: while nothing changes, a page within its TTL
+// is served with no catalog read, no upstream request and no rebuilding.
+func TestWarmPageReadsNothing(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	e := newEnv(t, up, "", nil)
+	e.warmUp()
+	reads, total, hits := mirror.CatalogReads(e.m), up.Total(), lookups(e, "page", "hit")
+	for range 5 {
+		if p := e.page("acme-util"); len(p.Files) != 5 {
+			t.Fatalf("page: %d files", len(p.Files))
+		}
+		if r := e.get("/simple/acme-util/", map[string]string{"Accept": "text/html"}); r.status != 200 {
+			t.Fatalf("HTML page: %d", r.status)
+		}
+	}
+	e.noReads(reads, "warm requests")
+	if n := up.Total() - total; n != 0 {
+		t.Errorf("warm requests made %d upstream requests", n)
+	}
+	if n := lookups(e, "page", "hit") - hits; n != 10 {
+		t.Errorf("page hits = %v, want 10", n)
+	}
+	ctx := context.Background()
+	p1, err := e.m.Page(ctx, "acme-util")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2, _ := e.m.Page(ctx, "acme-util"); p2 != p1 {
+		t.Errorf("the page was built again")
+	}
+	e.noReads(reads, "Page")
+}
+
+// TestWarmPageSeesOtherProcess: a change committed through a second catalog on
+// the same file, as the CLI or another replica would make it, is seen by
+// the very next request.
+func TestWarmPageSeesOtherProcess(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	e := newEnv(t, up, "", nil)
+	cli := indextest.OpenCatalog(t, filepath.Join(e.dir, "catalog.db"))
+	ctx := context.Background()
+	e.warmUp()
+
+	// The page's last answer from the upstream is made old: the next
+	// request revalidates it.
+	if err := cli.TouchMirrorProject(ctx, "acme-util", e.clock.Now().Add(-time.Hour), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.page("acme-util")
+	if n := up.Count("/simple/acme-util/"); n != 2 {
+		t.Errorf("after the page aged elsewhere: %d upstream page requests, want 2", n)
+	}
+
+	// Another process drops the project: the page is fetched again.
+	e.warmUp()
+	if _, err := cli.DeleteMirrorProject(ctx, "acme-util"); err != nil {
+		t.Fatal(err)
+	}
+	e.page("acme-util")
+	if n := up.Count("/simple/acme-util/"); n != 3 {
+		t.Errorf("after the drop: %d upstream page requests, want 3", n)
+	}
+
+	// A hosted project of the same name appears: it wins at once.
+	e.warmUp()
+	fn, whl := indextest.Wheel(t, "acme_util", "9.0", "")
+	indextest.Seed(t, cli, e.store, fn, whl)
+	if p := e.page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != fn {
+		t.Errorf("page of a name now hosted: %+v", p.Files)
+	}
+}
+
+// TestWarmPageTTL: a page served from memory is still revalidated once its
+// TTL has passed, and served from memory again afterwards.
+func TestWarmPageTTL(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	e := newEnv(t, up, "", nil)
+	e.warmUp()
+	for range 3 {
+		e.page("acme-util")
+	}
+	if n := up.Count("/simple/acme-util/"); n != 1 {
+		t.Fatalf("within the TTL: %d upstream page requests", n)
+	}
+	e.clock.Add(e.config.TTL - time.Second)
+	e.page("acme-util")
+	if n := up.Count("/simple/acme-util/"); n != 1 {
+		t.Errorf("just before the TTL: %d upstream page requests, want 1", n)
+	}
+	e.clock.Add(time.Second)
+	e.page("acme-util") // 304: the catalog records the answer
+	if n := up.Count("/simple/acme-util/"); n != 2 {
+		t.Errorf("at the TTL: %d upstream page requests, want 2", n)
+	}
+	reads := mirror.CatalogReads(e.m)
+	for range 3 {
+		e.page("acme-util")
+	}
+	e.noReads(reads, "after the revalidation")
+	if n := up.Count("/simple/acme-util/"); n != 2 {
+		t.Errorf("after the revalidation: %d upstream page requests, want 2", n)
+	}
+}
+
+// TestWarmCooldown: with nothing changing in the catalog (and a TTL long
+// enough that the page is never revalidated), a file leaves the cooldown
+// exactly when it is min_age old, on the page and by URL; the page is
+// rebuilt from memory, under a new serial for the index's cache.
+func TestWarmCooldown(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	e := newEnv(t, up, "", func(c *mirror.Config) {
+		c.MinAge = 72 * time.Hour
+		c.TTL = 1000 * time.Hour
+	})
+	const rc = "/mirror/files/acme-util/acme_util-1.0rc1-py3-none-any.whl"
+	e.warmUp()
+	// 1.0rc1 was uploaded 2024-06-01 12:00, the clock says 2024-06-02 12:00:
+	// it leaves the cooldown 48 hours from now.
+	if r := e.get(rc, nil); r.status != http.StatusNotFound {
+		t.Errorf("cooling file by URL: %d, want 404", r.status)
+	}
+	e.clock.Add(48*time.Hour - time.Microsecond)
+	reads := mirror.CatalogReads(e.m)
+	cooled := e.page("acme-util")
+	if len(cooled.Files) != 4 {
+		t.Errorf("a microsecond before: %d files, want 4", len(cooled.Files))
+	}
+	if r := e.get(rc, nil); r.status != http.StatusNotFound {
+		t.Errorf("a microsecond before, by URL: %d, want 404", r.status)
+	}
+	e.clock.Add(time.Microsecond)
+	p := e.page("acme-util")
+	if len(p.Files) != 5 || p.Versions[len(p.Versions)-1] != "1.0rc1" {
+		t.Errorf("at min_age: %d files, versions %v; want 5 and 1.0rc1", len(p.Files), p.Versions)
+	}
+	if p.Meta.LastSerial == cooled.Meta.LastSerial {
+		t.Errorf("the page kept its serial (%d): the index would serve its old rendering", p.Meta.LastSerial)
+	}
+	e.noReads(reads, "the cooldown's end")
+	if r := e.get(rc, nil); r.status != 200 {
+		t.Errorf("at min_age, by URL: %d", r.status)
+	}
+	if n := up.Count("/simple/acme-util/"); n != 1 {
+		t.Errorf("%d upstream page requests, want 1", n)
+	}
+}
