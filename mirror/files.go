@@ -74,19 +74,14 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	filename := param(c, "filename")
 	filename, meta := strings.CutSuffix(filename, ".metadata")
 	ctx := c.Request().Context()
-	// A hosted name never serves upstream files unless merged.
-	if _, err := m.cat.ProjectSerial(ctx, name); err == nil && !m.Merge(name) {
-		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
-	} else if err != nil && !errors.Is(err, index.ErrNotFound) {
-		return err
-	}
 	// Only files listed on a cached page are fetched: never an open proxy.
-	f, err := m.cat.MirrorFile(ctx, name, filename)
-	if errors.Is(err, index.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
-	}
+	// A hosted name never serves upstream files unless merged.
+	f, ok, err := m.lookupFile(ctx, name, filename)
 	if err != nil {
 		return err
+	}
+	if !ok {
+		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
 	}
 	if cutoff, cool := m.cutoff(name); cool && cooling(&f, cutoff) {
 		return echo.NewHTTPError(http.StatusNotFound, "Not Found (this file is in the mirror's cooldown, mirror.min_age)")
@@ -95,12 +90,8 @@ func (m *Mirror) serveFile(c echo.Context) error {
 		return m.serveMetadata(c, name, f)
 	}
 	if f.BlobKey != "" {
-		_, err := m.store.Stat(ctx, f.BlobKey)
-		if err == nil {
+		if served, err := m.serveStored(c, f.BlobKey, f.SHA256, modTime(&f)); served {
 			m.m.lookup(kindFile, resultHit)
-			return m.blobs.ServeBlob(c, f.BlobKey, f.SHA256, fileType, modTime(&f))
-		}
-		if !errors.Is(err, storage.ErrNotExist) {
 			return err
 		}
 		m.log.Warn("cached mirror file missing from storage; fetching it again", "project", name, "file", filename)
@@ -305,14 +296,46 @@ func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return io.ReadFull(s.r, p)
 }
 
+// serveStored serves a cached blob. It reports false, having written
+// nothing, when the blob is missing from the store although the catalog
+// lists it (removed behind the catalog's back): the caller fetches it
+// again.
+//
+// The blob server finds a missing blob when it opens it, so the store is
+// asked first only when it may answer with a presigned URL (S3), which
+// would send the client to a missing object.
+func (m *Mirror) serveStored(c echo.Context, key, sha256 string, modtime time.Time) (bool, error) {
+	ctx := c.Request().Context()
+	if _, ok := storage.As[storage.Presigner](m.store); ok {
+		if _, err := m.store.Stat(ctx, key); errors.Is(err, storage.ErrNotExist) {
+			return false, nil
+		} else if err != nil {
+			return true, err
+		}
+	}
+	err := m.blobs.ServeBlob(c, key, sha256, fileType, modtime)
+	if err == nil || c.Response().Committed {
+		return true, err
+	}
+	var he *echo.HTTPError
+	if !errors.Is(err, storage.ErrNotExist) && !(errors.As(err, &he) && he.Code == http.StatusNotFound) {
+		return true, err
+	}
+	// The blob server's 404: make sure it was the blob that is missing.
+	if _, serr := m.store.Stat(ctx, key); errors.Is(serr, storage.ErrNotExist) {
+		return false, nil
+	}
+	return true, err
+}
+
 // serveMetadata serves the PEP 658 metadata of f: extracted from the cached
 // wheel, or fetched once from the upstream and checked against its hash.
 func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFile) error {
 	ctx := c.Request().Context()
 	if f.MetadataKey != "" {
-		if _, err := m.store.Stat(ctx, f.MetadataKey); err == nil {
+		if served, err := m.serveStored(c, f.MetadataKey, f.MetadataSHA256, modTime(&f)); served {
 			m.m.lookup(kindMetadata, resultHit)
-			return m.blobs.ServeBlob(c, f.MetadataKey, f.MetadataSHA256, fileType, modTime(&f))
+			return err
 		}
 	}
 	if f.UpstreamMetadata == "" {

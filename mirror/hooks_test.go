@@ -1,5 +1,5 @@
 package mirror
 
-// CatalogReads returns how many catalog reads the page path of m has made
-// (the warm path makes none).
+// CatalogReads returns how many catalog reads the page and file paths of m
+// have made (the warm paths make none).
 func CatalogReads(m *Mirror) int64 { return m.reads.Load() }

@@ -56,9 +56,10 @@ type Mirror struct {
 
 	mu           sync.Mutex
 	warmProjects map[string]*projectEntry // warm.go
+	warmFiles    map[fileKey]*fileEntry   // warm.go
 	neg          map[string]time.Time     // upstream 404s, remembered until then
 
-	reads atomic.Int64 // catalog reads by the page path (tests)
+	reads atomic.Int64 // catalog reads by the page and file paths (tests)
 }
 
 // Option configures New.
@@ -111,7 +112,7 @@ func New(cfg Config, cat *index.Catalog, store storage.Store, log *slog.Logger, 
 	}
 	m := &Mirror{cfg: cfg, cat: cat, store: store, log: log.With("component", "mirror"), m: newMetrics(o.reg),
 		now: o.now, blobs: o.blobs, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
-		warmProjects: map[string]*projectEntry{}, neg: map[string]time.Time{}}
+		warmProjects: map[string]*projectEntry{}, warmFiles: map[fileKey]*fileEntry{}, neg: map[string]time.Time{}}
 	if m.now == nil {
 		m.now = time.Now
 	}

@@ -2,12 +2,14 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/pyindex/pyindex/index"
 )
 
-// The warm page path (a page within its TTL) serves from memory what they would otherwise read from the catalog on every request.
+// The warm paths (a page within its TTL, a file already cached) serve from
+// memory what they would otherwise read from the catalog on every request.
 // Everything kept is keyed by the catalog's change token
 // (index.Catalog.ChangeToken), which changes once anything is committed,
 // by this process or another: an entry is used only while the token it was
@@ -20,8 +22,11 @@ import (
 // is served from these caches and every request reads the catalog, as
 // before they existed.
 
-// maxWarmProjects bounds the warm cache.
-const maxWarmProjects = 2048
+// maxWarmProjects and maxWarmFiles bound the warm caches.
+const (
+	maxWarmProjects = 2048
+	maxWarmFiles    = 8192
+)
 
 // projectEntry is what the page path knows of a cached project. It is
 // never changed once shared; a newer copy replaces it.
@@ -34,7 +39,7 @@ type projectEntry struct {
 	// p is the decoded page with its files, at p.Serial (at least
 	// state.Serial). It may come from an older entry of the same serial:
 	// the page's content is the same, though which files have a cached
-	// copy (BlobKey) may not be.
+	// copy (BlobKey) may not be, so the file path never uses it.
 	p *index.MirrorProject
 	// page is the index's view of p (nil until built); it shows the right
 	// files for any time in [from, until), until zero meaning forever (the
@@ -42,6 +47,15 @@ type projectEntry struct {
 	page        *index.Page
 	from, until time.Time
 }
+
+// fileEntry is a file of a cached page, as read under token (the project
+// not hosted, or merged, at that time).
+type fileEntry struct {
+	token int64
+	f     index.MirrorFile
+}
+
+type fileKey struct{ project, filename string }
 
 // token returns the catalog's change token, and false when there is none.
 func (m *Mirror) token() (int64, bool) {
@@ -135,6 +149,67 @@ func (m *Mirror) putProject(e *projectEntry) {
 		}
 	}
 	m.warmProjects[name] = e
+}
+
+// lookupFile returns the file of a cached page that the file path serves,
+// and false when there is none to serve: no cached page lists it, or a
+// hosted project has the name (and is not merged). Found files are kept
+// under the change token.
+func (m *Mirror) lookupFile(ctx context.Context, project, filename string) (index.MirrorFile, bool, error) {
+	tok, ok := m.token()
+	key := fileKey{project, filename}
+	if ok {
+		m.mu.Lock()
+		e := m.warmFiles[key]
+		m.mu.Unlock()
+		if e != nil && e.token == tok {
+			return e.f, true, nil
+		}
+	}
+	// A hosted name never serves upstream files unless merged.
+	m.reads.Add(1)
+	if _, err := m.cat.ProjectSerial(ctx, project); err == nil && !m.Merge(project) {
+		return index.MirrorFile{}, false, nil
+	} else if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return index.MirrorFile{}, false, err
+	}
+	m.reads.Add(1)
+	f, err := m.cat.MirrorFile(ctx, project, filename)
+	if errors.Is(err, index.ErrNotFound) {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, err
+	}
+	if ok {
+		m.putFile(key, &fileEntry{token: tok, f: f})
+	}
+	return f, true, nil
+}
+
+// putFile remembers a file entry. A full cache drops the entries of other
+// tokens (useless already), then half of the rest.
+func (m *Mirror) putFile(key fileKey, e *fileEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.warmFiles[key]; !ok && len(m.warmFiles) >= maxWarmFiles {
+		for k, o := range m.warmFiles {
+			if o.token != e.token {
+				delete(m.warmFiles, k)
+			}
+		}
+		if len(m.warmFiles) >= maxWarmFiles/2 {
+			n := len(m.warmFiles) / 2
+			for k := range m.warmFiles {
+				if n == 0 {
+					break
+				}
+				delete(m.warmFiles, k)
+				n--
+			}
+		}
+	}
+	m.warmFiles[key] = e
 }
 
 // readState and readPage read the catalog for the page path, counting the

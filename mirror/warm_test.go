@@ -7,16 +7,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
+	"github.com/pyindex/pyindex/storage"
 )
 
-// warmUp requests the page until it is served from memory.
+const (
+	warmWheel = "acme_util-0.2-py3-none-any.whl"
+	warmFile  = "/mirror/files/acme-util/" + warmWheel
+)
+
+// warmUp requests the page, the file and its metadata until all are served
+// from memory (each fetch changes the catalog, so the round after the last
+// one still reads it).
 func (e *env) warmUp() {
 	e.t.Helper()
 	for range 2 {
 		e.page("acme-util")
+		for _, p := range []string{warmFile, warmFile + ".metadata"} {
+			if r := e.get(p, nil); r.status != http.StatusOK {
+				e.t.Fatalf("GET %s: %d %s", p, r.status, r.body)
+			}
+		}
 	}
 }
 
@@ -28,12 +42,14 @@ func (e *env) noReads(reads int64, what string) {
 	}
 }
 
-// TestWarmPageReadsNothing: while nothing changes, a page within its TTL
-// is served with no catalog read, no upstream request and no rebuilding.
-func TestWarmPageReadsNothing(t *testing.T) {
+// TestWarmPathsReadNothing: while nothing changes, a page within its TTL, a
+// cached file and its metadata are served with no catalog read, no upstream
+// request and no rebuilding of the page.
+func TestWarmPathsReadNothing(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
 	e.warmUp()
+	want := distBytes(t, warmWheel)
 	reads, total, hits := mirror.CatalogReads(e.m), up.Total(), lookups(e, "page", "hit")
 	for range 5 {
 		if p := e.page("acme-util"); len(p.Files) != 5 {
@@ -41,6 +57,15 @@ func TestWarmPageReadsNothing(t *testing.T) {
 		}
 		if r := e.get("/simple/acme-util/", map[string]string{"Accept": "text/html"}); r.status != 200 {
 			t.Fatalf("HTML page: %d", r.status)
+		}
+		if r := e.get(warmFile, nil); r.status != 200 || sum256(r.body) != sum256(want) {
+			t.Fatalf("file: %d, %d bytes", r.status, len(r.body))
+		}
+		if r := e.do(http.MethodHead, warmFile, nil); r.status != 200 || r.header.Get("Content-Length") != "1029" {
+			t.Fatalf("HEAD file: %d, length %s", r.status, r.header.Get("Content-Length"))
+		}
+		if r := e.get(warmFile+".metadata", nil); r.status != 200 {
+			t.Fatalf("metadata: %d", r.status)
 		}
 	}
 	e.noReads(reads, "warm requests")
@@ -61,10 +86,10 @@ func TestWarmPageReadsNothing(t *testing.T) {
 	e.noReads(reads, "Page")
 }
 
-// TestWarmPageSeesOtherProcess: a change committed through a second catalog on
+// TestWarmSeesOtherProcess: a change committed through a second catalog on
 // the same file, as the CLI or another replica would make it, is seen by
 // the very next request.
-func TestWarmPageSeesOtherProcess(t *testing.T) {
+func TestWarmSeesOtherProcess(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
 	cli := indextest.OpenCatalog(t, filepath.Join(e.dir, "catalog.db"))
@@ -81,20 +106,47 @@ func TestWarmPageSeesOtherProcess(t *testing.T) {
 		t.Errorf("after the page aged elsewhere: %d upstream page requests, want 2", n)
 	}
 
-	// Another process drops the project: the page is fetched again.
+	// Another process drops the project (and leaves the blobs): its file
+	// is no longer served, and the page is fetched again.
 	e.warmUp()
 	if _, err := cli.DeleteMirrorProject(ctx, "acme-util"); err != nil {
 		t.Fatal(err)
+	}
+	if r := e.get(warmFile, nil); r.status != http.StatusNotFound {
+		t.Errorf("file of a project dropped elsewhere: %d, want 404", r.status)
 	}
 	e.page("acme-util")
 	if n := up.Count("/simple/acme-util/"); n != 3 {
 		t.Errorf("after the drop: %d upstream page requests, want 3", n)
 	}
 
+	// Another process forgets the cached copy (as a prune would, blob
+	// deleted after the commit): the next request fetches it again.
+	e.warmUp()
+	fetched := up.Count("/packages/" + warmWheel)
+	f, _, err := cli.UpdateMirrorFile(ctx, "acme-util", warmWheel, func(f *index.MirrorFile) { f.BlobKey = "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Delete(ctx, storage.Key(sum256(distBytes(t, warmWheel)))); err != nil {
+		t.Fatal(err)
+	}
+	reads := mirror.CatalogReads(e.m)
+	if r := e.get(warmFile, nil); r.status != 200 || sum256(r.body) != f.SHA256 {
+		t.Errorf("file uncached elsewhere: %d", r.status)
+	}
+	if mirror.CatalogReads(e.m) == reads || up.Count("/packages/"+warmWheel) != fetched+1 {
+		t.Errorf("the change was not seen: catalog reads %d -> %d, upstream file requests %d -> %d",
+			reads, mirror.CatalogReads(e.m), fetched, up.Count("/packages/"+warmWheel))
+	}
+
 	// A hosted project of the same name appears: it wins at once.
 	e.warmUp()
 	fn, whl := indextest.Wheel(t, "acme_util", "9.0", "")
 	indextest.Seed(t, cli, e.store, fn, whl)
+	if r := e.get(warmFile, nil); r.status != http.StatusNotFound {
+		t.Errorf("upstream file of a name now hosted: %d, want 404", r.status)
+	}
 	if p := e.page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != fn {
 		t.Errorf("page of a name now hosted: %+v", p.Files)
 	}
@@ -172,5 +224,26 @@ func TestWarmCooldown(t *testing.T) {
 	}
 	if n := up.Count("/simple/acme-util/"); n != 1 {
 		t.Errorf("%d upstream page requests, want 1", n)
+	}
+}
+
+// TestCachedFileMissingFromStorage: a blob removed behind the catalog's
+// back is fetched again from the upstream, even on the warm path, which no
+// longer asks the store first.
+func TestCachedFileMissingFromStorage(t *testing.T) {
+	up := mirrortest.Start(t, false)
+	e := newEnv(t, up, "", nil)
+	e.warmUp()
+	want := distBytes(t, warmWheel)
+	if err := e.store.Delete(context.Background(), storage.Key(sum256(want))); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if r := e.get(warmFile, nil); r.status != 200 || sum256(r.body) != sum256(want) {
+			t.Errorf("file missing from storage: %d, %d bytes", r.status, len(r.body))
+		}
+	}
+	if n := up.Count("/packages/" + warmWheel); n != 2 {
+		t.Errorf("upstream file requests = %d, want 2", n)
 	}
 }
