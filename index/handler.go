@@ -41,15 +41,16 @@ func DefaultConfig() Config {
 
 // Handler serves the read side: /simple/, /files/ and /pypi/.
 type Handler struct {
-	cat      *Catalog
-	store    storage.Store
-	cfg      Config
-	log      *slog.Logger
-	cache    *pageCache
-	prefix   string
-	upstream Upstream
-	auth     *Auth // path of BaseURL without the trailing slash
-	renders  renderGroup
+	cacheControl []string // the Cache-Control value of pages
+	cat          *Catalog
+	store        storage.Store
+	cfg          Config
+	log          *slog.Logger
+	cache        *pageCache
+	prefix       string
+	upstream     Upstream
+	auth         *Auth // path of BaseURL without the trailing slash
+	renders      renderGroup
 }
 
 // NewHandler returns the read side's handler.
@@ -57,7 +58,8 @@ func NewHandler(cat *Catalog, store storage.Store, cfg Config, log *slog.Logger)
 	if cat == nil || store == nil {
 		panic("index.NewHandler: nil catalog or store")
 	}
-	h := &Handler{cat: cat, store: store, cfg: cfg, log: log, cache: newPageCache(cfg.PageCacheEntries)}
+	h := &Handler{cat: cat, store: store, cfg: cfg, log: log, cache: newPageCache(cfg.PageCacheEntries),
+		cacheControl: []string{fmt.Sprintf("max-age=%d, public", int(cfg.SimpleMaxAge.Seconds()))}}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -318,29 +320,27 @@ func (h *Handler) HostedPage(ctx context.Context, name string) (*Page, error) {
 // compression headers, answering 304 to a matching If-None-Match.
 func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) error {
 	req, hdr := c.Request(), c.Response().Header()
-	hdr.Set(echo.HeaderVary, "Accept, Accept-Encoding")
-	hdr.Set("X-PyPI-Last-Serial", strconv.FormatInt(serial, 10))
-	hdr.Set("Cache-Control", fmt.Sprintf("max-age=%d, public", int(h.cfg.SimpleMaxAge.Seconds())))
-	hdr.Set("Access-Control-Allow-Origin", "*")
-	hdr.Set("Access-Control-Expose-Headers", "X-PyPI-Last-Serial")
+	// Canonical keys and shared value slices: this runs for every page
+	// request, and Header.Set would canonicalize and allocate each time.
+	hdr["Vary"] = varyPage
+	hdr["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(serial, 10)}
+	hdr["Cache-Control"] = h.cacheControl
+	hdr["Access-Control-Allow-Origin"] = corsOrigin
+	hdr["Access-Control-Expose-Headers"] = corsExpose
 	body, gz := p.body, false
 	if p.gz != nil && acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding)) {
 		body, gz = p.gz, true
 	}
-	etag := `"` + p.etag + "-" + strconv.Itoa(int(f))
-	if gz {
-		etag += "-gz"
-	}
-	etag += `"`
-	hdr.Set("ETag", etag)
-	if etagMatch(req.Header.Get("If-None-Match"), etag) {
+	etag := p.etagFor(f, gz)
+	hdr["Etag"] = []string{etag}
+	if inm := req.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	hdr.Set(echo.HeaderContentType, f.ContentType())
+	hdr["Content-Type"] = contentTypes[f]
 	if gz {
-		hdr.Set(echo.HeaderContentEncoding, "gzip")
+		hdr["Content-Encoding"] = gzipEncoding
 	}
-	hdr.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
 	c.Response().WriteHeader(http.StatusOK)
 	if req.Method == http.MethodHead {
 		return nil
@@ -348,6 +348,20 @@ func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) err
 	_, err := c.Response().Write(body)
 	return err
 }
+
+// Header values shared by every page response. Nothing appends to them in
+// place (their capacity is their length, so an Add copies).
+var (
+	varyPage     = []string{"Accept, Accept-Encoding"}
+	corsOrigin   = []string{"*"}
+	corsExpose   = []string{"X-PyPI-Last-Serial"}
+	gzipEncoding = []string{"gzip"}
+	contentTypes = [...][]string{
+		FormatHTML:   {FormatHTML.ContentType()},
+		FormatV1HTML: {FormatV1HTML.ContentType()},
+		FormatV1JSON: {FormatV1JSON.ContentType()},
+	}
+)
 
 // etagMatch implements If-None-Match's weak comparison.
 func etagMatch(header, etag string) bool {

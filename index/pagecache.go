@@ -5,20 +5,36 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"sync"
 )
 
 // page is a rendered simple-API page, kept with its gzip form and ETag so
 // that a hit costs one catalog lookup (of the serial) and a memory copy.
 type page struct {
-	body []byte
-	gz   []byte // nil when not worth compressing
-	etag string // quoted strong ETag of body, without representation suffix
+	body  []byte
+	gz    []byte // nil when not worth compressing
+	etag  string // strong ETag of body, unquoted, without representation suffix
+	etags [FormatV1JSON + 1][2]string
+}
+
+// etagFor returns the quoted ETag of one representation: the format it is
+// served as and whether it is the gzip form.
+func (p *page) etagFor(f Format, gz bool) string {
+	i := 0
+	if gz {
+		i = 1
+	}
+	return p.etags[f][i]
 }
 
 func newPage(body []byte) *page {
 	sum := sha256.Sum256(body)
 	p := &page{body: body, etag: hex.EncodeToString(sum[:12])}
+	for f := range p.etags {
+		tag := `"` + p.etag + "-" + strconv.Itoa(f)
+		p.etags[f] = [2]string{tag + `"`, tag + `-gz"`}
+	}
 	if len(body) >= 512 {
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)

@@ -56,6 +56,7 @@ type versionCheck struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	running bool
+	closed  bool
 	started uint64 // checks started so far
 	done    uint64 // the last check finished
 	version int64  // its result
@@ -90,10 +91,14 @@ func newSerialCache(dsn, path string) (*serialCache, error) {
 func (sc *serialCache) close() error {
 	vc := &sc.check
 	vc.mu.Lock()
-	for vc.running {
+	for vc.running && !vc.closed {
 		vc.cond.Wait()
 	}
-	vc.running = true // for good: nobody queries a closed statement
+	if vc.closed {
+		vc.mu.Unlock()
+		return nil
+	}
+	vc.running, vc.closed = true, true // for good: nobody queries a closed statement
 	vc.mu.Unlock()
 	if vc.unmap != nil {
 		// Nothing reads the counter any more: lookups end with the
@@ -120,6 +125,9 @@ func (vc *versionCheck) current() (version int64, gen uint64, err error) {
 	// began: only the next one to start will do.
 	want := vc.started + 1
 	for vc.done < want {
+		if vc.closed {
+			return 0, 0, errors.New("data_version: catalog closed")
+		}
 		if vc.running {
 			vc.cond.Wait()
 			continue

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,6 +38,7 @@ type serverMetrics struct {
 	downloadBytes *prometheus.CounterVec
 	uploadFiles   *prometheus.CounterVec
 	uploadBytes   prometheus.Counter
+	series        sync.Map // routeKey -> *routeSeries
 }
 
 // newServerMetrics registers the server's metrics on reg: HTTP requests,
@@ -128,8 +130,9 @@ func (sm *serverMetrics) observe(c echo.Context, start time.Time, code int) {
 		route = "unmatched"
 	}
 	req, res := c.Request(), c.Response()
-	sm.requests.WithLabelValues(route, methodLabel(req.Method), strconv.Itoa(code)).Inc()
-	sm.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	rm := sm.routeMetrics(route, methodLabel(req.Method), code)
+	rm.requests.Inc()
+	rm.duration.Observe(time.Since(start).Seconds())
 	if req.Method == http.MethodGet && (code == http.StatusOK || code == http.StatusPartialContent) {
 		var source string
 		switch route {
@@ -147,6 +150,33 @@ func (sm *serverMetrics) observe(c echo.Context, start time.Time, code int) {
 			sm.downloadBytes.WithLabelValues(source, kind).Add(float64(res.Size))
 		}
 	}
+}
+
+// routeKey names one series of the request metrics.
+type routeKey struct {
+	route, method string
+	code          int
+}
+
+// routeSeries are the request metrics' children for one routeKey.
+type routeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// routeMetrics returns the series of one route, method and code,
+// remembered so that a request does not hash its label values again. The
+// keys are bounded as the labels are.
+func (sm *serverMetrics) routeMetrics(route, method string, code int) *routeSeries {
+	k := routeKey{route, method, code}
+	if v, ok := sm.series.Load(k); ok {
+		return v.(*routeSeries)
+	}
+	v, _ := sm.series.LoadOrStore(k, &routeSeries{
+		requests: sm.requests.WithLabelValues(route, method, strconv.Itoa(code)),
+		duration: sm.duration.WithLabelValues(route),
+	})
+	return v.(*routeSeries)
 }
 
 // methodLabel bounds the method label to the standard methods.
