@@ -30,6 +30,7 @@ func TestTeeHasher(t *testing.T) {
 	if err := bw.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	th.Wait()
 	if !bytes.Equal(dst.Bytes(), data) {
 		t.Fatal("destination differs")
 	}

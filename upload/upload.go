@@ -463,7 +463,7 @@ func (h *Handler) spool(rcv *received, part io.Reader) error {
 	s, m := sha256.New(), md5.New()
 	b2, _ := blake2b.New256(nil)
 	lim := &io.LimitedReader{R: part, N: int64(h.cfg.MaxFileSize) + 1}
-	th := newTeeHasher(tmp, s, m, b2) // hashing.go
+	th := newTeeHasher(newWriteback(tmp), s, m, b2) // hashing.go, writeback_linux.go
 	defer th.Close()
 	bw := bufio.NewWriterSize(th, spoolBuffer)
 	n, err := io.Copy(bw, lim)
@@ -484,6 +484,7 @@ func (h *Handler) spool(rcv *received, part io.Reader) error {
 		return fail(http.StatusRequestEntityTooLarge, "File too large: the limit is %s", h.cfg.MaxFileSize)
 	}
 	rcv.size = n
+	th.Wait()
 	rcv.sha256, rcv.md5, rcv.blake2 = hexSum(s), hexSum(m), hexSum(b2)
 	return nil
 }
