@@ -41,7 +41,8 @@ func DefaultConfig() Config {
 
 // Handler serves the read side: /simple/, /files/ and /pypi/.
 type Handler struct {
-	cacheControl []string // the Cache-Control value of pages
+	cacheControl []string  // the Cache-Control value of pages
+	files        fileCache // rows of downloaded files (filecache.go)
 	cat          *Catalog
 	store        storage.Store
 	cfg          Config
@@ -393,7 +394,7 @@ func (h *Handler) file(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	f, err := h.cat.File(ctx, name)
+	f, err := h.fileRow(ctx, name) // filecache.go
 	if err == nil {
 		if err := h.canRead(c, f.Project); err != nil {
 			return err

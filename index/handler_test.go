@@ -734,3 +734,36 @@ func TestLocalVersionFilename(t *testing.T) {
 		})
 	}
 }
+
+// TestFileCacheInvalidation checks that remembered file rows never outlive
+// a change: a file deleted by another catalog on the same database (the
+// CLI) is gone at the next request, and a file uploaded there is served at
+// once, even after its name was asked for and not found.
+func TestFileCacheInvalidation(t *testing.T) {
+	en := newEnv(t, index.Config{})
+	const wheel = "acme_util-0.1-py3-none-any.whl"
+	f := indextest.SeedDist(t, en.cat, en.store, wheel)
+	url := "/files/" + f.SHA256 + "/" + wheel
+	for range 2 {
+		if rec := en.get(url); rec.Code != http.StatusOK {
+			t.Fatalf("GET %s = %d", url, rec.Code)
+		}
+	}
+	cli := indextest.OpenCatalog(t, en.cat.Path())
+	if _, err := cli.DeleteFile(context.Background(), "acme-util", "0.1", wheel, index.Actor{Name: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := en.get(url); rec.Code != http.StatusNotFound {
+		t.Errorf("after the delete: GET %s = %d, want 404", url, rec.Code)
+	}
+	const next = "acme_util-0.2-py3-none-any.whl"
+	data := indextest.Dist(t, next)
+	nextURL := "/files/" + indextest.Sum(data).SHA256 + "/" + next
+	if rec := en.get(nextURL); rec.Code != http.StatusNotFound {
+		t.Fatalf("before the upload: GET %s = %d, want 404", nextURL, rec.Code)
+	}
+	indextest.Seed(t, cli, en.store, next, data)
+	if rec := en.get(nextURL); rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), data) {
+		t.Errorf("after the upload by another catalog: GET %s = %d", nextURL, rec.Code)
+	}
+}
