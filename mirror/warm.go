@@ -132,21 +132,7 @@ func (m *Mirror) putProject(e *projectEntry) {
 		return
 	}
 	if _, ok := m.warmProjects[name]; !ok && len(m.warmProjects) >= maxWarmProjects {
-		for k, o := range m.warmProjects {
-			if !o.ok || o.token != e.token {
-				delete(m.warmProjects, k)
-			}
-		}
-		if len(m.warmProjects) >= maxWarmProjects/2 {
-			n := len(m.warmProjects) / 2
-			for k := range m.warmProjects {
-				if n == 0 {
-					break
-				}
-				delete(m.warmProjects, k)
-				n--
-			}
-		}
+		makeRoom(m.warmProjects, maxWarmProjects, func(o *projectEntry) bool { return !o.ok || o.token != e.token })
 	}
 	m.warmProjects[name] = e
 }
@@ -193,23 +179,31 @@ func (m *Mirror) putFile(key fileKey, e *fileEntry) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.warmFiles[key]; !ok && len(m.warmFiles) >= maxWarmFiles {
-		for k, o := range m.warmFiles {
-			if o.token != e.token {
-				delete(m.warmFiles, k)
-			}
-		}
-		if len(m.warmFiles) >= maxWarmFiles/2 {
-			n := len(m.warmFiles) / 2
-			for k := range m.warmFiles {
-				if n == 0 {
-					break
-				}
-				delete(m.warmFiles, k)
-				n--
-			}
-		}
+		makeRoom(m.warmFiles, maxWarmFiles, func(o *fileEntry) bool { return o.token != e.token })
 	}
 	m.warmFiles[key] = e
+}
+
+// makeRoom frees a full cache of at most limit entries: it drops the
+// entries that are useless already (stale), then, if that was not enough
+// to get under half of limit, about half of the rest at random (map order).
+func makeRoom[K comparable, V any](m map[K]V, limit int, stale func(V) bool) {
+	for k, v := range m {
+		if stale(v) {
+			delete(m, k)
+		}
+	}
+	if len(m) < limit/2 {
+		return
+	}
+	n := len(m) / 2
+	for k := range m {
+		if n == 0 {
+			break
+		}
+		delete(m, k)
+		n--
+	}
 }
 
 // readState and readPage read the catalog for the page path, counting the
