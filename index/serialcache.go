@@ -24,9 +24,9 @@ const serialCacheMax = 1 << 17
 // a change committed before a request starts is seen by that request,
 // exactly as with a query per request.
 //
-// The check is a memory load when it can be: the WAL index's change
-// counter (walChangeCounter) is read first, and the pragma runs only when
-// the counter moved since the last pragma began. The pragma checks are
+// The check is a few memory loads when it can be: the WAL-index header
+// (mapWALHeader) is read first, and the pragma runs only when
+// the header moved since the last pragma began. The pragma checks are
 // grouped: a lookup waits for a check that started after
 // the lookup did, and every lookup waiting at that moment shares it. Under
 // load one cgo call then answers many requests, and none of them can be
@@ -49,7 +49,7 @@ type versionCheck struct {
 	conn    driver.Conn
 	stmt    driver.Stmt
 	buf     []driver.Value
-	counter *uint32 // the WAL index's change counter; nil: none
+	wal     *walHeader // the WAL index's header; nil: none
 	unmap   func()
 	pragmas atomic.Int64 // pragma checks run (for tests)
 
@@ -61,7 +61,7 @@ type versionCheck struct {
 	done    uint64 // the last check finished
 	version int64  // its result
 	err     error
-	at      uint32 // the change counter read just before that check began
+	at      walStamp // the WAL-index header read just before that check began
 }
 
 // newSerialCache opens its own connection with dsn, to the database file
@@ -84,7 +84,7 @@ func newSerialCache(dsn, path string) (*serialCache, error) {
 		sc.close()
 		return nil, err
 	}
-	sc.check.counter, sc.check.unmap = walChangeCounter(path)
+	sc.check.wal, sc.check.unmap = mapWALHeader(path)
 	return sc, nil
 }
 
@@ -101,7 +101,7 @@ func (sc *serialCache) close() error {
 	vc.running, vc.closed = true, true // for good: nobody queries a closed statement
 	vc.mu.Unlock()
 	if vc.unmap != nil {
-		// Nothing reads the counter any more: lookups end with the
+		// Nothing reads the header any more: lookups end with the
 		// catalog, and Close runs after the server stopped.
 		vc.unmap()
 	}
@@ -111,14 +111,14 @@ func (sc *serialCache) close() error {
 // current returns data_version as read by a check that started after the
 // call, and that check's number (larger numbers are later checks).
 func (vc *versionCheck) current() (version int64, gen uint64, err error) {
-	var now uint32
-	if vc.counter != nil {
-		now = loadCounter(vc.counter)
+	var now walStamp
+	if vc.wal != nil {
+		now = vc.wal.stamp()
 	}
 	vc.mu.Lock()
 	defer vc.mu.Unlock()
 	// Nothing committed since the last check began: its answer stands.
-	if vc.counter != nil && vc.done > 0 && vc.err == nil && now == vc.at {
+	if vc.wal != nil && vc.done > 0 && vc.err == nil && now == vc.at {
 		return vc.version, vc.done, nil
 	}
 	// A check running now may have read data_version before this call
@@ -136,9 +136,9 @@ func (vc *versionCheck) current() (version int64, gen uint64, err error) {
 		vc.started++
 		n := vc.started
 		vc.mu.Unlock()
-		var at uint32
-		if vc.counter != nil {
-			at = loadCounter(vc.counter)
+		var at walStamp
+		if vc.wal != nil {
+			at = vc.wal.stamp()
 		}
 		v, err := vc.query()
 		vc.mu.Lock()

@@ -13,5 +13,5 @@ func Renders() int64 { return renders.Load() }
 // SerialChecks returns how many times c's serial cache has run PRAGMA
 // data_version, and whether it watches the WAL index's change counter.
 func SerialChecks(c *Catalog) (pragmas int64, watching bool) {
-	return c.serials.check.pragmas.Load(), c.serials.check.counter != nil
+	return c.serials.check.pragmas.Load(), c.serials.check.wal != nil
 }

@@ -79,7 +79,7 @@ func TestSerialCacheSeesOtherProcesses(t *testing.T) {
 }
 
 // TestSerialCacheChecksOnlyAfterCommits checks that the cache reads the WAL
-// index's change counter and runs PRAGMA data_version only after a commit,
+// index's header and runs PRAGMA data_version only after a commit,
 // by this process or another.
 func TestSerialCacheChecksOnlyAfterCommits(t *testing.T) {
 	ctx := context.Background()
@@ -94,7 +94,7 @@ func TestSerialCacheChecksOnlyAfterCommits(t *testing.T) {
 	}
 	before, watching := index.SerialChecks(server)
 	if !watching {
-		t.Fatal("the serial cache does not watch the WAL index's change counter")
+		t.Fatal("the serial cache does not watch the WAL-index header")
 	}
 	for range 100 {
 		if s, err := server.ProjectSerial(ctx, "acme-util"); err != nil || s != 1 {
