@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -324,7 +323,7 @@ func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) err
 	// Canonical keys and shared value slices: this runs for every page
 	// request, and Header.Set would canonicalize and allocate each time.
 	hdr["Vary"] = varyPage
-	hdr["X-Pypi-Last-Serial"] = []string{strconv.FormatInt(serial, 10)}
+	hdr["X-Pypi-Last-Serial"] = p.serialHeaderFor(serial)
 	hdr["Cache-Control"] = h.cacheControl
 	hdr["Access-Control-Allow-Origin"] = corsOrigin
 	hdr["Access-Control-Expose-Headers"] = corsExpose
@@ -332,8 +331,12 @@ func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) err
 	if p.gz != nil && acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding)) {
 		body, gz = p.gz, true
 	}
-	etag := p.etagFor(f, gz)
-	hdr["Etag"] = []string{etag}
+	gzi := 0
+	if gz {
+		gzi = 1
+	}
+	etag := p.etags[f][gzi]
+	hdr["Etag"] = p.etagHdr[f][gzi]
 	if inm := req.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
@@ -341,7 +344,7 @@ func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) err
 	if gz {
 		hdr["Content-Encoding"] = gzipEncoding
 	}
-	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	hdr["Content-Length"] = p.lengthHdr[gzi]
 	c.Response().WriteHeader(http.StatusOK)
 	if req.Method == http.MethodHead {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // page is a rendered simple-API page, kept with its gzip form and ETag so
@@ -16,16 +17,28 @@ type page struct {
 	gz    []byte // nil when not worth compressing
 	etag  string // strong ETag of body, unquoted, without representation suffix
 	etags [FormatV1JSON + 1][2]string
+
+	// Header values, made once: [0] identity, [1] gzip.
+	etagHdr   [FormatV1JSON + 1][2][]string
+	lengthHdr [2][]string
+	serialHdr atomic.Pointer[serialHeader] // the last serial served with
 }
 
-// etagFor returns the quoted ETag of one representation: the format it is
-// served as and whether it is the gzip form.
-func (p *page) etagFor(f Format, gz bool) string {
-	i := 0
-	if gz {
-		i = 1
+// serialHeader is an X-PyPI-Last-Serial value.
+type serialHeader struct {
+	serial int64
+	value  []string
+}
+
+// serialHeaderFor returns the X-PyPI-Last-Serial value for serial: a page
+// is almost always served with the serial it was rendered at.
+func (p *page) serialHeaderFor(serial int64) []string {
+	if h := p.serialHdr.Load(); h != nil && h.serial == serial {
+		return h.value
 	}
-	return p.etags[f][i]
+	h := &serialHeader{serial, []string{strconv.FormatInt(serial, 10)}}
+	p.serialHdr.Store(h)
+	return h.value
 }
 
 func newPage(body []byte) *page {
@@ -34,6 +47,7 @@ func newPage(body []byte) *page {
 	for f := range p.etags {
 		tag := `"` + p.etag + "-" + strconv.Itoa(f)
 		p.etags[f] = [2]string{tag + `"`, tag + `-gz"`}
+		p.etagHdr[f] = [2][]string{{p.etags[f][0]}, {p.etags[f][1]}}
 	}
 	if len(body) >= 512 {
 		var b bytes.Buffer
@@ -44,6 +58,7 @@ func newPage(body []byte) *page {
 			p.gz = b.Bytes()
 		}
 	}
+	p.lengthHdr = [2][]string{{strconv.Itoa(len(p.body))}, {strconv.Itoa(len(p.gz))}}
 	return p
 }
 
