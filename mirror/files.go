@@ -105,20 +105,29 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	if c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == "" {
 		tee = &clientTee{w: c.Response()}
 	}
-	ch := m.files.DoChan(name+"/"+filename, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.FileTimeout)
-		defer cancel()
-		return m.fetchFile(ctx, name, f, tee)
-	})
 	var res singleflightResult
-	select {
-	case <-ctx.Done():
-		if tee != nil {
-			tee.finish(false)
+	for attempt := 0; ; attempt++ {
+		ch := m.files.DoChan(name+"/"+filename, func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.FileTimeout)
+			defer cancel()
+			return m.fetchFile(ctx, name, f, tee)
+		})
+		select {
+		case <-ctx.Done():
+			if tee != nil {
+				tee.finish(false)
+			}
+			return ctx.Err()
+		case r := <-ch:
+			res = singleflightResult{r.Val, r.Err}
 		}
-		return ctx.Err()
-	case r := <-ch:
-		res = singleflightResult{r.Val, r.Err}
+		// A client's own download is never cancelled (WithoutCancel):
+		// Canceled means it joined one of an interrupted mirror sync, and
+		// fetches the file itself instead.
+		if res.err != nil && errors.Is(res.err, context.Canceled) && (tee == nil || !tee.claimed()) && attempt < 3 {
+			continue
+		}
+		break
 	}
 	if tee != nil && tee.claimed() {
 		wrote := tee.finish(res.err == nil)
@@ -348,18 +357,13 @@ func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFil
 			return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline and has no copy of " + f.Filename + ".metadata"}
 		}
 		m.m.lookup(kindMetadata, resultMiss)
-		ch := m.files.DoChan(project+"/"+f.Filename+".metadata", func() (any, error) {
+		_, err := m.shared(ctx, project+"/"+f.Filename+".metadata", func() (any, error) { // sync.go
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Timeout)
 			defer cancel()
 			return nil, m.fetchMetadata(ctx, project, f)
 		})
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case r := <-ch:
-			if r.Err != nil {
-				return r.Err
-			}
+		if err != nil {
+			return err
 		}
 	} else {
 		m.m.lookup(kindMetadata, resultHit)

@@ -518,7 +518,7 @@ func (r *syncRun) stored(key string) bool {
 // and returns the updated row. The download runs under ctx: cancelling a
 // sync stops its downloads (and whoever waits on them retries).
 func (m *Mirror) syncFile(ctx context.Context, project string, f index.MirrorFile) (index.MirrorFile, error) {
-	ch := m.files.DoChan(project+"/"+f.Filename, func() (any, error) {
+	v, err := m.shared(ctx, project+"/"+f.Filename, func() (any, error) {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.FileTimeout)
 		defer cancel()
 		cur, err := m.cat.MirrorFile(ctx, project, f.Filename)
@@ -527,14 +527,27 @@ func (m *Mirror) syncFile(ctx context.Context, project string, f index.MirrorFil
 		}
 		return m.fetchFile(ctx, project, cur, nil)
 	})
-	select {
-	case <-ctx.Done():
-		return f, ctx.Err()
-	case res := <-ch:
-		if res.Err != nil {
-			return f, res.Err
+	if err != nil {
+		return f, err
+	}
+	return v.(index.MirrorFile), nil
+}
+
+// shared runs fn as the download of key, or joins the one in flight. A
+// joined download that ended because the sync that started it was
+// cancelled (an interrupted run, its rerun already going) says nothing of
+// this caller's: it is run again, now under this caller's context.
+func (m *Mirror) shared(ctx context.Context, key string, fn func() (any, error)) (any, error) {
+	for attempt := 0; ; attempt++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case res := <-m.files.DoChan(key, fn):
+			if res.Err != nil && errors.Is(res.Err, context.Canceled) && ctx.Err() == nil && attempt < 3 {
+				continue
+			}
+			return res.Val, res.Err
 		}
-		return res.Val.(index.MirrorFile), nil
 	}
 }
 
@@ -585,17 +598,12 @@ func archiveMetadata(ctx context.Context, store storage.Store, key, filename str
 
 // syncMetadata fetches the upstream's PEP 658 file of f.
 func (m *Mirror) syncMetadata(ctx context.Context, project string, f index.MirrorFile) error {
-	ch := m.files.DoChan(project+"/"+f.Filename+".metadata", func() (any, error) {
+	_, err := m.shared(ctx, project+"/"+f.Filename+".metadata", func() (any, error) {
 		ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 		defer cancel()
 		return nil, m.fetchMetadata(ctx, project, f)
 	})
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case res := <-ch:
-		return res.Err
-	}
+	return err
 }
 
 // followDeps reads the Requires-Dist of a chosen version (from its
