@@ -335,8 +335,8 @@ func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) err
 	if gz {
 		gzi = 1
 	}
-	etag := p.etags[f][gzi]
 	hdr["Etag"] = p.etagHdr[f][gzi]
+	etag := p.etagHdr[f][gzi][0]
 	if inm := req.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}

@@ -13,12 +13,12 @@ import (
 // page is a rendered simple-API page, kept with its gzip form and ETag so
 // that a hit costs one catalog lookup (of the serial) and a memory copy.
 type page struct {
-	body  []byte
-	gz    []byte // nil when not worth compressing
-	etag  string // strong ETag of body, unquoted, without representation suffix
-	etags [FormatV1JSON + 1][2]string
+	body []byte
+	gz   []byte // nil when not worth compressing
+	etag string // strong ETag of body, unquoted, without representation suffix
 
-	// Header values, made once: [0] identity, [1] gzip.
+	// Header values, made once: [0] identity, [1] gzip. etagHdr holds the
+	// quoted ETag of each representation (the format it is served as).
 	etagHdr   [FormatV1JSON + 1][2][]string
 	lengthHdr [2][]string
 	serialHdr atomic.Pointer[serialHeader] // the last serial served with
@@ -44,10 +44,9 @@ func (p *page) serialHeaderFor(serial int64) []string {
 func newPage(body []byte) *page {
 	sum := sha256.Sum256(body)
 	p := &page{body: body, etag: hex.EncodeToString(sum[:12])}
-	for f := range p.etags {
+	for f := range p.etagHdr {
 		tag := `"` + p.etag + "-" + strconv.Itoa(f)
-		p.etags[f] = [2]string{tag + `"`, tag + `-gz"`}
-		p.etagHdr[f] = [2][]string{{p.etags[f][0]}, {p.etags[f][1]}}
+		p.etagHdr[f] = [2][]string{{tag + `"`}, {tag + `-gz"`}}
 	}
 	if len(body) >= 512 {
 		var b bytes.Buffer
