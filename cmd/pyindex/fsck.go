@@ -114,39 +114,31 @@ remain.`,
 			if opts.jobs < 1 {
 				return errors.New("--jobs must be at least 1")
 			}
-			cfg, err := load(cmd)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			cat, store, err := openData(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer cat.Close()
-			opts.actor = index.Actor{Name: cliActor()}
-			rep, err := fsck(ctx, cat, store, opts, time.Now())
-			if err != nil {
-				return err
-			}
-			rep.Backend = cfg.Storage.Backend
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+			return withDataDo(cmd, load, func(ctx context.Context, cfg Config, cat *index.Catalog, store storage.Store) error {
+				opts.actor = index.Actor{Name: cliActor()}
+				rep, err := fsck(ctx, cat, store, opts, time.Now())
+				if err != nil {
 					return err
 				}
-			} else {
-				printFsck(cmd.OutOrStdout(), rep, opts)
-			}
-			if n := rep.unrepaired(); n > 0 {
-				hint := ""
-				if !opts.repair {
-					hint = "; run pyindex fsck --repair to fix them"
+				rep.Backend = cfg.Storage.Backend
+				if asJSON {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(rep); err != nil {
+						return err
+					}
+				} else {
+					printFsck(cmd.OutOrStdout(), rep, opts)
 				}
-				return fmt.Errorf("%w: %d%s", errFsckProblems, n, hint)
-			}
-			return nil
+				if n := rep.unrepaired(); n > 0 {
+					hint := ""
+					if !opts.repair {
+						hint = "; run pyindex fsck --repair to fix them"
+					}
+					return fmt.Errorf("%w: %d%s", errFsckProblems, n, hint)
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 )
@@ -95,20 +97,17 @@ any file or project failed.`,
 				}
 				opts.Requirements = append(opts.Requirements, r)
 			}
-			for _, path := range reqFiles {
+			// A -c file's requirements only constrain; its own -c lines too.
+			for i, path := range append(slices.Clone(reqFiles), consFiles...) {
 				rf, err := mirror.ParseRequirementsFile(path)
 				if err != nil {
 					return err
 				}
-				opts.Requirements = append(opts.Requirements, rf.Requirements...)
-				opts.Constraints = append(opts.Constraints, rf.Constraints...)
-			}
-			for _, path := range consFiles {
-				rf, err := mirror.ParseRequirementsFile(path)
-				if err != nil {
-					return err
+				if i < len(reqFiles) {
+					opts.Requirements = append(opts.Requirements, rf.Requirements...)
+				} else {
+					opts.Constraints = append(opts.Constraints, rf.Requirements...)
 				}
-				opts.Constraints = append(opts.Constraints, rf.Requirements...)
 				opts.Constraints = append(opts.Constraints, rf.Constraints...)
 			}
 			if len(opts.Requirements) == 0 {
@@ -269,50 +268,43 @@ next time to write only the projects that changed or cached files since.`,
   pyindex mirror export /media/usb/delta.tar --since 1234`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := load(cmd)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			cat, store, err := openData(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer cat.Close()
-			var w io.Writer = cmd.OutOrStdout()
-			var tmp *os.File
-			out := args[0]
-			if out != "-" {
-				// Written under a temporary name, renamed when complete: a
-				// half-written archive never looks finished.
-				tmp, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+			return withDataDo(cmd, load, func(ctx context.Context, _ Config, cat *index.Catalog, store storage.Store) error {
+				var w io.Writer = cmd.OutOrStdout()
+				var tmp *os.File
+				out := args[0]
+				if out != "-" {
+					// Written under a temporary name, renamed when complete: a
+					// half-written archive never looks finished.
+					var err error
+					tmp, err = os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+					if err != nil {
+						return err
+					}
+					defer os.Remove(tmp.Name())
+					defer tmp.Close()
+					w = tmp
+				}
+				rep, err := mirror.Export(ctx, cat, store, w, since, cliActor())
 				if err != nil {
 					return err
 				}
-				defer os.Remove(tmp.Name())
-				defer tmp.Close()
-				w = tmp
-			}
-			rep, err := mirror.Export(ctx, cat, store, w, since, cliActor())
-			if err != nil {
-				return err
-			}
-			if tmp != nil {
-				if err := tmp.Sync(); err != nil {
-					return err
+				if tmp != nil {
+					if err := tmp.Sync(); err != nil {
+						return err
+					}
+					if err := tmp.Close(); err != nil {
+						return err
+					}
+					if err := os.Rename(tmp.Name(), out); err != nil {
+						return err
+					}
 				}
-				if err := tmp.Close(); err != nil {
-					return err
+				report := cmd.OutOrStdout()
+				if out == "-" {
+					report = cmd.ErrOrStderr()
 				}
-				if err := os.Rename(tmp.Name(), out); err != nil {
-					return err
-				}
-			}
-			report := cmd.OutOrStdout()
-			if out == "-" {
-				report = cmd.ErrOrStderr()
-			}
-			return printExportReport(report, rep, asJSON, "exported")
+				return printExportReport(report, rep, asJSON, "exported")
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&since, "since", 0, "only projects changed since the export that reported this serial")

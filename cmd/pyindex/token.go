@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/storage"
 )
 
 // loader loads the configuration for a command (flags, env, file).
@@ -31,6 +32,22 @@ func withCatalogDo(cmd *cobra.Command, load loader, fn func(context.Context, *in
 	}
 	defer cat.Close()
 	return fn(cmd.Context(), cat)
+}
+
+// withDataDo opens the catalog and the blob store of the loaded
+// configuration, runs fn and closes the catalog, for commands that need
+// both (fsck, mirror export).
+func withDataDo(cmd *cobra.Command, load loader, fn func(context.Context, Config, *index.Catalog, storage.Store) error) error {
+	cfg, err := load(cmd)
+	if err != nil {
+		return err
+	}
+	cat, store, err := openData(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	defer cat.Close()
+	return fn(cmd.Context(), cfg, cat, store)
 }
 
 // parseExpiry reads "90d", "2w", "12h", "30m" or a date "2027-01-31" (UTC
