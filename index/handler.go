@@ -320,37 +320,60 @@ func (h *Handler) HostedPage(ctx context.Context, name string) (*Page, error) {
 // compression headers, answering 304 to a matching If-None-Match.
 func (h *Handler) servePage(c echo.Context, f Format, p *page, serial int64) error {
 	req, hdr := c.Request(), c.Response().Header()
+	r := h.pageReply(f, p, serial, req.Header.Get(echo.HeaderAcceptEncoding), req.Header.Get("If-None-Match"))
 	// Canonical keys and shared value slices: this runs for every page
 	// request, and Header.Set would canonicalize and allocate each time.
-	hdr["Vary"] = varyPage
-	hdr["X-Pypi-Last-Serial"] = p.serialHeaderFor(serial)
-	hdr["Cache-Control"] = h.cacheControl
-	hdr["Access-Control-Allow-Origin"] = corsOrigin
-	hdr["Access-Control-Expose-Headers"] = corsExpose
-	body, gz := p.body, false
-	if p.gz != nil && acceptsGzip(req.Header.Get(echo.HeaderAcceptEncoding)) {
-		body, gz = p.gz, true
-	}
-	gzi := 0
-	if gz {
-		gzi = 1
-	}
-	hdr["Etag"] = p.etagHdr[f][gzi]
-	etag := p.etagHdr[f][gzi][0]
-	if inm := req.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+	r.fields(func(name string, value []string) { hdr[name] = value })
+	if r.notModified {
 		return c.NoContent(http.StatusNotModified)
 	}
-	hdr["Content-Type"] = contentTypes[f]
-	if gz {
-		hdr["Content-Encoding"] = gzipEncoding
-	}
-	hdr["Content-Length"] = p.lengthHdr[gzi]
 	c.Response().WriteHeader(http.StatusOK)
 	if req.Method == http.MethodHead {
 		return nil
 	}
-	_, err := c.Response().Write(body)
+	_, err := c.Response().Write(r.body)
 	return err
+}
+
+// pageReply is the answer to one page request: which representation, and
+// whether the client already has it. servePage and the fast lane write it.
+type pageReply struct {
+	h           *Handler
+	f           Format
+	p           *page
+	serial      int64
+	gz          int // 1 for the gzip representation
+	notModified bool
+	body        []byte
+}
+
+func (h *Handler) pageReply(f Format, p *page, serial int64, acceptEncoding, ifNoneMatch string) pageReply {
+	r := pageReply{h: h, f: f, p: p, serial: serial, body: p.body}
+	if p.gz != nil && acceptsGzip(acceptEncoding) {
+		r.body, r.gz = p.gz, 1
+	}
+	r.notModified = ifNoneMatch != "" && etagMatch(ifNoneMatch, p.etagHdr[f][r.gz][0])
+	return r
+}
+
+// fields calls fn with each response header of the reply, in canonical
+// form; a 304 carries the validators and caching headers but no
+// representation headers.
+func (r *pageReply) fields(fn func(name string, value []string)) {
+	fn("Vary", varyPage)
+	fn("X-Pypi-Last-Serial", r.p.serialHeaderFor(r.serial))
+	fn("Cache-Control", r.h.cacheControl)
+	fn("Access-Control-Allow-Origin", corsOrigin)
+	fn("Access-Control-Expose-Headers", corsExpose)
+	fn("Etag", r.p.etagHdr[r.f][r.gz])
+	if r.notModified {
+		return
+	}
+	fn("Content-Type", contentTypes[r.f])
+	if r.gz == 1 {
+		fn("Content-Encoding", gzipEncoding)
+	}
+	fn("Content-Length", r.p.lengthHdr[r.gz])
 }
 
 // Header values shared by every page response. Nothing appends to them in

@@ -38,6 +38,7 @@ type serverMetrics struct {
 	downloadBytes *prometheus.CounterVec
 	uploadFiles   *prometheus.CounterVec
 	uploadBytes   prometheus.Counter
+	laneReplies   prometheus.Counter
 	series        sync.Map // routeKey -> *routeSeries
 }
 
@@ -76,6 +77,10 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 			Namespace: "pyindex", Name: "upload_bytes_total",
 			Help: "Bytes of newly stored uploaded files (identical retries are not counted).",
 		}),
+		laneReplies: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "pyindex", Subsystem: "http", Name: "fast_lane_replies_total",
+			Help: "Requests answered by the fast lane ([server] fast_lane) from rendered pages; they are counted in requests_total too.",
+		}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "pyindex", Name: "build_info",
@@ -83,7 +88,7 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(Version(), runtime.Version()).Set(1)
 	reg.MustRegister(sm.requests, sm.duration, sm.inFlight, sm.downloadFiles, sm.downloadBytes,
-		sm.uploadFiles, sm.uploadBytes, buildInfo,
+		sm.uploadFiles, sm.uploadBytes, sm.laneReplies, buildInfo,
 		newCatalogCollector(cat, log),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

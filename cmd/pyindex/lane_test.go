@@ -1,0 +1,149 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
+)
+
+// laneExchange is one request of TestFastLaneMatchesNetHTTP and what came
+// back, without the headers that differ per request.
+type laneExchange struct {
+	request string
+	status  int
+	header  http.Header
+	body    string
+}
+
+func (x laneExchange) String() string {
+	var keys []string
+	for k := range x.header {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s -> %d\n", x.request, x.status)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %s: %s\n", k, strings.Join(x.header[k], ", "))
+	}
+	fmt.Fprintf(&b, "  body %d bytes, %.40q", len(x.body), x.body)
+	return b.String()
+}
+
+// TestFastLaneMatchesNetHTTP serves the same data with the fast lane off
+// and on and asks both the same page requests, each twice (a miss, then a
+// hit from the page cache): status, headers and bodies must agree, apart
+// from Date and X-Request-Id.
+func TestFastLaneMatchesNetHTTP(t *testing.T) {
+	data := t.TempDir()
+	ids := map[string]string{}
+	run := func(fast bool) []laneExchange {
+		cfg := pyindex.DefaultConfig()
+		cfg.Listen, cfg.Data, cfg.LogLevel = "127.0.0.1:0", data, "warn"
+		cfg.Mirror.Upstream = ""
+		cfg.Server.FastLane = fast
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		m := pyindex.NewMain(cfg, &testLogWriter{t: t})
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := m.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		}()
+		if !fast {
+			addUser(t, m, "ci", "secret-pass", false)
+			for _, f := range [][2]string{{"acme_util-0.1-py3-none-any.whl", "0.1"}, {"acme_util-0.1.tar.gz", "0.1"}, {"acme_util-0.2-py3-none-any.whl", "0.2"}} {
+				postUpload(t, m, "ci", "secret-pass", loadDist(t, f[0], "acme-util", f[1]))
+			}
+		}
+		client := &http.Client{
+			Transport:     &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		defer client.CloseIdleConnections()
+		var out []laneExchange
+		for _, path := range []string{"/simple/", "/simple/acme-util/", "/simple/Acme_Util/", "/simple/nothing-here/", "/simple/acme-util", "/simple/acme-util/?format=application/vnd.pypi.simple.v1+json"} {
+			for _, accept := range []string{"", "application/vnd.pypi.simple.v1+json", "text/html", "application/vnd.pypi.simple.v1+html;q=0.2, application/vnd.pypi.simple.v1+json;q=0.1", "image/png"} {
+				for _, enc := range []string{"", "gzip", "br;q=1, gzip;q=0"} {
+					for _, method := range []string{"GET", "HEAD", "GET"} {
+						out = append(out, exchange(t, client, m.URL(), method, path, accept, enc, ""))
+					}
+					// A revalidation with the ETag just served.
+					if x := out[len(out)-1]; x.header.Get("Etag") != "" {
+						out = append(out, exchange(t, client, m.URL(), "GET", path, accept, enc, "W/"+x.header.Get("Etag")))
+						out = append(out, exchange(t, client, m.URL(), "GET", path, accept, enc, `"nope", `+x.header.Get("Etag")))
+						out = append(out, exchange(t, client, m.URL(), "GET", path, accept, enc, `"nope"`))
+					}
+				}
+			}
+		}
+		// The lane's replies carry a request ID and show in the metrics
+		// under the route template, as echo's do.
+		resp, err := client.Get(m.URL() + "/simple/acme-util/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ids[fmt.Sprint(fast)] = resp.Header.Get("X-Request-Id")
+		_, metrics := get(t, m.URL()+"/metrics", "", "")
+		if !strings.Contains(metrics, `pyindex_http_requests_total{code="200",method="GET",route="/simple/:project/"}`) {
+			t.Errorf("fast=%v: no request count for the project route in /metrics", fast)
+		}
+		lane := regexp.MustCompile(`(?m)^pyindex_http_fast_lane_replies_total (\d+)$`).FindStringSubmatch(metrics)
+		if lane == nil || (lane[1] != "0") == !fast {
+			t.Errorf("fast=%v: fast lane replies %q", fast, lane)
+		}
+		return out
+	}
+	slow, fast := run(false), run(true)
+	if len(slow) != len(fast) {
+		t.Fatalf("%d exchanges without the lane, %d with", len(slow), len(fast))
+	}
+	for i := range slow {
+		if a, b := slow[i].String(), fast[i].String(); a != b {
+			t.Errorf("without the lane:\n%s\nwith it:\n%s", a, b)
+		}
+	}
+	for k, id := range ids {
+		if len(id) != 32 {
+			t.Errorf("fast=%s: X-Request-Id %q", k, id)
+		}
+	}
+}
+
+func exchange(t *testing.T, client *http.Client, base, method, path, accept, enc, inm string) laneExchange {
+	t.Helper()
+	req, _ := http.NewRequest(method, base+path, nil)
+	for k, v := range map[string]string{"Accept": accept, "Accept-Encoding": enc, "If-None-Match": inm} {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Date") == "" || len(resp.Header.Get("X-Request-Id")) != 32 {
+		t.Errorf("%s %s: Date %q, X-Request-Id %q", method, path, resp.Header.Get("Date"), resp.Header.Get("X-Request-Id"))
+	}
+	resp.Header.Del("Date")
+	resp.Header.Del("X-Request-Id")
+	return laneExchange{request: fmt.Sprintf("%s %s accept=%q enc=%q inm=%q", method, path, accept, enc, inm),
+		status: resp.StatusCode, header: resp.Header, body: string(body)}
+}

@@ -1,0 +1,516 @@
+// Package fastlane answers the hottest read requests (cached simple pages)
+// on a lean HTTP/1.1 loop in front of net/http, and hands every other
+// connection to net/http untouched.
+//
+// Why: a cached page is a few hundred bytes of headers and a body already
+// in memory, yet net/http plus echo spend about twice nginx's CPU on it
+// (header maps built, cloned and sorted, a context and a middleware chain
+// per request). The lane reads a request from the connection's buffer,
+// asks Lookup for a reply, and writes status line, headers and body with
+// one writev.
+//
+// It is deliberately narrow. A request is answered here only when it is a
+// plain HTTP/1.1 GET or HEAD with a Host, no body, no credentials, no query
+// and headers that fit the read buffer, and Lookup has the answer in
+// memory. Anything else (a POST, an HTTP/1.0 client, a malformed request,
+// a page not yet rendered) makes the lane hand the connection, with every
+// byte it has read but not consumed, to the fallback http.Server, which
+// then serves it for the rest of its life: one code path decides what is
+// valid HTTP, and it is net/http's.
+package fastlane
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Request is a request the lane may answer. Its strings are only valid
+// during the Lookup and Done calls.
+type Request struct {
+	Method         string // GET or HEAD
+	Path           string // the request path, no query
+	Accept         string
+	AcceptEncoding string
+	IfNoneMatch    string
+	UserAgent      string
+	RequestID      string // the client's X-Request-Id, or a generated one
+	ForwardedFor   string // X-Forwarded-For, for a server behind a proxy
+	RemoteAddr     string // the peer's address, "IP:port"
+	Start          time.Time
+}
+
+// Reply is Lookup's answer. Header lines are written in order after the
+// status line, followed by Date, X-Request-Id and (when asked to close)
+// Connection. Body is not sent for HEAD or a 304.
+type Reply struct {
+	Status int
+	Route  string // the route template, for metrics
+	Header []Field
+	Body   []byte
+}
+
+// Field is one response header line.
+type Field struct{ Name, Value string }
+
+// Reset empties r for reuse.
+func (r *Reply) Reset() {
+	r.Status, r.Route, r.Body = 0, "", nil
+	r.Header = r.Header[:0]
+}
+
+// Add appends a header line.
+func (r *Reply) Add(name, value string) { r.Header = append(r.Header, Field{name, value}) }
+
+// Server runs the lane on a listener, with Fallback serving what it hands
+// over.
+type Server struct {
+	// Lookup fills in a reply and returns true, or returns false to hand
+	// the connection to Fallback. It must not keep req's strings.
+	Lookup func(req *Request, rep *Reply) bool
+	// Done is called after each reply the lane sent (the access log and
+	// the metrics), with the body bytes written.
+	Done func(req *Request, rep *Reply, bytes int64)
+	// Fallback serves every connection the lane hands over. Its
+	// ReadHeaderTimeout and IdleTimeout apply in the lane too.
+	Fallback *http.Server
+	// InProcess reports whether a request the lane parsed but Lookup
+	// declined (a page not rendered yet) should still keep its
+	// connection: Fallback.Handler then serves it in memory
+	// (serveInProcess). Without it, such requests hand the connection
+	// over too, and one cache miss would move a keep-alive connection
+	// (a proxy's, say) out of the lane for good. Only routes whose
+	// responses are small and not streamed belong here.
+	InProcess func(path string) bool
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	ln       net.Listener
+	handoff  *handoffListener
+	shutdown atomic.Bool
+}
+
+// ErrServerClosed is what Serve returns after Shutdown or Close.
+var ErrServerClosed = http.ErrServerClosed
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.shutdown.Load() {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.ln = ln
+	s.conns = make(map[*conn]struct{})
+	s.handoff = newHandoffListener(ln.Addr())
+	s.mu.Unlock()
+
+	fallbackDone := make(chan error, 1)
+	go func() { fallbackDone <- s.Fallback.Serve(s.handoff) }()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.shutdown.Load() {
+				<-fallbackDone
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				s.handoff.Close()
+				<-fallbackDone
+				return err
+			}
+			// Out of file descriptors, an aborted handshake: as net/http
+			// does, back off and accept again.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		c := &conn{srv: s, nc: nc}
+		if !s.track(c) {
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// track adds c to the live connections, unless the server is shutting
+// down.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, closes idle lane connections, lets replies in
+// progress finish, and shuts the fallback down gracefully (it waits for
+// the requests it is serving), all within ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.beginShutdown()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Fallback.Shutdown(ctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !s.closeIdle() {
+		select {
+		case <-ctx.Done():
+			<-errc
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return <-errc
+}
+
+// Close closes the listener and every connection at once.
+func (s *Server) Close() error {
+	s.beginShutdown()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	return s.Fallback.Close()
+}
+
+func (s *Server) beginShutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shutdown.Store(true)
+	if s.ln != nil {
+		s.ln.Close()
+	}
+}
+
+// closeIdle closes the lane connections waiting for a request and reports
+// whether none is left.
+func (s *Server) closeIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+			c.nc.Close()
+		}
+	}
+	return len(s.conns) == 0
+}
+
+// Connection states: a lane connection is idle while it waits for the
+// first byte of a request, and active from then until its reply is out.
+const (
+	stateIdle int32 = iota
+	stateActive
+	stateClosed
+)
+
+// readBufSize bounds the request header the lane parses; a larger one is
+// handed to net/http, which applies MaxHeaderBytes.
+const readBufSize = 4096
+
+// smallBody is the largest body copied into the write buffer; a larger
+// one is written from where it is, with the headers, by one writev.
+const smallBody = 16 << 10
+
+type conn struct {
+	srv   *Server
+	nc    net.Conn
+	state atomic.Int32
+	br    *bufio.Reader
+	wbuf  []byte
+	bufs  [2][]byte
+	req   Request
+	rep   Reply
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+
+func (c *conn) serve() {
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(c.nc)
+	handedOff := false
+	defer func() {
+		c.srv.untrack(c)
+		if !handedOff {
+			c.nc.Close()
+			c.br.Reset(nil)
+			readerPool.Put(c.br)
+		}
+	}()
+	fb := c.srv.Fallback
+	remote := c.nc.RemoteAddr().String()
+	for first := true; ; first = false {
+		// Wait for a request: ReadHeaderTimeout for the first one (as
+		// net/http), IdleTimeout between requests.
+		wait := fb.ReadHeaderTimeout
+		if !first && fb.IdleTimeout > 0 {
+			wait = fb.IdleTimeout
+		}
+		c.setReadDeadline(wait)
+		if _, err := c.br.Peek(1); err != nil {
+			return
+		}
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return // Shutdown closed it
+		}
+		start := time.Now()
+		if !first {
+			c.setReadDeadline(fb.ReadHeaderTimeout)
+		}
+		h, closeAfter, ok := c.readRequest(remote, start)
+		var err error
+		switch {
+		case !ok:
+			handedOff = c.handOff()
+			return
+		case c.lookup():
+			var written int64
+			written, err = c.writeReply(closeAfter)
+			c.srv.Done(&c.req, &c.rep, written)
+		case c.srv.InProcess != nil && c.srv.InProcess(c.req.Path):
+			err = c.serveInProcess(h, closeAfter)
+		default:
+			handedOff = c.handOff()
+			return
+		}
+		c.req = Request{}
+		c.br.Discard(len(h))
+		if err != nil || closeAfter {
+			return
+		}
+		if !c.state.CompareAndSwap(stateActive, stateIdle) || c.srv.shutdown.Load() {
+			return
+		}
+	}
+}
+
+func (c *conn) setReadDeadline(d time.Duration) {
+	if d > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// handOff gives the connection, with its unread bytes, to the fallback.
+// It reports false when the server is shutting down and the connection
+// was closed instead.
+func (c *conn) handOff() bool {
+	c.nc.SetReadDeadline(time.Time{})
+	pc := &prefixConn{Conn: c.nc, r: c.br}
+	return c.srv.handoff.give(pc)
+}
+
+// readRequest parses the request at the head of the read buffer into
+// c.req. It returns the header, whether the client asked to close after
+// the reply, and false if the lane must not answer it.
+func (c *conn) readRequest(remote string, start time.Time) (h string, closeAfter, ok bool) {
+	// Find the end of the header, reading more as long as it may fit.
+	var buf []byte
+	var n int
+	for {
+		buf, _ = c.br.Peek(c.br.Buffered())
+		if n = headerEnd(buf); n > 0 {
+			break
+		}
+		if c.br.Buffered() == readBufSize {
+			return "", false, false
+		}
+		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
+			// Timeout or EOF mid-header: net/http answers it (408/400)
+			// or closes, as it would have.
+			return "", false, false
+		}
+	}
+	// One string for the whole header: the fields below are substrings.
+	h = string(buf[:n])
+	closeAfter, ok = parseRequest(h, &c.req)
+	if !ok {
+		return "", false, false
+	}
+	c.req.RemoteAddr = remote
+	c.req.Start = start
+	return h, closeAfter, true
+}
+
+// lookup asks Lookup for a reply to c.req.
+func (c *conn) lookup() bool {
+	c.rep.Reset()
+	if !c.srv.Lookup(&c.req, &c.rep) {
+		return false
+	}
+	if c.req.RequestID == "" {
+		c.req.RequestID = newRequestID()
+	}
+	return true
+}
+
+// writeReply writes c.rep and returns the body bytes written.
+func (c *conn) writeReply(closeAfter bool) (int64, error) {
+	rep, req := &c.rep, &c.req
+	b := c.wbuf[:0]
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(rep.Status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(rep.Status)...)
+	b = append(b, "\r\n"...)
+	for _, f := range rep.Header {
+		b = appendField(b, f.Name, f.Value)
+	}
+	b = appendField(b, "Date", httpDate(req.Start))
+	b = appendField(b, "X-Request-Id", req.RequestID)
+	if closeAfter {
+		b = appendField(b, "Connection", "close")
+	}
+	b = append(b, "\r\n"...)
+	body := rep.Body
+	if req.Method == http.MethodHead || rep.Status == http.StatusNotModified || rep.Status == http.StatusNoContent {
+		body = nil
+	}
+	var err error
+	if len(body) <= smallBody {
+		b = append(b, body...)
+		_, err = c.nc.Write(b)
+	} else {
+		err = c.writev(b, body)
+	}
+	c.wbuf = b[:0]
+	if err != nil {
+		return 0, err
+	}
+	return int64(len(body)), nil
+}
+
+// writev writes header and body with one system call where it can.
+func (c *conn) writev(header, body []byte) error {
+	c.bufs = [2][]byte{header, body}
+	bufs := net.Buffers(c.bufs[:])
+	_, err := bufs.WriteTo(c.nc)
+	c.bufs = [2][]byte{}
+	return err
+}
+
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, value...)
+	return append(b, "\r\n"...)
+}
+
+// headerEnd returns the length of the request header in buf (through the
+// empty line), or 0 if it is not all there.
+func headerEnd(buf []byte) int {
+	for i := 3; i < len(buf); i++ {
+		if buf[i] == '\n' && buf[i-1] == '\r' && buf[i-2] == '\n' && buf[i-3] == '\r' {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// The date header changes once a second; format it once a second.
+type dateCache struct {
+	unix  int64
+	value string
+}
+
+var lastDate atomic.Pointer[dateCache]
+
+func httpDate(t time.Time) string {
+	sec := t.Unix()
+	if d := lastDate.Load(); d != nil && d.unix == sec {
+		return d.value
+	}
+	d := &dateCache{sec, t.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.value
+}
+
+// prefixConn is a handed-over connection: reads drain the bytes the lane
+// buffered before reaching the socket.
+type prefixConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// ReadFrom keeps the socket's sendfile/splice path: net/http copies file
+// bodies through the connection's io.ReaderFrom when it has one.
+func (c *prefixConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{c.Conn}, r)
+}
+
+// CloseWrite lets net/http half-close the connection, as it does before
+// closing one with a request body left unread.
+func (c *prefixConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+type writerOnly struct{ io.Writer }
+
+// handoffListener is the fallback's listener: Accept returns the
+// connections the lane gives it.
+type handoffListener struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+// give passes c to the fallback, or closes it if the fallback has shut
+// down.
+func (l *handoffListener) give(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.closed:
+		c.Close()
+		return false
+	}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
