@@ -25,6 +25,15 @@ type Upstream interface {
 	Merge(name string) bool
 }
 
+// WarmUpstream is an Upstream that can also answer from memory alone;
+// FastPage serves mirrored projects through it.
+type WarmUpstream interface {
+	Upstream
+	// WarmPage returns what Page would, when it is already in memory and
+	// fresh, without a query or a request upstream; false otherwise.
+	WarmPage(name string) (*Page, bool)
+}
+
 // UpstreamError reports that the upstream failed and nothing usable is
 // cached. Status is 502 (bad answer), 503 (unavailable, offline) or 504
 // (timed out).

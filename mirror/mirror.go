@@ -168,6 +168,23 @@ func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
 	return m.pageOf(e), nil
 }
 
+// WarmPage returns the page of a project this process has already read and
+// whose TTL has not passed, from memory alone (false otherwise): the fast
+// lane's lookup, which must not wait for the catalog or the upstream. It
+// counts as a cache hit, as Page does.
+func (m *Mirror) WarmPage(name string) (*index.Page, bool) {
+	tok, ok := m.token()
+	if !ok {
+		return nil, false
+	}
+	e := m.warmProject(name, tok)
+	if e == nil || !m.fresh(&e.state) {
+		return nil, false
+	}
+	m.m.lookup(kindPage, resultHit)
+	return m.pageOf(e), true
+}
+
 // project returns the cached project, refreshing it first when its TTL has
 // passed.
 //

@@ -10,13 +10,13 @@
 // one writev.
 //
 // It is deliberately narrow. A request is answered here only when it is a
-// plain HTTP/1.1 GET or HEAD with a Host, no body, no credentials, no query
-// and headers that fit the read buffer, and Lookup has the answer in
-// memory. Anything else (a POST, an HTTP/1.0 client, a malformed request,
-// a page not yet rendered) makes the lane hand the connection, with every
-// byte it has read but not consumed, to the fallback http.Server, which
-// then serves it for the rest of its life: one code path decides what is
-// valid HTTP, and it is net/http's.
+// plain HTTP/1.1 (or 1.0) GET or HEAD with no body, no credentials, no
+// query and headers that fit the read buffer, and Lookup has the answer in
+// memory (or InProcess takes it). Anything else (a POST, a malformed
+// request, an Upgrade) makes the lane hand the connection, with every byte
+// it has read but not consumed, to the fallback http.Server, which then
+// serves it for the rest of its life: one code path decides what is valid
+// HTTP, and it is net/http's.
 package fastlane
 
 import (
@@ -36,6 +36,7 @@ import (
 // during the Lookup and Done calls.
 type Request struct {
 	Method         string // GET or HEAD
+	Proto          string // HTTP/1.1 or HTTP/1.0
 	Path           string // the request path, no query
 	Accept         string
 	AcceptEncoding string
@@ -368,7 +369,8 @@ func (c *conn) lookup() bool {
 func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	rep, req := &c.rep, &c.req
 	b := c.wbuf[:0]
-	b = append(b, "HTTP/1.1 "...)
+	b = append(b, req.Proto...)
+	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(rep.Status), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(rep.Status)...)
@@ -378,7 +380,7 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	}
 	b = appendField(b, "Date", httpDate(req.Start))
 	b = appendField(b, "X-Request-Id", req.RequestID)
-	if closeAfter {
+	if closeAfter && req.Proto == "HTTP/1.1" {
 		b = appendField(b, "Connection", "close")
 	}
 	b = append(b, "\r\n"...)

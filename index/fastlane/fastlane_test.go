@@ -210,7 +210,6 @@ func TestPipelinedThenHandOff(t *testing.T) {
 
 func TestHandedOff(t *testing.T) {
 	for _, tc := range []struct{ name, req, status string }{
-		{"HTTP/1.0", "GET /fast/a HTTP/1.0\r\n\r\n", "200"},
 		{"query", get("/fast/a?format=json"), "200"},
 		{"escape", get("/fast/%61"), "200"},
 		{"credentials", get("/fast/a", "Authorization: Basic eDp5\r\n"), "200"},
@@ -268,6 +267,25 @@ func TestInProcess(t *testing.T) {
 	c.send("HEAD /inproc/x HTTP/1.1\r\nHost: x\r\n\r\n")
 	if res, body = c.read("HEAD"); res.StatusCode != 200 || body != "" {
 		t.Errorf("HEAD in-process: %d %q", res.StatusCode, body)
+	}
+}
+
+func TestHTTP10(t *testing.T) {
+	l := startLane(t, nil)
+	for _, req := range []string{"GET /fast/a HTTP/1.0\r\n\r\n", "GET /fast/a HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", "GET /inproc/a HTTP/1.0\r\n\r\n"} {
+		c := dial(t, l)
+		c.send(req)
+		res, body := c.read("GET")
+		if res.Proto != "HTTP/1.0" || res.StatusCode != 200 || body == "" || res.Header.Get("Connection") != "" {
+			t.Errorf("%q: %s %d %q %v", req, res.Proto, res.StatusCode, body, res.Header)
+		}
+		if n, err := c.br.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Errorf("%q: connection still open (%d, %v)", req, n, err)
+		}
+	}
+	want := "lane GET /fast/a|lane GET /fast/a|inproc GET /inproc/a"
+	if got := strings.Join(l.log0(), "|"); got != want {
+		t.Errorf("served %q, want %q", got, want)
 	}
 }
 
@@ -350,6 +368,9 @@ func TestParseRequest(t *testing.T) {
 				return r.Method == "GET" && r.Path == "/simple/x/" && r.Accept == "a/b" && r.AcceptEncoding == "gzip" && r.UserAgent == "pip/26"
 			}},
 		{raw: "HEAD / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", ok: true, close: true},
+		{raw: "GET / HTTP/1.0\r\n\r\n", ok: true, close: true, check: func(r Request) bool { return r.Proto == "HTTP/1.0" }},
+		{raw: "GET / HTTP/1.1\r\n\r\n"},
+		{raw: "GET / HTTP/2.0\r\nHost: h\r\n\r\n"},
 		{raw: get("/x", "Connection: keep-alive\r\n"), ok: true},
 		{raw: get("/x", "X-Forwarded-For: 10.0.0.1\r\n"), ok: true, check: func(r Request) bool { return r.ForwardedFor == "10.0.0.1" }},
 		{raw: get("/x", "Accept: a\r\n", "Accept: b\r\n")},

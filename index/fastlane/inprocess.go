@@ -56,11 +56,12 @@ func (c *conn) writeRecorded(req *http.Request, rec *recorder, closeAfter bool) 
 	if _, ok := hdr["Date"]; !ok {
 		hdr.Set("Date", httpDate(c.req.Start))
 	}
-	if closeAfter {
+	if closeAfter && req.ProtoAtLeast(1, 1) {
 		hdr.Set("Connection", "close")
 	}
 	b := c.wbuf[:0]
-	b = append(b, "HTTP/1.1 "...)
+	b = append(b, req.Proto...)
+	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(rec.status), 10)
 	b = append(b, ' ')
 	b = append(b, http.StatusText(rec.status)...)

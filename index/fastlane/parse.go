@@ -6,18 +6,23 @@ import (
 )
 
 // parseRequest parses a request header (through its empty line) into req.
-// It returns false for anything the lane leaves to net/http: another
-// method or protocol version, a target with a query or escapes, a body,
-// credentials, a header it would have to interpret differently, or any
-// irregular syntax.
+// closeAfter is true when the connection ends with this reply: the client
+// asked so, or it speaks HTTP/1.0 (the lane does not keep those alive,
+// which HTTP allows, and nginx's proxy_pass sends Connection: close with
+// them anyway). It returns false for anything the lane leaves to
+// net/http: another method or protocol version, a target with a query or
+// escapes, a body, credentials, a header it would have to interpret
+// differently, or any irregular syntax.
 func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 	eol := strings.Index(h, "\r\n")
 	line, rest := h[:eol], h[eol+2:]
 	method, line, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(line, " ")
-	if !ok1 || !ok2 || proto != "HTTP/1.1" || !plainPath(target) {
+	if !ok1 || !ok2 || proto != "HTTP/1.1" && proto != "HTTP/1.0" || !plainPath(target) {
 		return false, false
 	}
+	req.Proto = proto
+	closeAfter = proto == "HTTP/1.0"
 	switch method {
 	case "GET", "HEAD":
 	default:
@@ -82,7 +87,8 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 		}
 		*dst = value
 	}
-	return closeAfter, hosts == 1
+	// HTTP/1.1 requires exactly one Host; HTTP/1.0 at most one.
+	return closeAfter, hosts == 1 || hosts == 0 && proto == "HTTP/1.0"
 }
 
 // plainPath accepts an origin-form path of unreserved characters and
