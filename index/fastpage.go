@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/storage"
 )
 
 // Route templates of the pages the fast lane answers; the metrics label
@@ -96,4 +99,60 @@ func (h *Handler) fastReply(req *fastlane.Request, rep *fastlane.Reply, f Format
 		rep.Status = http.StatusNotModified
 	}
 	rep.Body = r.body
+}
+
+// RouteHostedFile is the route template of hosted files.
+const RouteHostedFile = "/files/:sha256/:filename"
+
+// FastFile answers a plain GET or HEAD of a hosted distribution file for
+// the fast lane, as the echo route (file, ServeBlob) answers it when the
+// request has no Range or conditional header: the same headers, and the
+// bytes with sendfile. PEP 658 metadata, private mode, a presigning store
+// and anything not found are left to the echo route.
+func (h *Handler) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
+	if req.Conditional || req.IfNoneMatch != "" || h.auth != nil && !h.auth.Config().AnonymousRead {
+		return false
+	}
+	rest, ok := strings.CutPrefix(req.Path, "/files/")
+	if !ok {
+		return false
+	}
+	sum, name, ok := strings.Cut(rest, "/")
+	if !ok || name == "" || strings.Contains(name, "/") || strings.HasSuffix(name, ".metadata") {
+		return false
+	}
+	f, err := h.fileRow(context.Background(), name)
+	if err != nil || f.SHA256 != sum {
+		return false
+	}
+	rep.Route = RouteHostedFile
+	return h.FastBlob(req, rep, f.BlobKey, f.SHA256, "application/octet-stream", f.UploadTime)
+}
+
+// FastBlob fills in rep with a stored blob as ServeBlob serves it to a
+// request without Range or conditional headers (http.ServeContent's 200):
+// false when the store presigns URLs or the blob cannot be opened.
+func (h *Handler) FastBlob(req *fastlane.Request, rep *fastlane.Reply, key, sha256, ctype string, modtime time.Time) bool {
+	if req.Conditional || req.IfNoneMatch != "" {
+		return false
+	}
+	if _, ok := storage.As[storage.Presigner](h.store); ok {
+		return false
+	}
+	rc, info, err := h.store.Open(context.Background(), key)
+	if err != nil {
+		return false
+	}
+	rep.Status = http.StatusOK
+	rep.Add("Accept-Ranges", "bytes")
+	rep.Add("Access-Control-Allow-Origin", "*")
+	rep.Add("Cache-Control", "max-age=365000000, immutable, public")
+	rep.Add("Content-Length", strconv.FormatInt(info.Size, 10))
+	rep.Add("Content-Type", ctype)
+	rep.Add("Etag", `"`+sha256+`"`)
+	if !modtime.IsZero() && !modtime.Equal(time.Unix(0, 0)) {
+		rep.Add("Last-Modified", modtime.UTC().Format(http.TimeFormat))
+	}
+	rep.File, rep.FileSize = rc, info.Size
+	return true
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/fastlane"
+	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/upload/dist"
 )
@@ -59,6 +61,49 @@ func modTime(f *index.MirrorFile) time.Time {
 		return f.UploadTime
 	}
 	return f.CachedAt
+}
+
+// FastBlobServer is a BlobServer that can also fill in a fast lane reply
+// (index.Handler.FastBlob).
+type FastBlobServer interface {
+	FastBlob(req *fastlane.Request, rep *fastlane.Reply, key, sha256, ctype string, modtime time.Time) bool
+}
+
+// RouteFile is the route template of mirrored files.
+const RouteFile = "/mirror/files/:project/:filename"
+
+// FastFile answers, for the fast lane, a plain GET or HEAD of a mirrored
+// distribution file that is already in storage, as serveFile would: the
+// same checks (a file of a cached page, not in cooldown) and, through the
+// blob server, the same headers. Everything else (metadata, a file to
+// fetch, private mode, Range) is left to serveFile.
+func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
+	fb, ok := m.blobs.(FastBlobServer)
+	if !ok || m.auth == nil || !m.auth.Config().AnonymousRead || req.Conditional || req.IfNoneMatch != "" {
+		return false
+	}
+	rest, ok := strings.CutPrefix(req.Path, "/mirror/files/")
+	if !ok {
+		return false
+	}
+	project, filename, ok := strings.Cut(rest, "/")
+	if !ok || filename == "" || strings.Contains(filename, "/") || strings.HasSuffix(filename, ".metadata") || !pep503.Valid(project) {
+		return false
+	}
+	name := pep503.Normalize(project)
+	f, ok, err := m.lookupFile(context.Background(), name, filename)
+	if err != nil || !ok || f.BlobKey == "" {
+		return false
+	}
+	if cutoff, cool := m.cutoff(name); cool && cooling(&f, cutoff) {
+		return false
+	}
+	rep.Route = RouteFile
+	if !fb.FastBlob(req, rep, f.BlobKey, f.SHA256, fileType, modTime(&f)) {
+		return false
+	}
+	m.m.lookup(kindFile, resultHit)
+	return true
 }
 
 // serveFile serves a file of a cached page (or its PEP 658 metadata):

@@ -5,16 +5,17 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/fastlane"
+	"github.com/pyindex/pyindex/mirror"
 )
 
-// newLane puts the fast lane in front of m.server: cached simple pages are
-// answered by readSide.FastPage, with the same access line, metrics and
-// X-Request-Id as echo's middleware gives the requests net/http serves.
-func (m *Main) newLane(readSide *index.Handler, met *serverMetrics) *fastlane.Server {
+// newLane puts the fast lane in front of m.server: cached simple pages
+// (readSide.FastPage) and stored files (readSide.FastFile, mir.FastFile)
+// are answered there, with the same access line, metrics and X-Request-Id
+// as echo's middleware gives the requests net/http serves. mir may be nil.
+func (m *Main) newLane(readSide *index.Handler, mir *mirror.Mirror, met *serverMetrics) *fastlane.Server {
 	h := m.Log.Handler()
 	trustXFF := m.Config.Server.TrustProxyHeaders
 	extract := m.Echo.IPExtractor
@@ -24,8 +25,19 @@ func (m *Main) newLane(readSide *index.Handler, met *serverMetrics) *fastlane.Se
 		// sent from the lane, so a connection stays in it.
 		InProcess: func(path string) bool { return strings.HasPrefix(path, "/simple/") },
 		Lookup: func(req *fastlane.Request, rep *fastlane.Reply) bool {
+			var lookup func(*fastlane.Request, *fastlane.Reply) bool
+			switch {
+			case strings.HasPrefix(req.Path, "/simple/"):
+				lookup = readSide.FastPage
+			case strings.HasPrefix(req.Path, "/files/"):
+				lookup = readSide.FastFile
+			case mir != nil && strings.HasPrefix(req.Path, "/mirror/files/"):
+				lookup = mir.FastFile
+			default:
+				return false
+			}
 			met.inFlight.Inc()
-			if !readSide.FastPage(req, rep) {
+			if !lookup(req, rep) {
 				met.inFlight.Dec()
 				return false
 			}
@@ -34,9 +46,7 @@ func (m *Main) newLane(readSide *index.Handler, met *serverMetrics) *fastlane.Se
 		Done: func(req *fastlane.Request, rep *fastlane.Reply, n int64) {
 			met.inFlight.Dec()
 			met.laneReplies.Inc()
-			rm := met.routeMetrics(rep.Route, req.Method, rep.Status)
-			rm.requests.Inc()
-			rm.duration.Observe(time.Since(req.Start).Seconds())
+			met.record(rep.Route, req.Method, rep.Status, req.Start, req.Path, n)
 			remote := req.RemoteAddr
 			if trustXFF && req.ForwardedFor != "" {
 				remote = extract(&http.Request{RemoteAddr: req.RemoteAddr,

@@ -41,12 +41,15 @@ func (x laneExchange) String() string {
 
 // TestFastLaneMatchesNetHTTP serves the same data with the fast lane off
 // and on and asks both the same page requests, each twice (a miss, then a
-// hit from the page cache), for hosted and mirrored projects: status,
-// headers and bodies must agree, apart from Date and X-Request-Id.
+// hit from the page cache), for hosted and mirrored projects, and the same
+// file requests (plain, ranges, revalidations): status, headers and bodies
+// must agree, apart from Date and X-Request-Id.
 func TestFastLaneMatchesNetHTTP(t *testing.T) {
 	data := t.TempDir()
 	up := mirrortest.Start(t, false)
 	ids := map[string]string{}
+	hostedFile := "/files/" + loadDist(t, "acme_util-0.1-py3-none-any.whl", "", "").sha256() + "/acme_util-0.1-py3-none-any.whl"
+	mirrorFile := "/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl"
 	run := func(fast bool) []laneExchange {
 		cfg := pyindex.DefaultConfig()
 		cfg.Listen, cfg.Data, cfg.LogLevel = "127.0.0.1:0", data, "warn"
@@ -74,6 +77,9 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			// serial the root page shows.
 			if code, _ := get(t, m.URL()+"/simple/acme-core/", "", ""); code != http.StatusOK {
 				t.Fatalf("mirrored page: %d", code)
+			}
+			if code, _ := get(t, m.URL()+mirrorFile, "", ""); code != http.StatusOK {
+				t.Fatalf("mirrored file: %d", code)
 			}
 		}
 		// One connection per path: a request the lane hands over (the
@@ -104,13 +110,31 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 				}
 			}
 		}
+		// Files: plain GETs come from the lane, ranges and revalidations
+		// from net/http; the answers must not differ.
+		for _, path := range []string{hostedFile, mirrorFile, "/mirror/files/Acme_Core/acme_core-1.0-py3-none-any.whl",
+			hostedFile + ".metadata", "/files/0000/acme_util-0.1-py3-none-any.whl", mirrorFile + "x"} {
+			client = newClient()
+			for _, h := range [][2]string{{}, {"Range", "bytes=0-9"}, {"If-None-Match", ""}, {"If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}, {}} {
+				for _, method := range []string{"GET", "HEAD"} {
+					hdr := map[string]string{h[0]: h[1]}
+					if h[0] == "If-None-Match" {
+						hdr[h[0]] = out[len(out)-1].header.Get("Etag")
+					}
+					out = append(out, exchangeHeaders(t, client, m.URL(), method, path, hdr))
+				}
+			}
+		}
 		// The lane's replies carry a request ID and show in the metrics
 		// under the route template, as echo's do; warm hosted and
 		// mirrored pages both come from the lane.
 		laneReplies := func() string {
 			_, metrics := get(t, m.URL()+"/metrics", "", "")
-			if !strings.Contains(metrics, `pyindex_http_requests_total{code="200",method="GET",route="/simple/:project/"}`) {
-				t.Errorf("fast=%v: no request count for the project route in /metrics", fast)
+			for _, want := range []string{`pyindex_http_requests_total{code="200",method="GET",route="/simple/:project/"}`,
+				`pyindex_download_files_total{kind="dist",source="hosted"}`, `pyindex_download_files_total{kind="dist",source="mirror"}`} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("fast=%v: no %s in /metrics", fast, want)
+				}
 			}
 			n := regexp.MustCompile(`(?m)^pyindex_http_fast_lane_replies_total (\d+)$`).FindStringSubmatch(metrics)
 			if n == nil {
@@ -119,7 +143,16 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			return n[1]
 		}
 		client = newClient()
-		for _, path := range []string{"/simple/acme-util/", "/simple/acme-core/", "/simple/"} {
+		downloads := func() string {
+			_, metrics := get(t, m.URL()+"/metrics", "", "")
+			n := regexp.MustCompile(`(?m)^pyindex_download_bytes_total\{kind="dist",source="hosted"\} (\d+)$`).FindStringSubmatch(metrics)
+			if n == nil {
+				t.Fatalf("fast=%v: no hosted download bytes", fast)
+			}
+			return n[1]
+		}
+		hostedBytes := downloads()
+		for _, path := range []string{"/simple/acme-util/", "/simple/acme-core/", "/simple/", hostedFile, mirrorFile} {
 			before := laneReplies()
 			resp, err := client.Get(m.URL() + path)
 			if err != nil {
@@ -130,6 +163,9 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			if after := laneReplies(); (after != before) != fast {
 				t.Errorf("fast=%v: %s: lane replies %s -> %s", fast, path, before, after)
 			}
+		}
+		if now, want := downloads(), len(loadDist(t, "acme_util-0.1-py3-none-any.whl", "", "").data); now == hostedBytes {
+			t.Errorf("fast=%v: hosted download bytes stayed at %s after a %d-byte download", fast, now, want)
 		}
 		return out
 	}
@@ -151,9 +187,18 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 
 func exchange(t *testing.T, client *http.Client, base, method, path, accept, enc, inm string) laneExchange {
 	t.Helper()
+	x := exchangeHeaders(t, client, base, method, path, map[string]string{"Accept": accept, "Accept-Encoding": enc, "If-None-Match": inm})
+	x.request = fmt.Sprintf("%s %s accept=%q enc=%q inm=%q", method, path, accept, enc, inm)
+	return x
+}
+
+// exchangeHeaders makes one request with the headers of hdr that are not
+// empty.
+func exchangeHeaders(t *testing.T, client *http.Client, base, method, path string, hdr map[string]string) laneExchange {
+	t.Helper()
 	req, _ := http.NewRequest(method, base+path, nil)
-	for k, v := range map[string]string{"Accept": accept, "Accept-Encoding": enc, "If-None-Match": inm} {
-		if v != "" {
+	for k, v := range hdr {
+		if k != "" && v != "" {
 			req.Header.Set(k, v)
 		}
 	}
@@ -169,8 +214,11 @@ func exchange(t *testing.T, client *http.Client, base, method, path, accept, enc
 	if resp.Header.Get("Date") == "" || len(resp.Header.Get("X-Request-Id")) != 32 {
 		t.Errorf("%s %s: Date %q, X-Request-Id %q", method, path, resp.Header.Get("Date"), resp.Header.Get("X-Request-Id"))
 	}
+	if resp.ContentLength >= 0 && method == "GET" && int64(len(body)) != resp.ContentLength {
+		t.Errorf("%s %s: %d bytes, Content-Length %d", method, path, len(body), resp.ContentLength)
+	}
 	resp.Header.Del("Date")
 	resp.Header.Del("X-Request-Id")
-	return laneExchange{request: fmt.Sprintf("%s %s accept=%q enc=%q inm=%q", method, path, accept, enc, inm),
+	return laneExchange{request: fmt.Sprintf("%s %s %q", method, path, hdr),
 		status: resp.StatusCode, header: resp.Header, body: string(body)}
 }

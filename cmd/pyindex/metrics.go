@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/mirror"
 )
 
 // The server's own metrics. Components register theirs on Main.Registry
@@ -25,8 +26,8 @@ import (
 
 // Route templates whose successful GETs are downloads.
 const (
-	routeHostedFile = "/files/:sha256/:filename"
-	routeMirrorFile = "/mirror/files/:project/:filename"
+	routeHostedFile = index.RouteHostedFile
+	routeMirrorFile = mirror.RouteFile
 )
 
 // serverMetrics are the HTTP, upload and download metrics.
@@ -134,11 +135,20 @@ func (sm *serverMetrics) observe(c echo.Context, start time.Time, code int) {
 	if route == "" {
 		route = "unmatched"
 	}
-	req, res := c.Request(), c.Response()
-	rm := sm.routeMetrics(route, methodLabel(req.Method), code)
+	filename := ""
+	if route == routeHostedFile || route == routeMirrorFile {
+		filename = c.Param("filename")
+	}
+	sm.record(route, c.Request().Method, code, start, filename, c.Response().Size)
+}
+
+// record counts and times one request by route template; a successful
+// GET of a file route (filename set) is also a download of size bytes.
+func (sm *serverMetrics) record(route, method string, code int, start time.Time, filename string, size int64) {
+	rm := sm.routeMetrics(route, methodLabel(method), code)
 	rm.requests.Inc()
 	rm.duration.Observe(time.Since(start).Seconds())
-	if req.Method == http.MethodGet && (code == http.StatusOK || code == http.StatusPartialContent) {
+	if method == http.MethodGet && (code == http.StatusOK || code == http.StatusPartialContent) {
 		var source string
 		switch route {
 		case routeHostedFile:
@@ -148,11 +158,11 @@ func (sm *serverMetrics) observe(c echo.Context, start time.Time, code int) {
 		}
 		if source != "" {
 			kind := "dist"
-			if strings.HasSuffix(c.Param("filename"), ".metadata") {
+			if strings.HasSuffix(filename, ".metadata") {
 				kind = "metadata"
 			}
 			sm.downloadFiles.WithLabelValues(source, kind).Inc()
-			sm.downloadBytes.WithLabelValues(source, kind).Add(float64(res.Size))
+			sm.downloadBytes.WithLabelValues(source, kind).Add(float64(size))
 		}
 	}
 }

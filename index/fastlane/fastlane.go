@@ -45,17 +45,25 @@ type Request struct {
 	RequestID      string // the client's X-Request-Id, or a generated one
 	ForwardedFor   string // X-Forwarded-For, for a server behind a proxy
 	RemoteAddr     string // the peer's address, "IP:port"
-	Start          time.Time
+	// Conditional is set when the request has a Range, If-Range,
+	// If-Match, If-Modified-Since or If-Unmodified-Since header: a file
+	// reply must then be left to net/http (http.ServeContent).
+	Conditional bool
+	Start       time.Time
 }
 
 // Reply is Lookup's answer. Header lines are written in order after the
 // status line, followed by Date, X-Request-Id and (when asked to close)
-// Connection. Body is not sent for HEAD or a 304.
+// Connection. Body, or else FileSize bytes of File, is not sent for HEAD
+// or a 304; the lane closes File after the reply. Lookup sets
+// Content-Length itself.
 type Reply struct {
-	Status int
-	Route  string // the route template, for metrics
-	Header []Field
-	Body   []byte
+	Status   int
+	Route    string // the route template, for metrics
+	Header   []Field
+	Body     []byte
+	File     io.ReadCloser // sent with sendfile(2) when it is an *os.File
+	FileSize int64
 }
 
 // Field is one response header line.
@@ -63,7 +71,7 @@ type Field struct{ Name, Value string }
 
 // Reset empties r for reuse.
 func (r *Reply) Reset() {
-	r.Status, r.Route, r.Body = 0, "", nil
+	r.Status, r.Route, r.Body, r.File, r.FileSize = 0, "", nil, nil, 0
 	r.Header = r.Header[:0]
 }
 
@@ -384,15 +392,31 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 		b = appendField(b, "Connection", "close")
 	}
 	b = append(b, "\r\n"...)
-	body := rep.Body
+	body, file := rep.Body, rep.File
 	if req.Method == http.MethodHead || rep.Status == http.StatusNotModified || rep.Status == http.StatusNoContent {
-		body = nil
+		body, file = nil, nil
+	}
+	if rep.File != nil {
+		defer rep.File.Close()
 	}
 	var err error
-	if len(body) <= smallBody {
+	switch {
+	case file != nil:
+		// Headers first, then the file: TCPConn.ReadFrom sends an
+		// *os.File behind a LimitedReader with sendfile(2).
+		if _, err = c.nc.Write(b); err == nil {
+			var n int64
+			n, err = io.Copy(c.nc, io.LimitReader(file, rep.FileSize))
+			if err == nil && n < rep.FileSize {
+				err = io.ErrUnexpectedEOF // the length sent was a lie: end the connection
+			}
+			c.wbuf = b[:0]
+			return n, err
+		}
+	case len(body) <= smallBody:
 		b = append(b, body...)
 		_, err = c.nc.Write(b)
-	} else {
+	default:
 		err = c.writev(b, body)
 	}
 	c.wbuf = b[:0]

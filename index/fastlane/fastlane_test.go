@@ -71,6 +71,19 @@ func startLane(t *testing.T, tune func(*Server)) *lane {
 	l.Server = &Server{
 		Fallback: &http.Server{Handler: mux, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second, MaxHeaderBytes: 16 << 10},
 		Lookup: func(req *Request, rep *Reply) bool {
+			if req.Path == "/fastfile" || req.Path == "/fastfile/short" {
+				f, err := os.Open(filepath.Join(dir, "big.bin"))
+				if err != nil {
+					return false
+				}
+				rep.Status, rep.File, rep.FileSize = http.StatusOK, f, int64(len(big))
+				if req.Path == "/fastfile/short" {
+					rep.FileSize++ // a length the file does not have
+				}
+				rep.Add("Content-Length", strconv.FormatInt(rep.FileSize, 10))
+				l.log("file " + req.Path)
+				return true
+			}
 			if !strings.HasPrefix(req.Path, "/fast/") {
 				return false
 			}
@@ -313,6 +326,31 @@ func TestDownloadAfterHandOff(t *testing.T) {
 	}
 	if res, body = c.read("GET"); res.StatusCode != 206 || body != "0123456789abcdef" {
 		t.Errorf("range: %d %q", res.StatusCode, body)
+	}
+}
+
+func TestFileReplies(t *testing.T) {
+	l := startLane(t, nil)
+	c := dial(t, l)
+	c.send(get("/fastfile") + "HEAD /fastfile HTTP/1.1\r\nHost: x\r\n\r\n" + get("/fast/after"))
+	res, body := c.read("GET")
+	if res.StatusCode != 200 || len(body) != 1<<20 || body[:16] != "0123456789abcdef" {
+		t.Fatalf("file: %d, %d bytes", res.StatusCode, len(body))
+	}
+	if res, body = c.read("HEAD"); res.StatusCode != 200 || body != "" || res.ContentLength != 1<<20 {
+		t.Errorf("HEAD file: %d %q %d", res.StatusCode, body, res.ContentLength)
+	}
+	if _, body = c.read("GET"); body != "fast /fast/after accept=" {
+		t.Errorf("after the file: %q", body)
+	}
+	// A file shorter than the length sent ends the connection, so the
+	// client cannot take the short body for the whole.
+	c = dial(t, l)
+	c.send(get("/fastfile/short"))
+	if res, err := http.ReadResponse(c.br, nil); err != nil {
+		t.Fatal(err)
+	} else if _, err := io.ReadAll(res.Body); err == nil {
+		t.Error("a short file read as complete")
 	}
 }
 

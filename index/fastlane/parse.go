@@ -73,6 +73,10 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 				return false, false // upgrade and the like
 			}
 			continue
+		case strings.EqualFold(name, "Range"), strings.EqualFold(name, "If-Range"), strings.EqualFold(name, "If-Match"),
+			strings.EqualFold(name, "If-Modified-Since"), strings.EqualFold(name, "If-Unmodified-Since"):
+			req.Conditional = true
+			continue
 		case strings.EqualFold(name, "Authorization"), strings.EqualFold(name, "Proxy-Authorization"),
 			strings.EqualFold(name, "Content-Length"), strings.EqualFold(name, "Transfer-Encoding"),
 			strings.EqualFold(name, "Expect"), strings.EqualFold(name, "Upgrade"):
