@@ -61,10 +61,11 @@ type ServerConfig struct {
 	// otherwise the connection's address is used, so clients cannot
 	// spoof it in the audit log or to dodge the failed-login limit.
 	TrustProxyHeaders bool `toml:"trust_proxy_headers"`
-	// FastLane answers GETs of already rendered simple pages on a lean
-	// HTTP/1.1 loop before net/http (package index/fastlane); every other
-	// request, and every connection after one, goes through net/http as
-	// before. Off routes everything through net/http.
+	// FastLane answers plain GETs of already rendered simple pages and of
+	// stored files on a lean HTTP/1.1 loop before net/http (package
+	// index/fastlane); every other request, and the rest of its
+	// connection, goes through net/http as before. Off routes everything
+	// through net/http.
 	FastLane bool `toml:"fast_lane"`
 }
 

@@ -80,7 +80,7 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 		}),
 		laneReplies: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "pyindex", Subsystem: "http", Name: "fast_lane_replies_total",
-			Help: "Requests answered by the fast lane ([server] fast_lane) from rendered pages; they are counted in requests_total too.",
+			Help: "Requests answered by the fast lane ([server] fast_lane): rendered pages and stored files; they are counted in requests_total too.",
 		}),
 	}
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -1,18 +1,18 @@
-// Package fastlane answers the hottest read requests (cached simple pages)
-// on a lean HTTP/1.1 loop in front of net/http, and hands every other
-// connection to net/http untouched.
+// Package fastlane answers the hottest read requests (rendered simple
+// pages, stored files) on a lean HTTP/1.1 loop in front of net/http, and
+// hands every other connection to net/http untouched.
 //
 // Why: a cached page is a few hundred bytes of headers and a body already
 // in memory, yet net/http plus echo spend about twice nginx's CPU on it
 // (header maps built, cloned and sorted, a context and a middleware chain
 // per request). The lane reads a request from the connection's buffer,
 // asks Lookup for a reply, and writes status line, headers and body with
-// one writev.
+// one write (writev for a large body; sendfile for a file).
 //
 // It is deliberately narrow. A request is answered here only when it is a
 // plain HTTP/1.1 (or 1.0) GET or HEAD with no body, no credentials, no
-// query and headers that fit the read buffer, and Lookup has the answer in
-// memory (or InProcess takes it). Anything else (a POST, a malformed
+// query and headers that fit the read buffer, and Lookup has the answer at
+// hand (or InProcess takes it). Anything else (a POST, a malformed
 // request, an Upgrade) makes the lane hand the connection, with every byte
 // it has read but not consumed, to the fallback http.Server, which then
 // serves it for the rest of its life: one code path decides what is valid
@@ -26,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -258,6 +259,14 @@ func (c *conn) serve() {
 	c.br.Reset(c.nc)
 	handedOff := false
 	defer func() {
+		// As net/http does: a panic in a lookup or an in-process handler
+		// ends this connection, not the server.
+		if r := recover(); r != nil && r != http.ErrAbortHandler {
+			if l := c.srv.Fallback.ErrorLog; l != nil {
+				l.Printf("fastlane: panic serving %s: %v\n%s", c.nc.RemoteAddr(), r, debug.Stack())
+			}
+			handedOff = false
+		}
 		c.srv.untrack(c)
 		if !handedOff {
 			c.nc.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -71,6 +72,9 @@ func startLane(t *testing.T, tune func(*Server)) *lane {
 	l.Server = &Server{
 		Fallback: &http.Server{Handler: mux, ReadHeaderTimeout: 2 * time.Second, IdleTimeout: 2 * time.Second, MaxHeaderBytes: 16 << 10},
 		Lookup: func(req *Request, rep *Reply) bool {
+			if req.Path == "/fast/panic" {
+				panic("lookup bug")
+			}
 			if req.Path == "/fastfile" || req.Path == "/fastfile/short" {
 				f, err := os.Open(filepath.Join(dir, "big.bin"))
 				if err != nil {
@@ -301,6 +305,37 @@ func TestHTTP10(t *testing.T) {
 		t.Errorf("served %q, want %q", got, want)
 	}
 }
+
+func TestPanicEndsTheConnectionOnly(t *testing.T) {
+	var logged strings.Builder
+	var mu sync.Mutex
+	l := startLane(t, func(s *Server) {
+		s.Fallback.ErrorLog = log.New(writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logged.Write(p)
+		}), "", 0)
+	})
+	c := dial(t, l)
+	c.send(get("/fast/panic"))
+	if _, err := http.ReadResponse(c.br, nil); err == nil {
+		t.Error("a response after a panic")
+	}
+	c = dial(t, l)
+	c.send(get("/fast/a"))
+	if _, body := c.read("GET"); body != "fast /fast/a accept=" {
+		t.Errorf("after a panic: %q", body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logged.String(), "lookup bug") {
+		t.Errorf("panic not logged: %q", logged.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestConnectionClose(t *testing.T) {
 	l := startLane(t, nil)
