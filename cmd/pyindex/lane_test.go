@@ -160,12 +160,17 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			}
 			resp.Body.Close()
 			ids[fmt.Sprint(fast)] = resp.Header.Get("X-Request-Id")
-			if after := laneReplies(); (after != before) != fast {
+			// The lane counts a reply just after sending it: wait a little.
+			after := laneReplies()
+			for deadline := time.Now().Add(5 * time.Second); fast && after == before && time.Now().Before(deadline); after = laneReplies() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if (after != before) != fast {
 				t.Errorf("fast=%v: %s: lane replies %s -> %s", fast, path, before, after)
 			}
 		}
-		if now, want := downloads(), len(loadDist(t, "acme_util-0.1-py3-none-any.whl", "", "").data); now == hostedBytes {
-			t.Errorf("fast=%v: hosted download bytes stayed at %s after a %d-byte download", fast, now, want)
+		if now := downloads(); now == hostedBytes {
+			t.Errorf("fast=%v: hosted download bytes stayed at %s after a download", fast, now)
 		}
 		return out
 	}
