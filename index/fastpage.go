@@ -80,13 +80,7 @@ func (h *Handler) fastUpstreamPage(req *fastlane.Request, rep *fastlane.Reply, f
 	if !ok {
 		return false
 	}
-	key := pageKey{name: name, serial: pg.Serial, json: f.JSON(), source: 'm', variant: pg.Variant}
-	p := h.cache.get(key)
-	if p == nil {
-		p = renderPage(pg, f)
-		h.cache.put(key, p)
-	}
-	h.fastReply(req, rep, f, p, pg.Serial)
+	h.fastReply(req, rep, f, h.upstreamRendering(pg, f, name), pg.Serial)
 	return true
 }
 

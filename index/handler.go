@@ -256,13 +256,19 @@ func (h *Handler) upstreamProject(c echo.Context, f Format, name string) error {
 	if err != nil {
 		return err
 	}
+	return h.servePage(c, f, h.upstreamRendering(pg, f, name), pg.Serial)
+}
+
+// upstreamRendering returns the rendering of an upstream page, from the
+// page cache when it has it.
+func (h *Handler) upstreamRendering(pg *Page, f Format, name string) *page {
 	key := pageKey{name: name, serial: pg.Serial, json: f.JSON(), source: 'm', variant: pg.Variant}
 	p := h.cache.get(key)
 	if p == nil {
 		p = renderPage(pg, f)
 		h.cache.put(key, p)
 	}
-	return h.servePage(c, f, p, pg.Serial)
+	return p
 }
 
 // mergedProject serves a hosted project that is opted in to also show the

@@ -385,13 +385,7 @@ func (c *conn) lookup() bool {
 // writeReply writes c.rep and returns the body bytes written.
 func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	rep, req := &c.rep, &c.req
-	b := c.wbuf[:0]
-	b = append(b, req.Proto...)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(rep.Status), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(rep.Status)...)
-	b = append(b, "\r\n"...)
+	b := appendStatusLine(c.wbuf[:0], req.Proto, rep.Status)
 	for _, f := range rep.Header {
 		b = appendField(b, f.Name, f.Value)
 	}
@@ -442,6 +436,15 @@ func (c *conn) writev(header, body []byte) error {
 	_, err := bufs.WriteTo(c.nc)
 	c.bufs = [2][]byte{}
 	return err
+}
+
+func appendStatusLine(b []byte, proto string, status int) []byte {
+	b = append(b, proto...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(status)...)
+	return append(b, "\r\n"...)
 }
 
 func appendField(b []byte, name, value string) []byte {

@@ -59,13 +59,7 @@ func (c *conn) writeRecorded(req *http.Request, rec *recorder, closeAfter bool) 
 	if closeAfter && req.ProtoAtLeast(1, 1) {
 		hdr.Set("Connection", "close")
 	}
-	b := c.wbuf[:0]
-	b = append(b, req.Proto...)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(rec.status), 10)
-	b = append(b, ' ')
-	b = append(b, http.StatusText(rec.status)...)
-	b = append(b, "\r\n"...)
+	b := appendStatusLine(c.wbuf[:0], req.Proto, rec.status)
 	for _, k := range slices.Sorted(maps.Keys(hdr)) {
 		for _, v := range hdr[k] {
 			b = appendField(b, k, newlineToSpace.Replace(v))

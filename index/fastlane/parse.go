@@ -101,9 +101,15 @@ func plainPath(p string) bool {
 	if len(p) == 0 || p[0] != '/' || strings.Contains(p, "/.") || strings.Contains(p, "//") {
 		return false
 	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+	return allOf(p, "-._~/")
+}
+
+// allOf reports whether every byte of s is an ASCII letter, a digit or one
+// of extra.
+func allOf(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}
@@ -112,19 +118,7 @@ func plainPath(p string) bool {
 
 // token reports whether s is a valid header field name (RFC 9110 tchar).
 func token(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
+	return s != "" && allOf(s, "!#$%&'*+-.^_`|~")
 }
 
 // fieldValue rejects control characters (a bare CR or LF included).
@@ -139,16 +133,7 @@ func fieldValue(s string) bool {
 
 // hostValue accepts a non-empty host[:port] of plain characters.
 func hostValue(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ':' || c == '[' || c == ']' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return s != "" && allOf(s, "-.:[]_")
 }
 
 const idChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
