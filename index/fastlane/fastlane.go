@@ -246,13 +246,27 @@ type conn struct {
 	nc    net.Conn
 	state atomic.Int32
 	br    *bufio.Reader
-	wbuf  []byte
+	wbuf  []byte // taken from writePool for one reply
 	bufs  [2][]byte
 	req   Request
 	rep   Reply
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+
+// writePool holds the buffers replies are built in (status line, headers
+// and a small body), so that an idle connection keeps none.
+var writePool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (c *conn) takeWriteBuf() { c.wbuf = *writePool.Get().(*[]byte) }
+
+func (c *conn) releaseWriteBuf() {
+	if cap(c.wbuf) <= 64<<10 { // a rare huge header block is not kept
+		b := c.wbuf[:0]
+		writePool.Put(&b)
+	}
+	c.wbuf = nil
+}
 
 func (c *conn) serve() {
 	c.br = readerPool.Get().(*bufio.Reader)
@@ -294,9 +308,11 @@ func (c *conn) serve() {
 		if !first {
 			c.setReadDeadline(fb.ReadHeaderTimeout)
 		}
-		h, closeAfter, ok := c.readRequest(remote, start)
+		h, closeAfter, ok, drop := c.readRequest(remote, start)
 		var err error
 		switch {
+		case drop:
+			return
 		case !ok:
 			handedOff = c.handOff()
 			return
@@ -340,8 +356,10 @@ func (c *conn) handOff() bool {
 
 // readRequest parses the request at the head of the read buffer into
 // c.req. It returns the header, whether the client asked to close after
-// the reply, and false if the lane must not answer it.
-func (c *conn) readRequest(remote string, start time.Time) (h string, closeAfter, ok bool) {
+// the reply, and false if the lane must not answer it; drop when the
+// connection failed or timed out before the header was complete (handing
+// it over would give a slow client a second ReadHeaderTimeout).
+func (c *conn) readRequest(remote string, start time.Time) (h string, closeAfter, ok, drop bool) {
 	// Find the end of the header, reading more as long as it may fit.
 	var buf []byte
 	var n int
@@ -351,23 +369,21 @@ func (c *conn) readRequest(remote string, start time.Time) (h string, closeAfter
 			break
 		}
 		if c.br.Buffered() == readBufSize {
-			return "", false, false
+			return "", false, false, false // net/http applies MaxHeaderBytes
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
-			// Timeout or EOF mid-header: net/http answers it (408/400)
-			// or closes, as it would have.
-			return "", false, false
+			return "", false, false, true
 		}
 	}
 	// One string for the whole header: the fields below are substrings.
 	h = string(buf[:n])
 	closeAfter, ok = parseRequest(h, &c.req)
 	if !ok {
-		return "", false, false
+		return "", false, false, false
 	}
 	c.req.RemoteAddr = remote
 	c.req.Start = start
-	return h, closeAfter, true
+	return h, closeAfter, true, false
 }
 
 // lookup asks Lookup for a reply to c.req.
@@ -385,6 +401,8 @@ func (c *conn) lookup() bool {
 // writeReply writes c.rep and returns the body bytes written.
 func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	rep, req := &c.rep, &c.req
+	c.takeWriteBuf()
+	defer c.releaseWriteBuf()
 	b := appendStatusLine(c.wbuf[:0], req.Proto, rep.Status)
 	for _, f := range rep.Header {
 		b = appendField(b, f.Name, f.Value)

@@ -434,6 +434,24 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+func TestSlowHeaderIsDropped(t *testing.T) {
+	l := startLane(t, func(s *Server) { s.Fallback.ReadHeaderTimeout = time.Second })
+	c := dial(t, l)
+	c.send("GET /fast/a HTTP/1.1\r\nHost: x\r\n") // and never the end
+	start := time.Now()
+	if n, err := c.br.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	// Closed after one ReadHeaderTimeout, not handed to net/http for a
+	// second one.
+	if d := time.Since(start); d > 1800*time.Millisecond {
+		t.Errorf("closed after %v", d)
+	}
+	if got := l.log0(); len(got) != 0 {
+		t.Errorf("served %q", got)
+	}
+}
+
 func TestParseRequest(t *testing.T) {
 	for _, tc := range []struct {
 		raw       string

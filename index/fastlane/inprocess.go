@@ -59,6 +59,8 @@ func (c *conn) writeRecorded(req *http.Request, rec *recorder, closeAfter bool) 
 	if closeAfter && req.ProtoAtLeast(1, 1) {
 		hdr.Set("Connection", "close")
 	}
+	c.takeWriteBuf()
+	defer c.releaseWriteBuf()
 	b := appendStatusLine(c.wbuf[:0], req.Proto, rec.status)
 	for _, k := range slices.Sorted(maps.Keys(hdr)) {
 		for _, v := range hdr[k] {
