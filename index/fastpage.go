@@ -98,11 +98,11 @@ func (h *Handler) fastReply(req *fastlane.Request, rep *fastlane.Reply, f Format
 // RouteHostedFile is the route template of hosted files.
 const RouteHostedFile = "/files/:sha256/:filename"
 
-// FastFile answers a plain GET or HEAD of a hosted distribution file for
-// the fast lane, as the echo route (file, ServeBlob) answers it when the
-// request has no Range or conditional header: the same headers, and the
-// bytes with sendfile. PEP 658 metadata, private mode, a presigning store
-// and anything not found are left to the echo route.
+// FastFile answers a plain GET or HEAD of a hosted distribution file, or
+// of its PEP 658 metadata, for the fast lane, as the echo route (file,
+// ServeBlob) answers it when the request has no Range or conditional
+// header: the same headers, and the bytes with sendfile. Private mode, a
+// presigning store and anything not found are left to the echo route.
 func (h *Handler) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
 	if req.Conditional || req.IfNoneMatch != "" || h.auth != nil && !h.auth.Config().AnonymousRead {
 		return false
@@ -112,15 +112,23 @@ func (h *Handler) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
 		return false
 	}
 	sum, name, ok := strings.Cut(rest, "/")
-	if !ok || name == "" || strings.Contains(name, "/") || strings.HasSuffix(name, ".metadata") {
+	if !ok || name == "" || strings.Contains(name, "/") {
 		return false
 	}
+	name, meta := strings.CutSuffix(name, ".metadata")
 	f, err := h.fileRow(context.Background(), name)
 	if err != nil || f.SHA256 != sum {
 		return false
 	}
+	key, etag := f.BlobKey, f.SHA256
+	if meta {
+		key, etag = f.MetadataKey, f.MetadataSHA256
+	}
+	if key == "" {
+		return false
+	}
 	rep.Route = RouteHostedFile
-	return h.FastBlob(req, rep, f.BlobKey, f.SHA256, "application/octet-stream", f.UploadTime)
+	return h.FastBlob(req, rep, key, etag, "application/octet-stream", f.UploadTime)
 }
 
 // FastBlob fills in rep with a stored blob as ServeBlob serves it to a

@@ -73,10 +73,11 @@ type FastBlobServer interface {
 const RouteFile = "/mirror/files/:project/:filename"
 
 // FastFile answers, for the fast lane, a plain GET or HEAD of a mirrored
-// distribution file that is already in storage, as serveFile would: the
-// same checks (a file of a cached page, not in cooldown) and, through the
-// blob server, the same headers. Everything else (metadata, a file to
-// fetch, private mode, Range) is left to serveFile.
+// distribution file, or of its PEP 658 metadata, that is already in
+// storage, as serveFile would: the same checks (a file of a cached page,
+// not in cooldown) and, through the blob server, the same headers.
+// Everything else (a file or metadata to fetch, private mode, Range) is
+// left to serveFile.
 func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
 	fb, ok := m.blobs.(FastBlobServer)
 	if !ok || m.auth == nil || !m.auth.Config().AnonymousRead || req.Conditional || req.IfNoneMatch != "" {
@@ -87,22 +88,32 @@ func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
 		return false
 	}
 	project, filename, ok := strings.Cut(rest, "/")
-	if !ok || filename == "" || strings.Contains(filename, "/") || strings.HasSuffix(filename, ".metadata") || !pep503.Valid(project) {
+	if !ok || filename == "" || strings.Contains(filename, "/") || !pep503.Valid(project) {
 		return false
 	}
+	filename, meta := strings.CutSuffix(filename, ".metadata")
 	name := pep503.Normalize(project)
 	f, ok, err := m.lookupFile(context.Background(), name, filename)
-	if err != nil || !ok || f.BlobKey == "" {
+	if err != nil || !ok {
 		return false
 	}
 	if cutoff, cool := m.cutoff(name); cool && cooling(&f, cutoff) {
 		return false
 	}
 	rep.Route = RouteFile
-	if !fb.FastBlob(req, rep, f.BlobKey, f.SHA256, fileType, modTime(&f)) {
+	kind, key, sum := kindFile, f.BlobKey, f.SHA256
+	if meta {
+		// serveMetadata's two stored forms: extracted from the cached
+		// wheel, or fetched from the upstream's own .metadata file.
+		kind, key, sum = kindMetadata, f.MetadataKey, f.MetadataSHA256
+		if key == "" && f.UpstreamMetadata != "" {
+			key, sum = storage.Key(f.UpstreamMetadata), f.UpstreamMetadata
+		}
+	}
+	if key == "" || !fb.FastBlob(req, rep, key, sum, fileType, modTime(&f)) {
 		return false
 	}
-	m.m.lookup(kindFile, resultHit)
+	m.m.lookup(kind, resultHit)
 	return true
 }
 

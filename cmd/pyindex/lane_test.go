@@ -78,8 +78,10 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			if code, _ := get(t, m.URL()+"/simple/acme-core/", "", ""); code != http.StatusOK {
 				t.Fatalf("mirrored page: %d", code)
 			}
-			if code, _ := get(t, m.URL()+mirrorFile, "", ""); code != http.StatusOK {
-				t.Fatalf("mirrored file: %d", code)
+			for _, u := range []string{mirrorFile, mirrorFile + ".metadata"} {
+				if code, _ := get(t, m.URL()+u, "", ""); code != http.StatusOK {
+					t.Fatalf("mirrored %s: %d", u, code)
+				}
 			}
 		}
 		// One connection per path: a request the lane hands over (the
@@ -113,7 +115,8 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 		// Files: plain GETs come from the lane, ranges and revalidations
 		// from net/http; the answers must not differ.
 		for _, path := range []string{hostedFile, mirrorFile, "/mirror/files/Acme_Core/acme_core-1.0-py3-none-any.whl",
-			hostedFile + ".metadata", "/files/0000/acme_util-0.1-py3-none-any.whl", mirrorFile + "x"} {
+			hostedFile + ".metadata", mirrorFile + ".metadata", "/files/0000/acme_util-0.1-py3-none-any.whl", mirrorFile + "x",
+			"/files/" + strings.Repeat("0", 64) + "/acme_util-0.1.tar.gz.metadata"} {
 			client = newClient()
 			for _, h := range [][2]string{{}, {"Range", "bytes=0-9"}, {"If-None-Match", ""}, {"If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}, {}} {
 				for _, method := range []string{"GET", "HEAD"} {
@@ -152,7 +155,7 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			return n[1]
 		}
 		hostedBytes := downloads()
-		for _, path := range []string{"/simple/acme-util/", "/simple/acme-core/", "/simple/", hostedFile, mirrorFile} {
+		for _, path := range []string{"/simple/acme-util/", "/simple/acme-core/", "/simple/", hostedFile, mirrorFile, hostedFile + ".metadata", mirrorFile + ".metadata"} {
 			before := laneReplies()
 			resp, err := client.Get(m.URL() + path)
 			if err != nil {
