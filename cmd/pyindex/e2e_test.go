@@ -335,6 +335,14 @@ func TestUploadAndInstall(t *testing.T) {
 	twineUpload(t, m, "ci", "ci-password-1", legacy...)
 
 	index := m.URL() + "/simple/"
+	// After every pip below (the subtests run in parallel, after this
+	// function returns): their pages, metadata and files came through the
+	// fast lane, the server's default.
+	t.Cleanup(func() {
+		if n := laneReplies(t, m); n == 0 {
+			t.Error("no request of pip was answered by the fast lane")
+		}
+	})
 	for _, p := range pips(t) {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,19 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 			t.Errorf("fast=%s: X-Request-Id %q", k, id)
 		}
 	}
+}
+
+// laneReplies returns pyindex_http_fast_lane_replies_total from m's
+// /metrics.
+func laneReplies(t testing.TB, m *pyindex.Main) int {
+	t.Helper()
+	_, metrics := get(t, m.URL()+"/metrics", "", "")
+	n := regexp.MustCompile(`(?m)^pyindex_http_fast_lane_replies_total (\d+)$`).FindStringSubmatch(metrics)
+	if n == nil {
+		t.Fatal("no fast lane counter in /metrics")
+	}
+	v, _ := strconv.Atoi(n[1])
+	return v
 }
 
 func exchange(t *testing.T, client *http.Client, base, method, path, accept, enc, inm string) laneExchange {
