@@ -85,8 +85,8 @@ type Server struct {
 	// Lookup fills in a reply and returns true, or returns false to hand
 	// the connection to Fallback. It must not keep req's strings.
 	Lookup func(req *Request, rep *Reply) bool
-	// Done is called after each reply the lane sent (the access log and
-	// the metrics), with the body bytes written.
+	// Done, if set, is called after each reply Lookup made (the access
+	// log and the metrics), with the body bytes written.
 	Done func(req *Request, rep *Reply, bytes int64)
 	// Fallback serves every connection the lane hands over. Its
 	// ReadHeaderTimeout and IdleTimeout apply in the lane too.
@@ -291,10 +291,11 @@ func (c *conn) serve() {
 	fb := c.srv.Fallback
 	remote := c.nc.RemoteAddr().String()
 	for first := true; ; first = false {
-		// Wait for a request: ReadHeaderTimeout for the first one (as
-		// net/http), IdleTimeout between requests.
+		// Wait for a request: ReadHeaderTimeout for the first one,
+		// IdleTimeout between requests (none when it is 0), as net/http
+		// does without a ReadTimeout.
 		wait := fb.ReadHeaderTimeout
-		if !first && fb.IdleTimeout > 0 {
+		if !first {
 			wait = fb.IdleTimeout
 		}
 		c.setReadDeadline(wait)
@@ -319,7 +320,9 @@ func (c *conn) serve() {
 		case c.lookup():
 			var written int64
 			written, err = c.writeReply(closeAfter)
-			c.srv.Done(&c.req, &c.rep, written)
+			if c.srv.Done != nil {
+				c.srv.Done(&c.req, &c.rep, written)
+			}
 		case c.srv.InProcess != nil && c.srv.InProcess(c.req.Path):
 			err = c.serveInProcess(h, closeAfter)
 		default:
