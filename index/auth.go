@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -46,7 +47,18 @@ func (p Principal) CanRead(project string) bool {
 // when the request carries no credentials, and ErrBadCredentials (or
 // ErrTokenExpired) when it carries wrong ones.
 func (c *Catalog) Authenticate(ctx context.Context, r *http.Request) (p Principal, ok bool, err error) {
-	authz := strings.TrimSpace(r.Header.Get("Authorization"))
+	return c.authenticate(ctx, r.Header.Get("Authorization"), false)
+}
+
+// errNotCached is authenticate's answer in cachedOnly mode for a password
+// that would need a bcrypt comparison.
+var errNotCached = errors.New("password not verified recently")
+
+// authenticate is Authenticate for an Authorization header value. With
+// cachedOnly, a password is accepted only from the cache of recently
+// verified ones (errNotCached otherwise), so that no bcrypt runs.
+func (c *Catalog) authenticate(ctx context.Context, authorization string, cachedOnly bool) (p Principal, ok bool, err error) {
+	authz := strings.TrimSpace(authorization)
 	if authz == "" {
 		return Anonymous, false, nil
 	}
@@ -56,7 +68,8 @@ func (c *Catalog) Authenticate(ctx context.Context, r *http.Request) (p Principa
 		p, err := c.CheckToken(ctx, strings.TrimSpace(rest))
 		return p, true, err
 	case "basic":
-		user, pass, has := r.BasicAuth()
+		// net/http's parsing of the Basic credentials, exactly.
+		user, pass, has := (&http.Request{Header: http.Header{"Authorization": {authorization}}}).BasicAuth()
 		if !has {
 			return Anonymous, true, ErrBadCredentials
 		}
@@ -73,7 +86,11 @@ func (c *Catalog) Authenticate(ctx context.Context, r *http.Request) (p Principa
 		if user == "__token__" {
 			return Anonymous, true, ErrBadCredentials
 		}
-		u, err := c.CheckPassword(ctx, user, pass)
+		check := c.CheckPassword
+		if cachedOnly {
+			check = c.checkPasswordCached
+		}
+		u, err := check(ctx, user, pass)
 		if err != nil {
 			return Anonymous, true, err
 		}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -179,4 +180,31 @@ func (a *Auth) Visible(c echo.Context, project string) bool {
 		return true
 	}
 	return a.Principal(c).CanRead(project)
+}
+
+// FastPrincipal authenticates a request of the fast lane as Middleware
+// would, from its Authorization header and the client address (RealIP's).
+// ok is false whenever the lane must leave the request to echo: an address
+// over the failed-login limit, wrong or expired credentials, a password not
+// verified recently (the lane never runs bcrypt), or a failure to check.
+// Echo then answers, and counts a failure, exactly once. A request without
+// credentials is Anonymous.
+func (a *Auth) FastPrincipal(ctx context.Context, authorization, addr string) (Principal, bool) {
+	if authorization == "" {
+		return Anonymous, true
+	}
+	if blocked, _ := a.limiter.Blocked(addr); blocked {
+		return Anonymous, false
+	}
+	p, has, err := a.cat.authenticate(ctx, authorization, true)
+	if err != nil || !has {
+		return Anonymous, false
+	}
+	return p, true
+}
+
+// FastCanRead is RequireRead for the fast lane: true when p may read
+// project ("" for the root and listings). A nil Auth allows every read.
+func (a *Auth) FastCanRead(p Principal, project string) bool {
+	return a == nil || a.cfg.AnonymousRead || p.CanRead(project)
 }

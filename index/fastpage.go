@@ -23,15 +23,13 @@ const (
 // FastPage answers a simple-page request for the fast lane (package
 // fastlane) when the answer is already in memory: /simple/, a hosted
 // project's /simple/NAME/ under its normalized name, or a mirrored one the
-// mirror holds warm (WarmUpstream), in a server that lets anyone read. It
-// writes the same status, headers and body as the echo route would
-// (servePage builds both from one pageReply) and returns false for
-// everything else: a page not yet rendered, a merged project, a name to
-// redirect, a 404, a mirror page to fetch or revalidate, private mode.
-func (h *Handler) FastPage(req *fastlane.Request, rep *fastlane.Reply) bool {
-	if h.auth != nil && !h.auth.Config().AnonymousRead {
-		return false
-	}
+// mirror holds warm (WarmUpstream). It writes the same status, headers and
+// body as the echo route would (servePage builds both from one pageReply)
+// and returns false for everything else: a page not yet rendered, a merged
+// project, a name to redirect, a 404, a mirror page to fetch or
+// revalidate, a read p may not make. p is the request's principal
+// (Auth.FastPrincipal).
+func (h *Handler) FastPage(req *fastlane.Request, rep *fastlane.Reply, p Principal) bool {
 	rest, ok := strings.CutPrefix(req.Path, "/simple/")
 	if !ok {
 		return false
@@ -40,6 +38,11 @@ func (h *Handler) FastPage(req *fastlane.Request, rep *fastlane.Reply) bool {
 	ctx := context.Background()
 	var key pageKey
 	if rest == "" {
+		// A credential limited to some projects gets a listing of its
+		// own in private mode, rendered per request (root).
+		if !h.auth.FastCanRead(p, "") || h.auth != nil && !h.auth.Config().AnonymousRead && len(p.Projects) > 0 {
+			return false
+		}
 		serial, err := h.cat.Serial(ctx)
 		if err != nil {
 			return false
@@ -48,7 +51,7 @@ func (h *Handler) FastPage(req *fastlane.Request, rep *fastlane.Reply) bool {
 		rep.Route = RouteRoot
 	} else {
 		name, ok := strings.CutSuffix(rest, "/")
-		if !ok || !pep503.Valid(name) || pep503.Normalize(name) != name {
+		if !ok || !pep503.Valid(name) || pep503.Normalize(name) != name || !h.auth.FastCanRead(p, name) {
 			return false
 		}
 		rep.Route = RouteProject
@@ -61,11 +64,11 @@ func (h *Handler) FastPage(req *fastlane.Request, rep *fastlane.Reply) bool {
 		}
 		key = pageKey{name: name, serial: serial, json: f.JSON(), source: 'h'}
 	}
-	p := h.cache.get(key)
-	if p == nil {
+	pg := h.cache.get(key)
+	if pg == nil {
 		return false
 	}
-	h.fastReply(req, rep, f, p, key.serial)
+	h.fastReply(req, rep, f, pg, key.serial)
 	return true
 }
 
@@ -102,9 +105,10 @@ const RouteHostedFile = "/files/:sha256/:filename"
 // of its PEP 658 metadata, for the fast lane, as the echo route (file,
 // ServeBlob) answers it when the request has no Range or conditional
 // header: the same headers, and the bytes with sendfile. Private mode, a
-// presigning store and anything not found are left to the echo route.
-func (h *Handler) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
-	if req.Conditional || req.IfNoneMatch != "" || h.auth != nil && !h.auth.Config().AnonymousRead {
+// presigning store, a read p may not make and anything not found are left
+// to the echo route.
+func (h *Handler) FastFile(req *fastlane.Request, rep *fastlane.Reply, p Principal) bool {
+	if req.Conditional || req.IfNoneMatch != "" || !h.auth.FastCanRead(p, "") {
 		return false
 	}
 	rest, ok := strings.CutPrefix(req.Path, "/files/")
@@ -117,7 +121,7 @@ func (h *Handler) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
 	}
 	name, meta := strings.CutSuffix(name, ".metadata")
 	f, err := h.fileRow(context.Background(), name)
-	if err != nil || f.SHA256 != sum {
+	if err != nil || f.SHA256 != sum || !h.auth.FastCanRead(p, f.Project) {
 		return false
 	}
 	key, etag := f.BlobKey, f.SHA256

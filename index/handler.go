@@ -162,7 +162,10 @@ func (h *Handler) root(c echo.Context) error {
 	// rendered per request instead of cached.
 	var only []string
 	if h.auth != nil && !h.auth.Config().AnonymousRead {
-		only = h.auth.Principal(c).Projects
+		// An empty restriction means every project (ProjectAllowed).
+		if ps := h.auth.Principal(c).Projects; len(ps) > 0 {
+			only = ps
+		}
 	}
 	key := pageKey{serial: serial, json: f.JSON(), source: 'h'}
 	var p *page

@@ -173,12 +173,8 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	if err != nil {
 		return User{}, err
 	}
-	key := sha256.Sum256([]byte(c.path + "\x00" + name + "\x00" + password))
-	now := time.Now()
-	pwCache.mu.Lock()
-	ch, ok := pwCache.m[key]
-	pwCache.mu.Unlock()
-	if ok && now.Before(ch.expires) && subtle.ConstantTimeCompare([]byte(ch.hash), []byte(u.passwordHash)) == 1 {
+	key := c.passwordKey(name, password)
+	if c.passwordCached(key, &u) {
 		return u, nil
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(password)) != nil {
@@ -188,9 +184,33 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	if len(pwCache.m) > 10000 {
 		clear(pwCache.m)
 	}
-	pwCache.m[key] = cachedHash{hash: u.passwordHash, expires: now.Add(10 * time.Minute)}
+	pwCache.m[key] = cachedHash{hash: u.passwordHash, expires: time.Now().Add(10 * time.Minute)}
 	pwCache.mu.Unlock()
 	return u, nil
+}
+
+// checkPasswordCached is CheckPassword without bcrypt: it succeeds only
+// when the password was verified recently (and the hash has not changed
+// since), and returns errNotCached otherwise, wrong passwords included.
+func (c *Catalog) checkPasswordCached(ctx context.Context, name, password string) (User, error) {
+	u, err := c.GetUser(ctx, name)
+	if err != nil || !c.passwordCached(c.passwordKey(name, password), &u) {
+		return User{}, errNotCached
+	}
+	return u, nil
+}
+
+func (c *Catalog) passwordKey(name, password string) [32]byte {
+	return sha256.Sum256([]byte(c.path + "\x00" + name + "\x00" + password))
+}
+
+// passwordCached reports whether key was verified recently against u's
+// current hash.
+func (c *Catalog) passwordCached(key [32]byte, u *User) bool {
+	pwCache.mu.Lock()
+	ch, ok := pwCache.m[key]
+	pwCache.mu.Unlock()
+	return ok && time.Now().Before(ch.expires) && subtle.ConstantTimeCompare([]byte(ch.hash), []byte(u.passwordHash)) == 1
 }
 
 // PasswordCost is the bcrypt cost of new password hashes. Tests lower it

@@ -76,11 +76,12 @@ const RouteFile = "/mirror/files/:project/:filename"
 // distribution file, or of its PEP 658 metadata, that is already in
 // storage, as serveFile would: the same checks (a file of a cached page,
 // not in cooldown) and, through the blob server, the same headers.
-// Everything else (a file or metadata to fetch, private mode, Range) is
-// left to serveFile.
-func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
+// Everything else (a file or metadata to fetch, a read p may not make,
+// Range) is left to serveFile. p is the request's principal
+// (index.Auth.FastPrincipal).
+func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply, p index.Principal) bool {
 	fb, ok := m.blobs.(FastBlobServer)
-	if !ok || m.auth == nil || !m.auth.Config().AnonymousRead || req.Conditional || req.IfNoneMatch != "" {
+	if !ok || m.auth == nil || req.Conditional || req.IfNoneMatch != "" {
 		return false
 	}
 	rest, ok := strings.CutPrefix(req.Path, "/mirror/files/")
@@ -93,6 +94,9 @@ func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply) bool {
 	}
 	filename, meta := strings.CutSuffix(filename, ".metadata")
 	name := pep503.Normalize(project)
+	if !m.auth.FastCanRead(p, name) {
+		return false
+	}
 	f, ok, err := m.lookupFile(context.Background(), name, filename)
 	if err != nil || !ok {
 		return false

@@ -251,7 +251,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
-		m.lane = m.newLane(readSide, mir, met)
+		m.lane = m.newLane(readSide, auth, mir, met)
 		go func() { m.done <- m.lane.Serve(ln) }()
 	} else {
 		go func() { m.done <- m.server.Serve(ln) }()

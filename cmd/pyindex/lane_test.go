@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -243,4 +244,105 @@ func exchangeHeaders(t *testing.T, client *http.Client, base, method, path strin
 	resp.Header.Del("X-Request-Id")
 	return laneExchange{request: fmt.Sprintf("%s %s %q", method, path, hdr),
 		status: resp.StatusCode, header: resp.Header, body: string(body)}
+}
+
+// TestFastLaneAuthMatchesNetHTTP is TestFastLaneMatchesNetHTTP for
+// requests with credentials (a password, tokens with and without a project
+// restriction, wrong ones, until the failed-login limit blocks), with
+// anonymous reads on and off: the lane answers the reads the credential
+// allows and leaves every refusal to echo, so the answers must not differ.
+func TestFastLaneAuthMatchesNetHTTP(t *testing.T) {
+	for _, anonymous := range []bool{false, true} {
+		t.Run(fmt.Sprintf("anonymous_read=%v", anonymous), func(t *testing.T) {
+			data := t.TempDir()
+			util := loadDist(t, "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1")
+			core := loadDist(t, "acme_core-1.0-py3-none-any.whl", "acme-core", "1.0")
+			paths := []string{"/simple/", "/simple/acme-util/", "/simple/acme-core/",
+				"/files/" + util.sha256() + "/" + util.filename, "/files/" + util.sha256() + "/" + util.filename + ".metadata",
+				"/files/" + core.sha256() + "/" + core.filename}
+			basic := func(user, pass string) string {
+				return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+			}
+			creds := map[string]string{"none": ""}
+			run := func(fast bool) ([]laneExchange, int) {
+				cfg := pyindex.DefaultConfig()
+				cfg.Listen, cfg.Data, cfg.LogLevel = "127.0.0.1:0", data, "warn"
+				cfg.Mirror.Upstream = ""
+				cfg.Server.FastLane = fast
+				cfg.Auth.AnonymousRead = anonymous
+				if err := cfg.Validate(); err != nil {
+					t.Fatal(err)
+				}
+				m := pyindex.NewMain(cfg, &testLogWriter{t: t})
+				if err := m.Run(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := m.Close(); err != nil {
+						t.Errorf("close: %v", err)
+					}
+				}()
+				if !fast {
+					addUser(t, m, "ci", "secret-pass", false)
+					postUpload(t, m, "ci", "secret-pass", util)
+					postUpload(t, m, "ci", "secret-pass", core)
+					creds["password"] = basic("ci", "secret-pass")
+					creds["read-token"] = "Bearer " + createToken(t, m, "ci", "--scope", "read")
+					creds["util-only-token"] = basic("__token__", createToken(t, m, "ci", "--scope", "read", "--project", "acme-util"))
+					// Last: these count towards the failed-login limit.
+					creds["wrong-password"] = basic("ci", "not-the-password")
+					creds["unknown-user"] = basic("nobody", "whatever-pass")
+					creds["malformed"] = "Basic !!!"
+				}
+				before := laneReplies(t, m)
+				var out []laneExchange
+				for _, who := range []string{"none", "password", "read-token", "util-only-token", "wrong-password", "unknown-user", "malformed"} {
+					client := &http.Client{Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 1}}
+					for _, path := range paths {
+						for _, method := range []string{"GET", "GET", "HEAD"} {
+							x := exchangeHeaders(t, client, m.URL(), method, path, map[string]string{"Authorization": creds[who]})
+							x.request = who + " " + x.request
+							x.header.Del("Retry-After") // seconds left: timing
+							out = append(out, x)
+						}
+					}
+					client.CloseIdleConnections()
+				}
+				time.Sleep(50 * time.Millisecond) // the lane counts just after replying
+				return out, laneReplies(t, m) - before
+			}
+			slow, _ := run(false)
+			// In private mode a token without a project restriction lists
+			// every project (it once listed none), one limited to
+			// acme-util only that.
+			for _, x := range slow {
+				if anonymous {
+					break
+				}
+				want := map[string]string{"read-token GET /simple/": "acme-core acme-util", "util-only-token GET /simple/": "acme-util"}
+				for prefix, names := range want {
+					if !strings.HasPrefix(x.request, prefix+" ") || x.status != http.StatusOK {
+						continue
+					}
+					for _, name := range []string{"acme-core", "acme-util"} {
+						if strings.Contains(x.body, ">"+name+"<") != strings.Contains(names, name) {
+							t.Errorf("%s: listing %q, want %s", x.request, x.body, names)
+						}
+					}
+				}
+			}
+			fast, n := run(true)
+			if len(slow) != len(fast) {
+				t.Fatalf("%d exchanges without the lane, %d with", len(slow), len(fast))
+			}
+			for i := range slow {
+				if a, b := slow[i].String(), fast[i].String(); a != b {
+					t.Errorf("without the lane:\n%s\nwith it:\n%s", a, b)
+				}
+			}
+			if n == 0 {
+				t.Error("the lane answered none of the requests with credentials")
+			}
+		})
+	}
 }

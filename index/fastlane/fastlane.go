@@ -45,6 +45,7 @@ type Request struct {
 	UserAgent      string
 	RequestID      string // the client's X-Request-Id, or a generated one
 	ForwardedFor   string // X-Forwarded-For, for a server behind a proxy
+	Authorization  string // credentials: Lookup must check them, and never log them
 	RemoteAddr     string // the peer's address, "IP:port"
 	// Conditional is set when the request has a Range, If-Range,
 	// If-Match, If-Modified-Since or If-Unmodified-Since header: a file

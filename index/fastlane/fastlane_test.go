@@ -237,7 +237,7 @@ func TestHandedOff(t *testing.T) {
 	for _, tc := range []struct{ name, req, status string }{
 		{"query", get("/fast/a?format=json"), "200"},
 		{"escape", get("/fast/%61"), "200"},
-		{"credentials", get("/fast/a", "Authorization: Basic eDp5\r\n"), "200"},
+		{"proxy credentials", get("/fast/a", "Proxy-Authorization: Basic eDp5\r\n"), "200"},
 		{"chunked body", "GET /fast/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "200"},
 		{"no host", "GET /fast/a HTTP/1.1\r\n\r\n", "400"},
 		{"two hosts", "GET /fast/a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"},
@@ -468,6 +468,8 @@ func TestParseRequest(t *testing.T) {
 		{raw: "GET / HTTP/2.0\r\nHost: h\r\n\r\n"},
 		{raw: get("/x", "Connection: keep-alive\r\n"), ok: true},
 		{raw: get("/x", "X-Forwarded-For: 10.0.0.1\r\n"), ok: true, check: func(r Request) bool { return r.ForwardedFor == "10.0.0.1" }},
+		{raw: get("/x", "authorization: Basic eDp5\r\n"), ok: true, check: func(r Request) bool { return r.Authorization == "Basic eDp5" }},
+		{raw: get("/x", "Authorization: Basic eDp5\r\n", "Authorization: Basic eDp6\r\n")},
 		{raw: get("/x", "Accept: a\r\n", "Accept: b\r\n")},
 		{raw: get("/x", "Accept:\r\n")},
 		{raw: get("/x", "Content-Length: 0\r\n")},

@@ -64,6 +64,8 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 			dst = &req.RequestID
 		case strings.EqualFold(name, "X-Forwarded-For"):
 			dst = &req.ForwardedFor
+		case strings.EqualFold(name, "Authorization"):
+			dst = &req.Authorization
 		case strings.EqualFold(name, "Connection"):
 			switch {
 			case strings.EqualFold(value, "close"):
@@ -77,7 +79,7 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 			strings.EqualFold(name, "If-Modified-Since"), strings.EqualFold(name, "If-Unmodified-Since"):
 			req.Conditional = true
 			continue
-		case strings.EqualFold(name, "Authorization"), strings.EqualFold(name, "Proxy-Authorization"),
+		case strings.EqualFold(name, "Proxy-Authorization"),
 			strings.EqualFold(name, "Content-Length"), strings.EqualFold(name, "Transfer-Encoding"),
 			strings.EqualFold(name, "Expect"), strings.EqualFold(name, "Upgrade"):
 			return false, false
