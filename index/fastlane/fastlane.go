@@ -10,9 +10,9 @@
 // one write (writev for a large body; sendfile for a file).
 //
 // It is deliberately narrow. A request is answered here only when it is a
-// plain HTTP/1.1 (or 1.0) GET or HEAD with no body, no credentials, no
-// query and headers that fit the read buffer, and Lookup has the answer at
-// hand (or InProcess takes it). Anything else (a POST, a malformed
+// plain HTTP/1.1 (or 1.0) GET or HEAD with no body, no query and headers
+// that fit the read buffer, and Lookup (which checks any credentials) has
+// the answer at hand (or InProcess takes it). Anything else (a POST, a malformed
 // request, an Upgrade) makes the lane hand the connection, with every byte
 // it has read but not consumed, to the fallback http.Server, which then
 // serves it for the rest of its life: one code path decides what is valid
