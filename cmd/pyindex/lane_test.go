@@ -53,23 +53,11 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 	hostedFile := "/files/" + loadDist(t, "acme_util-0.1-py3-none-any.whl", "", "").sha256() + "/acme_util-0.1-py3-none-any.whl"
 	mirrorFile := "/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl"
 	run := func(fast bool) []laneExchange {
-		cfg := pyindex.DefaultConfig()
-		cfg.Listen, cfg.Data, cfg.LogLevel = "127.0.0.1:0", data, "warn"
-		cfg.Mirror.Upstream = up.SimpleURL()
-		cfg.Mirror.TTL = time.Hour
-		cfg.Server.FastLane = fast
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		m := pyindex.NewMain(cfg, &testLogWriter{t: t})
-		if err := m.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if err := m.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-		}()
+		m, stop := runOn(t, data, fast, func(cfg *pyindex.Config) {
+			cfg.Mirror.Upstream = up.SimpleURL()
+			cfg.Mirror.TTL = time.Hour
+		})
+		defer stop()
 		if !fast {
 			addUser(t, m, "ci", "secret-pass", false)
 			for _, f := range [][2]string{{"acme_util-0.1-py3-none-any.whl", "0.1"}, {"acme_util-0.1.tar.gz", "0.1"}, {"acme_util-0.2-py3-none-any.whl", "0.2"}} {
@@ -195,6 +183,30 @@ func TestFastLaneMatchesNetHTTP(t *testing.T) {
 	}
 }
 
+// runOn runs a server on the data folder data, with the fast lane on or
+// off; stop closes it. The tests that compare the two run one after the
+// other on the same data, so that pages and ETags are the same.
+func runOn(t *testing.T, data string, fast bool, mutate func(*pyindex.Config)) (m *pyindex.Main, stop func()) {
+	t.Helper()
+	cfg := pyindex.DefaultConfig()
+	cfg.Listen, cfg.Data, cfg.LogLevel = "127.0.0.1:0", data, "warn"
+	cfg.Mirror.Upstream = ""
+	cfg.Server.FastLane = fast
+	mutate(&cfg)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m = pyindex.NewMain(cfg, &testLogWriter{t: t})
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m, func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+}
+
 // laneReplies returns pyindex_http_fast_lane_replies_total from m's
 // /metrics.
 func laneReplies(t testing.TB, m *pyindex.Main) int {
@@ -265,23 +277,8 @@ func TestFastLaneAuthMatchesNetHTTP(t *testing.T) {
 			}
 			creds := map[string]string{"none": ""}
 			run := func(fast bool) ([]laneExchange, int) {
-				cfg := pyindex.DefaultConfig()
-				cfg.Listen, cfg.Data, cfg.LogLevel = "127.0.0.1:0", data, "warn"
-				cfg.Mirror.Upstream = ""
-				cfg.Server.FastLane = fast
-				cfg.Auth.AnonymousRead = anonymous
-				if err := cfg.Validate(); err != nil {
-					t.Fatal(err)
-				}
-				m := pyindex.NewMain(cfg, &testLogWriter{t: t})
-				if err := m.Run(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-				defer func() {
-					if err := m.Close(); err != nil {
-						t.Errorf("close: %v", err)
-					}
-				}()
+				m, stop := runOn(t, data, fast, func(cfg *pyindex.Config) { cfg.Auth.AnonymousRead = anonymous })
+				defer stop()
 				if !fast {
 					addUser(t, m, "ci", "secret-pass", false)
 					postUpload(t, m, "ci", "secret-pass", util)
