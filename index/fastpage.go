@@ -38,9 +38,7 @@ func (h *Handler) FastPage(req *fastlane.Request, rep *fastlane.Reply, p Princip
 	ctx := context.Background()
 	var key pageKey
 	if rest == "" {
-		// A credential limited to some projects gets a listing of its
-		// own in private mode, rendered per request (root).
-		if !h.auth.FastCanRead(p, "") || h.auth != nil && !h.auth.Config().AnonymousRead && len(p.Projects) > 0 {
+		if !h.auth.FastCanRead(p, "") || h.privateReads() && ownListing(p) != nil {
 			return false
 		}
 		serial, err := h.cat.Serial(ctx)

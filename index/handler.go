@@ -74,6 +74,20 @@ func NewHandler(cat *Catalog, store storage.Store, cfg Config, log *slog.Logger)
 // it every read is anonymous and allowed.
 func (h *Handler) SetAuth(a *Auth) { h.auth = a }
 
+// privateReads reports whether reads need a credential (auth.anonymous_read
+// off).
+func (h *Handler) privateReads() bool { return h.auth != nil && !h.auth.Config().AnonymousRead }
+
+// ownListing returns the projects p's root listing is limited to in private
+// mode, nil for all: an empty restriction means every project, as
+// ProjectAllowed has it. Such listings are rendered per request.
+func ownListing(p Principal) []string {
+	if len(p.Projects) > 0 {
+		return p.Projects
+	}
+	return nil
+}
+
 // canRead applies the read rules to project ("" for listings).
 func (h *Handler) canRead(c echo.Context, project string) error {
 	if h.auth == nil {
@@ -161,11 +175,8 @@ func (h *Handler) root(c echo.Context) error {
 	// A token limited to some projects sees only those: such listings are
 	// rendered per request instead of cached.
 	var only []string
-	if h.auth != nil && !h.auth.Config().AnonymousRead {
-		// An empty restriction means every project (ProjectAllowed).
-		if ps := h.auth.Principal(c).Projects; len(ps) > 0 {
-			only = ps
-		}
+	if h.privateReads() {
+		only = ownListing(h.auth.Principal(c))
 	}
 	key := pageKey{serial: serial, json: f.JSON(), source: 'h'}
 	var p *page

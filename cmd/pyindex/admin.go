@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/storage"
 )
 
 // The admin subcommands (prune, yank, unyank, delete) open the catalog and
@@ -22,18 +23,11 @@ import (
 
 // withAdmin loads the configuration, opens the catalog and the store, and
 // runs fn with an Admin over them.
-func withAdmin(cmd *cobra.Command, load func(*cobra.Command) (Config, error), fn func(context.Context, *index.Admin) error) error {
-	cfg, err := load(cmd)
-	if err != nil {
-		return err
-	}
-	cat, store, err := openData(cmd.Context(), cfg)
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return fn(cmd.Context(), index.NewAdmin(cat, store, log))
+func withAdmin(cmd *cobra.Command, load loader, fn func(context.Context, *index.Admin) error) error {
+	return withDataDo(cmd, load, func(ctx context.Context, _ Config, cat *index.Catalog, store storage.Store) error {
+		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return fn(ctx, index.NewAdmin(cat, store, log))
+	})
 }
 
 func cliWho() index.Actor { return index.Actor{Name: cliActor()} }

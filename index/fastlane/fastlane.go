@@ -424,39 +424,40 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	if rep.File != nil {
 		defer rep.File.Close()
 	}
-	var err error
-	switch {
-	case file != nil:
-		// Headers first, then the file: TCPConn.ReadFrom sends an
-		// *os.File behind a LimitedReader with sendfile(2).
-		if _, err = c.nc.Write(b); err == nil {
-			var n int64
-			n, err = io.Copy(c.nc, io.LimitReader(file, rep.FileSize))
-			if err == nil && n < rep.FileSize {
-				err = io.ErrUnexpectedEOF // the length sent was a lie: end the connection
-			}
-			c.wbuf = b[:0]
-			return n, err
+	if file == nil {
+		if err := c.send(b, body); err != nil {
+			return 0, err
 		}
-	case len(body) <= smallBody:
-		b = append(b, body...)
-		_, err = c.nc.Write(b)
-	default:
-		err = c.writev(b, body)
+		return int64(len(body)), nil
 	}
+	// Headers first, then the file: TCPConn.ReadFrom sends an *os.File
+	// behind a LimitedReader with sendfile(2).
 	c.wbuf = b[:0]
-	if err != nil {
+	if _, err := c.nc.Write(b); err != nil {
 		return 0, err
 	}
-	return int64(len(body)), nil
+	n, err := io.Copy(c.nc, io.LimitReader(file, rep.FileSize))
+	if err == nil && n < rep.FileSize {
+		err = io.ErrUnexpectedEOF // the length sent was a lie: end the connection
+	}
+	return n, err
 }
 
-// writev writes header and body with one system call where it can.
-func (c *conn) writev(header, body []byte) error {
-	c.bufs = [2][]byte{header, body}
-	bufs := net.Buffers(c.bufs[:])
-	_, err := bufs.WriteTo(c.nc)
-	c.bufs = [2][]byte{}
+// send writes the status line and headers in b, then body: one write for
+// a small body (copied after the headers), one writev for a large one. It
+// keeps b's buffer, grown or not, for releaseWriteBuf.
+func (c *conn) send(b, body []byte) error {
+	var err error
+	if len(body) <= smallBody {
+		b = append(b, body...)
+		_, err = c.nc.Write(b)
+	} else {
+		c.bufs = [2][]byte{b, body}
+		bufs := net.Buffers(c.bufs[:])
+		_, err = bufs.WriteTo(c.nc)
+		c.bufs = [2][]byte{}
+	}
+	c.wbuf = b[:0]
 	return err
 }
 

@@ -68,15 +68,7 @@ func (c *conn) writeRecorded(req *http.Request, rec *recorder, closeAfter bool) 
 		}
 	}
 	b = append(b, "\r\n"...)
-	var err error
-	if len(body) <= smallBody {
-		b = append(b, body...)
-		_, err = c.nc.Write(b)
-	} else {
-		err = c.writev(b, body)
-	}
-	c.wbuf = b[:0]
-	return err
+	return c.send(b, body)
 }
 
 // newlineToSpace keeps a header value on its line, as net/http does.
