@@ -25,7 +25,7 @@ import (
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/upload/dist"
+	"github.com/pyindex/pyindex/index/dist"
 )
 
 // BlobServer serves a stored blob over HTTP (index.Handler does, with

@@ -11,7 +11,7 @@ import (
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/upload/dist"
+	"github.com/pyindex/pyindex/index/dist"
 )
 
 // Filter selects which files of a project a sync fetches. The zero Filter

@@ -16,7 +16,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep440"
-	"github.com/pyindex/pyindex/upload/dist"
+	"github.com/pyindex/pyindex/index/dist"
 )
 
 // parsedPage is an upstream project page, source format aside.

@@ -15,7 +15,7 @@ import (
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/upload/dist"
+	"github.com/pyindex/pyindex/index/dist"
 )
 
 // SyncOptions says what a sync fetches.

@@ -1,6 +1,6 @@
 // Package upload is the write side: the legacy upload API that twine,
 // poetry, uv and pdm speak (POST /legacy/), validation of distributions
-// (upload/dist) and setuptools_scm-compatible versions (upload/scm).
+// (index/dist) and setuptools_scm-compatible versions (upload/scm).
 //
 // An upload streams the file to a temporary file while hashing it, checks
 // every digest the client sent, validates the filename, the form and the
@@ -39,7 +39,7 @@ import (
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/upload/dist"
+	"github.com/pyindex/pyindex/index/dist"
 )
 
 // Config configures uploads.
