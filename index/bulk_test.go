@@ -43,8 +43,8 @@ func TestAddFilesMatchesAddFile(t *testing.T) {
 	files := bulkFiles()
 	one, bulk := indextest.Catalog(t), indextest.Catalog(t)
 	now := func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) }
-	index.SetNow(one, now)
-	index.SetNow(bulk, now)
+	one.SetClock(now)
+	bulk.SetClock(now)
 	for _, nf := range files {
 		if _, _, err := one.AddFile(ctx, nf); err != nil {
 			t.Fatal(err)

@@ -226,3 +226,8 @@ func formatError(err error) error {
 	}
 	return err
 }
+
+// SetClock replaces the catalog's clock, so that upload times (and so
+// golden pages and audit entries) are deterministic in tests. Call it
+// before the catalog is shared.
+func (c *Catalog) SetClock(now func() time.Time) { c.now = now }

@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
@@ -174,56 +171,4 @@ func devOrigin(ctx context.Context, tx *sql.Tx, project string, v pep440.Version
 	_ = tx.QueryRowContext(ctx, `SELECT commit_sha, branch FROM dev_versions WHERE project = ? AND version = ?`,
 		project, v.Public().Canonical()).Scan(&commit, &branch)
 	return commit, branch
-}
-
-// DevVersionsHandler serves POST /api/v1/projects/:project/dev-versions.
-type DevVersionsHandler struct {
-	cat  *Catalog
-	auth *Auth
-}
-
-// NewDevVersionsHandler returns the dev-number endpoint's handler.
-func NewDevVersionsHandler(cat *Catalog, auth *Auth) *DevVersionsHandler {
-	return &DevVersionsHandler{cat: cat, auth: auth}
-}
-
-// Register adds the route.
-func (h *DevVersionsHandler) Register(g *echo.Group) {
-	g.POST("/api/v1/projects/:project/dev-versions", h.allocate)
-}
-
-type devRequest struct {
-	Base   string `json:"base"`
-	Commit string `json:"commit"`
-	Branch string `json:"branch"`
-}
-
-func (h *DevVersionsHandler) allocate(c echo.Context) error {
-	p, err := h.auth.Require(c, ScopeUpload)
-	if err != nil {
-		return err
-	}
-	raw := param(c, "project")
-	if !pep503.Valid(raw) {
-		return echo.NewHTTPError(http.StatusBadRequest, "invalid project name")
-	}
-	project := pep503.Normalize(raw)
-	if !p.ProjectAllowed(project) {
-		return echo.NewHTTPError(http.StatusForbidden, "The given token isn't allowed to upload to project '"+project+"'")
-	}
-	if ok, err := h.cat.MayUpload(c.Request().Context(), project, p.UserID, p.Admin || len(p.Projects) > 0); err != nil {
-		return err
-	} else if !ok {
-		return echo.NewHTTPError(http.StatusForbidden, "The user '"+p.User+"' isn't allowed to upload to project '"+project+"'")
-	}
-	var req devRequest
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
-	if err := (&echo.DefaultBinder{}).BindBody(c, &req); err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "body must be JSON: {\"base\": \"1.2.4\", \"commit\": \"<sha>\", \"branch\": \"main\"}")
-	}
-	dv, err := h.cat.AllocateDevVersion(c.Request().Context(), project, req.Base, req.Commit, req.Branch, p.User)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"version": dv.Version, "number": dv.Number, "base": dv.Base, "reused": dv.Reused})
 }

@@ -164,7 +164,7 @@ func (c *Catalog) MirrorFile(ctx context.Context, project, filename string) (Mir
 // and returns it with the blob keys no longer referenced by any hosted or
 // mirrored file (the caller deletes them from the store).
 func (c *Catalog) PutMirrorPage(ctx context.Context, p *MirrorProject) (serial int64, orphans []string, err error) {
-	versions, err := json.Marshal(nonNil(p.Versions))
+	versions, err := json.Marshal(nonNilStrings(p.Versions))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -424,4 +424,12 @@ func (c *Catalog) DeleteMirrorProject(ctx context.Context, name string) ([]strin
 		return nil, ErrNotFound
 	}
 	return orphans, err
+}
+
+// nonNilStrings returns s, or an empty slice for nil (JSON [] not null).
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

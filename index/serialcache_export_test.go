@@ -7,9 +7,6 @@ func DisableSerialCache(c *Catalog) {
 	c.serials = nil
 }
 
-// Renders returns how many pages have been rendered so far.
-func Renders() int64 { return renders.Load() }
-
 // SerialChecks returns how many times c's serial cache has run PRAGMA
 // data_version, and whether it watches the WAL index's change counter.
 func SerialChecks(c *Catalog) (pragmas int64, watching bool) {

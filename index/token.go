@@ -334,3 +334,21 @@ func (c *Catalog) MayUpload(ctx context.Context, project string, userID int64, a
 	}
 	return exists == 0 || anyProject || owner == 1, nil
 }
+
+// AuthorizeUpload returns nil when p may upload to project (normalized):
+// its token restriction, if any, includes the project, and MayUpload says
+// yes. It returns an index.ErrForbidden *Error that says why otherwise.
+// The upload endpoint and the dev-number endpoint both ask it.
+func (c *Catalog) AuthorizeUpload(ctx context.Context, p Principal, project string) error {
+	if !p.ProjectAllowed(project) {
+		return Errorf(ErrForbidden, "The given token isn't allowed to upload to project '%s'", project)
+	}
+	ok, err := c.MayUpload(ctx, project, p.UserID, p.Admin || len(p.Projects) > 0)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Errorf(ErrForbidden, "The user '%s' isn't allowed to upload to project '%s': only its owners and admins may", p.User, project)
+	}
+	return nil
+}

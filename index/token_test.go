@@ -3,7 +3,6 @@ package index_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +21,7 @@ func TestTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	index.SetNow(cat, func() time.Time { return now })
+	cat.SetClock(func() time.Time { return now })
 
 	tests := []struct {
 		name    string
@@ -127,80 +126,4 @@ func TestTokens(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestAuthenticate(t *testing.T) {
-	ctx := context.Background()
-	cat := indextest.Catalog(t)
-	cat.AddUser(ctx, "ci", "ci-password", false, "test")
-	cat.AddUser(ctx, "root", "root-password", true, "test")
-	_, tok, _ := cat.CreateToken(ctx, index.NewToken{User: "ci", Scope: index.ScopeRead}, "test")
-	tests := []struct {
-		name      string
-		header    string
-		user      string
-		pass      string
-		wantHas   bool
-		wantErr   bool
-		wantScope index.Scope
-	}{
-		{name: "none"},
-		{name: "password", user: "ci", pass: "ci-password", wantHas: true, wantScope: index.ScopeUpload},
-		{name: "admin password", user: "root", pass: "root-password", wantHas: true, wantScope: index.ScopeAdmin},
-		{name: "wrong password", user: "ci", pass: "nope-nope", wantHas: true, wantErr: true},
-		{name: "unknown user", user: "ghost", pass: "whatever-1", wantHas: true, wantErr: true},
-		{name: "__token__", user: "__token__", pass: tok, wantHas: true, wantScope: index.ScopeRead},
-		{name: "owner name with token", user: "ci", pass: tok, wantHas: true, wantScope: index.ScopeRead},
-		{name: "other name with token", user: "root", pass: tok, wantHas: true, wantErr: true},
-		{name: "__token__ with a password", user: "__token__", pass: "ci-password", wantHas: true, wantErr: true},
-		{name: "bearer", header: "Bearer " + tok, wantHas: true, wantScope: index.ScopeRead},
-		{name: "token scheme", header: "token " + tok, wantHas: true, wantScope: index.ScopeRead},
-		{name: "unknown scheme", header: "Digest abc", wantHas: true, wantErr: true},
-		{name: "broken basic", header: "Basic !!!", wantHas: true, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r, _ := http.NewRequest(http.MethodGet, "/", nil)
-			if tc.user != "" {
-				r.SetBasicAuth(tc.user, tc.pass)
-			}
-			if tc.header != "" {
-				r.Header.Set("Authorization", tc.header)
-			}
-			p, has, err := cat.Authenticate(ctx, r)
-			if has != tc.wantHas || (err != nil) != tc.wantErr {
-				t.Fatalf("has=%v err=%v, want has=%v err=%v", has, err, tc.wantHas, tc.wantErr)
-			}
-			if err == nil && p.Scope != tc.wantScope {
-				t.Errorf("scope %v, want %v", p.Scope, tc.wantScope)
-			}
-		})
-	}
-}
-
-func TestLoginLimiter(t *testing.T) {
-	l := index.NewLoginLimiter(3, time.Minute)
-	for i := 0; i < 3; i++ {
-		if b, _ := l.Blocked("10.0.0.1"); b {
-			t.Fatalf("blocked after %d failures", i)
-		}
-		l.Fail("10.0.0.1")
-	}
-	if b, left := l.Blocked("10.0.0.1"); !b || left <= 0 {
-		t.Errorf("not blocked after 3 failures")
-	}
-	if b, _ := l.Blocked("10.0.0.2"); b {
-		t.Errorf("another address is blocked")
-	}
-	short := index.NewLoginLimiter(1, 10*time.Millisecond)
-	short.Fail("a")
-	time.Sleep(20 * time.Millisecond)
-	if b, _ := short.Blocked("a"); b {
-		t.Errorf("still blocked after the window")
-	}
-	var off *index.LoginLimiter
-	off.Fail("a")
-	if b, _ := off.Blocked("a"); b {
-		t.Errorf("nil limiter blocks")
-	}
 }

@@ -189,13 +189,17 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	return u, nil
 }
 
-// checkPasswordCached is CheckPassword without bcrypt: it succeeds only
+// ErrNotCached is CheckPasswordCached's answer for a password that would
+// need a bcrypt comparison.
+var ErrNotCached = errors.New("password not verified recently")
+
+// CheckPasswordCached is CheckPassword without bcrypt: it succeeds only
 // when the password was verified recently (and the hash has not changed
-// since), and returns errNotCached otherwise, wrong passwords included.
-func (c *Catalog) checkPasswordCached(ctx context.Context, name, password string) (User, error) {
+// since), and returns ErrNotCached otherwise, wrong passwords included.
+func (c *Catalog) CheckPasswordCached(ctx context.Context, name, password string) (User, error) {
 	u, err := c.GetUser(ctx, name)
 	if err != nil || !c.passwordCached(c.passwordKey(name, password), &u) {
-		return User{}, errNotCached
+		return User{}, ErrNotCached
 	}
 	return u, nil
 }

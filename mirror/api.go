@@ -3,45 +3,34 @@ package mirror
 import (
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 )
 
 // Register adds the mirror's routes to g (the server root): the files of
 // mirrored pages, and the admin API under /api/v1/mirror/. auth guards
 // both (reads per index's read policy, the API with the admin scope).
-func (m *Mirror) Register(g *echo.Group, auth *index.Auth) {
+func (m *Mirror) Register(g *echo.Group, auth *auth.Service) {
 	if auth == nil {
 		panic("mirror.Register: nil auth")
 	}
 	m.auth = auth
 	get := []string{http.MethodGet, http.MethodHead}
-	g.Match(get, "/mirror/files/:project/:filename", m.serveFile)
+	g.Match(get, RouteFile, m.serveFile)
 	g.GET("/api/v1/mirror/projects", m.apiList)
 	g.POST("/api/v1/mirror/projects/:project/refresh", m.apiRefresh)
 	g.DELETE("/api/v1/mirror/projects/:project", m.apiDelete)
 }
 
-// param returns a path parameter, percent-decoded.
-func param(c echo.Context, name string) string {
-	v := c.Param(name)
-	if strings.Contains(v, "%") {
-		if d, err := url.PathUnescape(v); err == nil {
-			return d
-		}
-	}
-	return v
-}
-
 // projectParam returns the normalized project of the path; false when it
 // is not a valid name.
 func projectParam(c echo.Context) (string, bool) {
-	raw := param(c, "project")
+	raw := httpx.Param(c, "project")
 	if !pep503.Valid(raw) {
 		return "", false
 	}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,34 +23,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/index/fastlane"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/dist"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/index/dist"
 )
-
-// BlobServer serves a stored blob over HTTP (index.Handler does, with
-// Range, HEAD and conditional requests).
-type BlobServer interface {
-	ServeBlob(c echo.Context, key, sha256, ctype string, modtime time.Time) error
-}
-
-// plainBlobServer is the fallback when no BlobServer is given.
-type plainBlobServer struct{ store storage.Store }
-
-func (p plainBlobServer) ServeBlob(c echo.Context, key, sha256, ctype string, modtime time.Time) error {
-	rc, _, err := p.store.Open(c.Request().Context(), key)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	hdr := c.Response().Header()
-	hdr.Set(echo.HeaderContentType, ctype)
-	hdr.Set("ETag", `"`+sha256+`"`)
-	hdr.Set("Cache-Control", "max-age=365000000, immutable, public")
-	http.ServeContent(c.Response(), c.Request(), "", modtime, rc)
-	return nil
-}
 
 const fileType = "application/octet-stream"
 
@@ -63,98 +42,142 @@ func modTime(f *index.MirrorFile) time.Time {
 	return f.CachedAt
 }
 
-// FastBlobServer is a BlobServer that can also fill in a fast lane reply
-// (index.Handler.FastBlob).
-type FastBlobServer interface {
-	FastBlob(req *fastlane.Request, rep *fastlane.Reply, key, sha256, ctype string, modtime time.Time) bool
-}
-
 // RouteFile is the route template of mirrored files.
 const RouteFile = "/mirror/files/:project/:filename"
 
-// FastFile answers, for the fast lane, a plain GET or HEAD of a mirrored
-// distribution file, or of its PEP 658 metadata, that is already in
-// storage, as serveFile would: the same checks (a file of a cached page,
-// not in cooldown) and, through the blob server, the same headers.
-// Everything else (a file or metadata to fetch, a read p may not make,
-// Range) is left to serveFile. p is the request's principal
-// (index.Auth.FastPrincipal).
-func (m *Mirror) FastFile(req *fastlane.Request, rep *fastlane.Reply, p index.Principal) bool {
-	fb, ok := m.blobs.(FastBlobServer)
-	if !ok || m.auth == nil || req.Conditional || req.IfNoneMatch != "" {
-		return false
+// Routes returns the mirror's route that the fast lane also serves:
+// RouteFile, for files (and PEP 658 metadata) already in storage. echo
+// serves the same route with serveFile, which asks the same lookup and
+// fetches from the upstream what it does not have.
+func (m *Mirror) Routes() []httpx.Route {
+	return []httpx.Route{{Path: RouteFile, Lookup: m.storedFile}}
+}
+
+// errNotStored is storedFile's answer when the file must be fetched.
+var errNotStored = errors.New("mirror file not stored")
+
+// locate finds the file a request for /mirror/files/PROJECT/FILENAME
+// names (".metadata" cut off: meta): a file of a cached page (never an
+// open proxy; a hosted name never serves upstream files unless merged),
+// that r may read, not in cooldown.
+func (m *Mirror) locate(ctx context.Context, r auth.Result, project, filename string) (name string, f index.MirrorFile, meta bool, err error) {
+	if !pep503.Valid(project) {
+		return "", f, false, index.ErrNotFound
 	}
-	rest, ok := strings.CutPrefix(req.Path, "/mirror/files/")
+	name = pep503.Normalize(project)
+	if err := m.auth.Read(r, name); err != nil {
+		return "", f, false, err
+	}
+	filename, meta = strings.CutSuffix(filename, ".metadata")
+	f, ok, err := m.lookupFile(ctx, name, filename)
+	if err != nil {
+		return "", f, false, err
+	}
 	if !ok {
-		return false
-	}
-	project, filename, ok := strings.Cut(rest, "/")
-	if !ok || filename == "" || strings.Contains(filename, "/") || !pep503.Valid(project) {
-		return false
-	}
-	filename, meta := strings.CutSuffix(filename, ".metadata")
-	name := pep503.Normalize(project)
-	if !m.auth.FastCanRead(p, name) {
-		return false
-	}
-	f, ok, err := m.lookupFile(context.Background(), name, filename)
-	if err != nil || !ok {
-		return false
+		return "", f, false, index.ErrNotFound
 	}
 	if cutoff, cool := m.cutoff(name); cool && cooling(&f, cutoff) {
-		return false
+		return "", f, false, index.Errorf(index.ErrNotFound, "Not Found (this file is in the mirror's cooldown, mirror.min_age)")
 	}
-	rep.Route = RouteFile
-	kind, key, sum := kindFile, f.BlobKey, f.SHA256
+	return name, f, meta, nil
+}
+
+// storedFile answers RouteFile from storage: the cached file, or its PEP
+// 658 metadata (extracted from the cached wheel, or the upstream's own
+// .metadata file), with the read side's blob headers. It returns
+// errNotStored (httpx.ErrNotInMemory for the lane) when the file or
+// metadata must be fetched first, and the lane gets ErrNotInMemory for
+// anything but a plain 200 of a stored blob.
+func (m *Mirror) storedFile(ctx context.Context, req *httpx.Request, params []string, rep *httpx.Reply) error {
+	_, f, meta, err := m.locate(ctx, req.Auth, params[0], params[1])
+	if err != nil {
+		if req.InMemory {
+			return httpx.ErrNotInMemory
+		}
+		return err
+	}
+	kind, b := kindFile, httpx.Blob{Key: f.BlobKey, SHA256: f.SHA256, ContentType: fileType, ModTime: modTime(&f), Name: params[1]}
 	if meta {
-		// serveMetadata's two stored forms: extracted from the cached
-		// wheel, or fetched from the upstream's own .metadata file.
-		kind, key, sum = kindMetadata, f.MetadataKey, f.MetadataSHA256
-		if key == "" && f.UpstreamMetadata != "" {
-			key, sum = storage.Key(f.UpstreamMetadata), f.UpstreamMetadata
+		kind, b.Key, b.SHA256 = kindMetadata, f.MetadataKey, f.MetadataSHA256
+		if b.Key == "" && f.UpstreamMetadata != "" {
+			if !req.InMemory {
+				return errNotStored // serveMetadata checks and fetches it
+			}
+			b.Key, b.SHA256 = storage.Key(f.UpstreamMetadata), f.UpstreamMetadata
 		}
 	}
-	if key == "" || !fb.FastBlob(req, rep, key, sum, fileType, modTime(&f)) {
-		return false
+	if b.Key == "" {
+		if req.InMemory {
+			return httpx.ErrNotInMemory
+		}
+		return errNotStored
+	}
+	if err := m.storedReply(ctx, req, b, rep); err != nil {
+		return err
 	}
 	m.m.lookup(kind, resultHit)
-	return true
+	return nil
+}
+
+// storedReply fills in rep with a cached blob (httpx.BlobReply). It
+// returns errNotStored, having filled in nothing, when the blob is missing
+// from the store although the catalog lists it (removed behind the
+// catalog's back): the caller fetches it again. The store is asked first
+// only when it may answer with a presigned URL (S3), which would send the
+// client to a missing object.
+func (m *Mirror) storedReply(ctx context.Context, req *httpx.Request, b httpx.Blob, rep *httpx.Reply) error {
+	if _, ok := storage.As[storage.Presigner](m.store); ok && !req.InMemory {
+		if _, err := m.store.Stat(ctx, b.Key); errors.Is(err, storage.ErrNotExist) {
+			return errNotStored
+		} else if err != nil {
+			return err
+		}
+	}
+	err := httpx.BlobReply(ctx, m.store, m.log, req, b, rep)
+	if err == nil || req.InMemory || !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	// BlobReply's 404: make sure it was the blob that is missing.
+	if _, serr := m.store.Stat(ctx, b.Key); errors.Is(serr, storage.ErrNotExist) {
+		return errNotStored
+	}
+	return err
+}
+
+// serveBlob writes a stored blob to an echo request (httpx.BlobReply).
+func (m *Mirror) serveBlob(c echo.Context, b httpx.Blob) error {
+	req := httpx.NewRequest(c, auth.Result{})
+	var rep httpx.Reply
+	if err := httpx.BlobReply(c.Request().Context(), m.store, m.log, &req, b, &rep); err != nil {
+		return err
+	}
+	return httpx.Write(c, &rep)
 }
 
 // serveFile serves a file of a cached page (or its PEP 658 metadata):
 // from storage when cached, else fetched once from the upstream.
 func (m *Mirror) serveFile(c echo.Context) error {
-	name, ok := projectParam(c)
-	if !ok {
-		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+	ctx := c.Request().Context()
+	req := httpx.NewRequest(c, m.auth.FromContext(c))
+	params := []string{httpx.Param(c, "project"), httpx.Param(c, "filename")}
+	var rep httpx.Reply
+	err := m.storedFile(ctx, &req, params, &rep)
+	if err == nil {
+		return httpx.Write(c, &rep)
 	}
-	if err := m.auth.RequireRead(c, name); err != nil {
+	if !errors.Is(err, errNotStored) {
 		return err
 	}
-	filename := param(c, "filename")
-	filename, meta := strings.CutSuffix(filename, ".metadata")
-	ctx := c.Request().Context()
-	// Only files listed on a cached page are fetched: never an open proxy.
-	// A hosted name never serves upstream files unless merged.
-	f, ok, err := m.lookupFile(ctx, name, filename)
+	name, f, meta, err := m.locate(ctx, req.Auth, params[0], params[1])
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
-	}
-	if cutoff, cool := m.cutoff(name); cool && cooling(&f, cutoff) {
-		return echo.NewHTTPError(http.StatusNotFound, "Not Found (this file is in the mirror's cooldown, mirror.min_age)")
 	}
 	if meta {
 		return m.serveMetadata(c, name, f)
 	}
+	filename := f.Filename
 	if f.BlobKey != "" {
-		if served, err := m.serveStored(c, f.BlobKey, f.SHA256, modTime(&f)); served {
-			m.m.lookup(kindFile, resultHit)
-			return err
-		}
-		m.log.Warn("cached mirror file missing from storage; fetching it again", "project", name, "file", filename)
+		m.log.Warn("cached mirror file missing from storage; fetching it again", "project", name, "file", f.Filename)
 	}
 	if m.cfg.Offline {
 		m.m.lookup(kindFile, resultOffline)
@@ -205,7 +228,7 @@ func (m *Mirror) serveFile(c echo.Context) error {
 		return res.err
 	}
 	cf := res.val.(index.MirrorFile)
-	return m.blobs.ServeBlob(c, cf.BlobKey, cf.SHA256, fileType, modTime(&cf))
+	return m.serveBlob(c, httpx.Blob{Key: cf.BlobKey, SHA256: cf.SHA256, ContentType: fileType, ModTime: modTime(&cf), Name: path.Base(c.Request().URL.Path)})
 }
 
 type singleflightResult struct {
@@ -365,50 +388,12 @@ func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return io.ReadFull(s.r, p)
 }
 
-// serveStored serves a cached blob. It reports false, having written
-// nothing, when the blob is missing from the store although the catalog
-// lists it (removed behind the catalog's back): the caller fetches it
-// again.
-//
-// The blob server finds a missing blob when it opens it, so the store is
-// asked first only when it may answer with a presigned URL (S3), which
-// would send the client to a missing object.
-func (m *Mirror) serveStored(c echo.Context, key, sha256 string, modtime time.Time) (bool, error) {
-	ctx := c.Request().Context()
-	if _, ok := storage.As[storage.Presigner](m.store); ok {
-		if _, err := m.store.Stat(ctx, key); errors.Is(err, storage.ErrNotExist) {
-			return false, nil
-		} else if err != nil {
-			return true, err
-		}
-	}
-	err := m.blobs.ServeBlob(c, key, sha256, fileType, modtime)
-	if err == nil || c.Response().Committed {
-		return true, err
-	}
-	var he *echo.HTTPError
-	if !errors.Is(err, storage.ErrNotExist) && !(errors.As(err, &he) && he.Code == http.StatusNotFound) {
-		return true, err
-	}
-	// The blob server's 404: make sure it was the blob that is missing.
-	if _, serr := m.store.Stat(ctx, key); errors.Is(serr, storage.ErrNotExist) {
-		return false, nil
-	}
-	return true, err
-}
-
 // serveMetadata serves the PEP 658 metadata of f: extracted from the cached
 // wheel, or fetched once from the upstream and checked against its hash.
 func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFile) error {
 	ctx := c.Request().Context()
-	if f.MetadataKey != "" {
-		if served, err := m.serveStored(c, f.MetadataKey, f.MetadataSHA256, modTime(&f)); served {
-			m.m.lookup(kindMetadata, resultHit)
-			return err
-		}
-	}
 	if f.UpstreamMetadata == "" {
-		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
+		return index.ErrNotFound
 	}
 	key := storage.Key(f.UpstreamMetadata)
 	if _, err := m.store.Stat(ctx, key); err != nil {
@@ -428,7 +413,7 @@ func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFil
 	} else {
 		m.m.lookup(kindMetadata, resultHit)
 	}
-	return m.blobs.ServeBlob(c, key, f.UpstreamMetadata, fileType, modTime(&f))
+	return m.serveBlob(c, httpx.Blob{Key: key, SHA256: f.UpstreamMetadata, ContentType: fileType, ModTime: modTime(&f), Name: path.Base(c.Request().URL.Path)})
 }
 
 func (m *Mirror) fetchMetadata(ctx context.Context, project string, f index.MirrorFile) error {

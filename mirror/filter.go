@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/index/dist"
 )
 
 // Filter selects which files of a project a sync fetches. The zero Filter

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
 )
@@ -46,8 +47,7 @@ type Mirror struct {
 	m      *metrics
 	prefix string // path of the server's base URL, without trailing slash
 	now    func() time.Time
-	blobs  BlobServer
-	auth   *index.Auth
+	auth   *auth.Service
 	merge  map[string]bool
 	exempt map[string]bool
 
@@ -70,7 +70,6 @@ type options struct {
 	hc      *http.Client
 	now     func() time.Time
 	baseURL string
-	blobs   BlobServer
 }
 
 // WithRegisterer registers the mirror's metrics on reg (nil: none).
@@ -86,10 +85,6 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithBaseURL sets the externally visible URL of the server (index's
 // base_url); file links are built from its path.
 func WithBaseURL(u string) Option { return func(o *options) { o.baseURL = u } }
-
-// WithBlobServer makes cached files be served by b (the index's handler,
-// so that hosted and mirrored files are served alike).
-func WithBlobServer(b BlobServer) Option { return func(o *options) { o.blobs = b } }
 
 // New returns a mirror of cfg.Upstream, which must be set (Config.Enabled).
 // cat keeps the pages and store the files. cfg is validated.
@@ -111,13 +106,10 @@ func New(cfg Config, cat *index.Catalog, store storage.Store, log *slog.Logger, 
 		log = slog.Default()
 	}
 	m := &Mirror{cfg: cfg, cat: cat, store: store, log: log.With("component", "mirror"), m: newMetrics(o.reg),
-		now: o.now, blobs: o.blobs, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
+		now: o.now, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
 		warmProjects: map[string]*projectEntry{}, warmFiles: map[fileKey]*fileEntry{}, neg: map[string]time.Time{}}
 	if m.now == nil {
 		m.now = time.Now
-	}
-	if m.blobs == nil {
-		m.blobs = plainBlobServer{store}
 	}
 	if o.baseURL != "" {
 		u, err := url.Parse(o.baseURL)

@@ -21,7 +21,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
 	"github.com/pyindex/pyindex/storage"
@@ -91,22 +94,24 @@ func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirr
 	}
 	e.store = store
 	log := quietLog()
-	h, err := index.NewHandler(e.cat, store, index.DefaultConfig(), log)
+	e.m, err = mirror.New(cfg, e.cat, store, log, mirror.WithClock(e.clock.Now), mirror.WithRegisterer(e.reg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.m, err = mirror.New(cfg, e.cat, store, log, mirror.WithBlobServer(h), mirror.WithClock(e.clock.Now), mirror.WithRegisterer(e.reg))
+	authSvc, err := auth.New(auth.DefaultConfig(), auth.Deps{Catalog: e.cat, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.SetUpstream(e.m)
-	auth := index.NewAuth(e.cat, index.DefaultAuthConfig(), log)
+	h, err := simple.New(simple.DefaultConfig(), simple.Deps{Catalog: e.cat, Store: store, Auth: authSvc, Upstream: e.m, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ec := echo.New()
-	ec.HTTPErrorHandler = index.ErrorHandler(log)
-	ec.Use(auth.Middleware())
+	ec.HTTPErrorHandler = httpx.ErrorHandler(log)
+	ec.Use(authSvc.Middleware())
 	g := ec.Group("")
 	h.Register(g)
-	e.m.Register(g, auth)
+	e.m.Register(g, authSvc)
 	e.echo = ec
 	e.srv = httptest.NewServer(ec)
 	return e

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/index/dist"
 )
 
 // SyncOptions says what a sync fetches.

@@ -36,10 +36,11 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/index/dist"
 )
 
 // Config configures uploads.
@@ -70,7 +71,7 @@ type Handler struct {
 	tempDir string
 	log     *slog.Logger
 	locks   keyedMutex
-	auth    *index.Auth
+	auth    *auth.Service
 	slots   chan struct{} // upload slots; nil: no cap
 
 	// OnUpload, when set before serving, is called after every accepted
@@ -82,7 +83,7 @@ type Handler struct {
 
 // SetAuth makes uploads use a (and its failed-login limiter); by default
 // the handler authenticates against the catalog with default settings.
-func (h *Handler) SetAuth(a *index.Auth) { h.auth = a }
+func (h *Handler) SetAuth(a *auth.Service) { h.auth = a }
 
 // NewHandler returns the upload handler. Temporary files go to tempDir,
 // which should be on the same disk as the data.
@@ -93,8 +94,12 @@ func NewHandler(cat *index.Catalog, store storage.Store, cfg Config, tempDir str
 	if err := os.MkdirAll(tempDir, 0o755); err != nil {
 		return nil, fmt.Errorf("upload temp dir: %w", err)
 	}
+	a, err := auth.New(auth.DefaultConfig(), auth.Deps{Catalog: cat, Log: log})
+	if err != nil {
+		return nil, err
+	}
 	return &Handler{cat: cat, store: store, cfg: cfg, tempDir: tempDir, log: log,
-		auth: index.NewAuth(cat, index.DefaultAuthConfig(), log), slots: slots(cfg.MaxConcurrent)}, nil
+		auth: a, slots: slots(cfg.MaxConcurrent)}, nil
 }
 
 // CleanTemp removes temporary upload files left by a crash. Call it at start.
@@ -175,7 +180,8 @@ func (h *Handler) upload(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
 
-	p, hasCreds, err := h.auth.Check(c)
+	r := h.auth.FromContext(c)
+	p, hasCreds, err := r.Principal, r.Present, r.Err
 	if !hasCreds {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="pyindex"`)
 		return fail(http.StatusUnauthorized, "Authentication required: upload with a user name and password or a token (twine -u __token__ -p TOKEN)")

@@ -22,7 +22,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
 	"github.com/pyindex/pyindex/upload"
@@ -55,12 +57,12 @@ func newEnv(t testing.TB, cfg upload.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read, err := index.NewHandler(cat, store, index.DefaultConfig(), log)
+	read, err := simple.New(simple.DefaultConfig(), simple.Deps{Catalog: cat, Store: store, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	e.HTTPErrorHandler = index.ErrorHandler(log)
+	e.HTTPErrorHandler = httpx.ErrorHandler(log)
 	g := e.Group("")
 	read.Register(g)
 	up.Register(g)

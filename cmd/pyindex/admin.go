@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -22,11 +23,15 @@ import (
 // "cli:$USER" in the audit log.
 
 // withAdmin loads the configuration, opens the catalog and the store, and
-// runs fn with an Admin over them.
-func withAdmin(cmd *cobra.Command, load loader, fn func(context.Context, *index.Admin) error) error {
+// runs fn with an admin.Service over them.
+func withAdmin(cmd *cobra.Command, load loader, fn func(context.Context, *admin.Service) error) error {
 	return withDataDo(cmd, load, func(ctx context.Context, _ Config, cat *index.Catalog, store storage.Store) error {
 		log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-		return fn(ctx, index.NewAdmin(cat, store, log))
+		svc, err := admin.New(admin.Deps{Catalog: cat, Store: store, Log: log})
+		if err != nil {
+			return err
+		}
+		return fn(ctx, svc)
 	})
 }
 
@@ -54,7 +59,7 @@ func sizeString(n int64) string {
 }
 
 func newPruneCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
-	var req index.PruneRequest
+	var req admin.PruneRequest
 	var projects []string
 	var olderThan time.Duration
 	var asJSON bool
@@ -82,14 +87,14 @@ their bytes.`,
 			if err := rules.Validate(); err != nil {
 				return err
 			}
-			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+			return withAdmin(cmd, load, func(ctx context.Context, a *admin.Service) error {
 				res, err := a.Prune(ctx, rules, req.DryRun, cliWho())
 				if err != nil {
 					return err
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
-					return writeJSON(out, index.PruneJSON(res))
+					return writeJSON(out, admin.PruneJSON(res))
 				}
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "PROJECT\tVERSION\tFILES\tSIZE\tREASONS")
@@ -130,7 +135,7 @@ reason at once. Undo with "pyindex unyank".`,
 		Example: `  pyindex yank acme-util 1.2.0 --reason "corrupt wheel, use 1.2.1"`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+			return withAdmin(cmd, load, func(ctx context.Context, a *admin.Service) error {
 				r, err := a.Catalog().Yank(ctx, args[0], args[1], reason, cliWho())
 				if err != nil {
 					return err
@@ -151,7 +156,7 @@ func newUnyankCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 		Short: "Undo a yank",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
+			return withAdmin(cmd, load, func(ctx context.Context, a *admin.Service) error {
 				r, err := a.Catalog().Unyank(ctx, args[0], args[1], cliWho())
 				if err != nil {
 					return err
@@ -191,8 +196,8 @@ yank" instead: a deleted version breaks everyone who pinned it.`,
   pyindex delete old-project`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withAdmin(cmd, load, func(ctx context.Context, a *index.Admin) error {
-				var d index.Deleted
+			return withAdmin(cmd, load, func(ctx context.Context, a *admin.Service) error {
+				var d admin.Deleted
 				var err error
 				switch len(args) {
 				case 1:

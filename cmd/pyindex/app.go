@@ -18,7 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
+	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/fastlane"
+	"github.com/pyindex/pyindex/index/httpx"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
@@ -34,7 +38,7 @@ type Main struct {
 
 	Catalog *index.Catalog
 	Store   storage.Store
-	Auth    *index.Auth
+	Auth    *auth.Service
 
 	// WrapStore, when set before Run, wraps the blob store (tests inject
 	// failures with it).
@@ -54,7 +58,7 @@ type Main struct {
 	done   chan error
 
 	logOut    *batchWriter      // nil when logging straight to the writer given to NewMain
-	retention *index.Retention  // scheduled pruning; Close stops it
+	retention *admin.Retention  // scheduled pruning; Close stops it
 	syncs     *mirror.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 }
 
@@ -168,36 +172,47 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 
-	auth := index.NewAuth(cat, cfg.Auth, m.Log)
-	m.Auth = auth
-	readSide, err := index.NewHandler(cat, store, cfg.Index, m.Log)
+	authSvc, err := auth.New(cfg.Auth, auth.Deps{Catalog: cat, Log: m.Log})
 	if err != nil {
 		return err
 	}
-	readSide.SetAuth(auth)
+	m.Auth = authSvc
+	// The mirror serves the projects not hosted here (hosted names win):
+	// the read side falls back to it.
+	var mir *mirror.Mirror
+	var upstream simple.Upstream
+	if cfg.Mirror.Enabled() {
+		mir, err = mirror.New(cfg.Mirror, cat, store, m.Log, mirror.WithRegisterer(m.Registry),
+			mirror.WithBaseURL(cfg.Index.BaseURL))
+		if err != nil {
+			return err
+		}
+		upstream = mir
+	}
+	readSide, err := simple.New(cfg.Index, simple.Deps{Catalog: cat, Store: store, Auth: authSvc, Upstream: upstream, Log: m.Log})
+	if err != nil {
+		return err
+	}
 	writeSide, err := upload.NewHandler(cat, store, cfg.Upload, tempPath(cfg), m.Log)
 	if err != nil {
 		return err
 	}
-	writeSide.SetAuth(auth)
+	writeSide.SetAuth(authSvc)
 	met := newServerMetrics(m.Registry, cat, m.Log)
 	writeSide.OnUpload = met.upload
-	devVersions := index.NewDevVersionsHandler(cat, auth)
-	// The mirror serves the projects not hosted here (hosted names win);
-	// it is built after the read side, which serves its cached files.
-	var mir *mirror.Mirror
-	if cfg.Mirror.Enabled() {
-		mir, err = mirror.New(cfg.Mirror, cat, store, m.Log, mirror.WithRegisterer(m.Registry),
-			mirror.WithBaseURL(cfg.Index.BaseURL), mirror.WithBlobServer(readSide))
-		if err != nil {
-			return err
-		}
-		readSide.SetUpstream(mir)
+	adminDeps := admin.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: m.Log, Registerer: m.Registry}
+	devVersions, err := admin.NewDevVersionsHandler(adminDeps)
+	if err != nil {
+		return err
+	}
+	adminAPI, err := admin.NewAPI(adminDeps)
+	if err != nil {
+		return err
 	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = index.ErrorHandler(m.Log)
+	e.HTTPErrorHandler = httpx.ErrorHandler(m.Log)
 	e.IPExtractor = echo.ExtractIPDirect()
 	if cfg.Server.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
@@ -223,15 +238,14 @@ func (m *Main) Run(ctx context.Context) error {
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(m.Log))
 	e.Use(met.middleware)
-	e.Use(auth.Middleware())
+	e.Use(authSvc.Middleware())
 	root := e.Group("")
 	readSide.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	admin := index.NewAdmin(cat, store, m.Log)
-	index.NewAdminHandler(admin, auth).Register(root) // /api/v1 admin API
+	adminAPI.Register(root) // /api/v1 admin API
 	if mir != nil {
-		mir.Register(root, auth)
+		mir.Register(root, authSvc)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	m.registerOps(e) // /readyz, /metrics, the home page, /api/v1/version
@@ -251,12 +265,16 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
-		m.lane = m.newLane(readSide, auth, mir, met)
+		routes := readSide.Routes()
+		if mir != nil {
+			routes = append(routes, mir.Routes()...)
+		}
+		m.lane = m.newLane(routes, authSvc, met)
 		go func() { m.done <- m.lane.Serve(ln) }()
 	} else {
 		go func() { m.done <- m.server.Serve(ln) }()
 	}
-	if m.retention, err = index.NewRetention(admin, cfg.Retention, m.Registry, m.Log); err != nil {
+	if m.retention, err = admin.NewRetention(cfg.Retention, adminDeps); err != nil {
 		return err
 	}
 	m.retention.Start() // does nothing unless [retention] enabled = true

@@ -13,7 +13,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
@@ -34,15 +36,15 @@ type Config struct {
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string `toml:"log_level"`
 
-	Server  ServerConfig     `toml:"server"`
-	Auth    index.AuthConfig `toml:"auth"`
-	Index   index.Config     `toml:"index"`
-	Upload  upload.Config    `toml:"upload"`
-	Storage StorageConfig    `toml:"storage"`
-	Mirror  mirror.Config    `toml:"mirror"`
+	Server  ServerConfig  `toml:"server"`
+	Auth    auth.Config   `toml:"auth"`
+	Index   simple.Config `toml:"index"`
+	Upload  upload.Config `toml:"upload"`
+	Storage StorageConfig `toml:"storage"`
+	Mirror  mirror.Config `toml:"mirror"`
 
 	// Retention prunes dev builds on a schedule (off by default).
-	Retention index.RetentionConfig `toml:"retention"`
+	Retention admin.RetentionConfig `toml:"retention"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -95,13 +97,13 @@ func DefaultConfig() Config {
 			MaxHeaderBytes:    64 << 10,
 			FastLane:          true,
 		},
-		Auth:    index.DefaultAuthConfig(),
-		Index:   index.DefaultConfig(),
+		Auth:    auth.DefaultConfig(),
+		Index:   simple.DefaultConfig(),
 		Upload:  upload.DefaultConfig(),
 		Storage: StorageConfig{Backend: "fs", S3: s3.DefaultConfig()},
 		Mirror:  mirror.DefaultConfig(),
 
-		Retention: index.DefaultRetentionConfig(),
+		Retention: admin.DefaultRetentionConfig(),
 	}
 }
 

@@ -124,7 +124,7 @@ func (m *Main) home(c echo.Context) error {
 		}
 		d.Listed, d.Stats = true, s
 		for _, f := range recent {
-			if m.Auth.Visible(c, f.Project) && len(d.Recent) < 10 {
+			if m.Auth.Visible(m.Auth.FromContext(c), f.Project) && len(d.Recent) < 10 {
 				d.Recent = append(d.Recent, f)
 			}
 		}

@@ -2,21 +2,36 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
-	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/fastlane"
-	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/index/httpx"
 )
 
-// newLane puts the fast lane in front of m.server: cached simple pages
-// (readSide.FastPage) and stored files (readSide.FastFile, mir.FastFile)
-// are answered there, with the same authentication (auth.FastPrincipal),
-// access line, metrics and X-Request-Id as echo's middleware gives the
-// requests net/http serves. mir may be nil.
-func (m *Main) newLane(readSide *index.Handler, auth *index.Auth, mir *mirror.Mirror, met *serverMetrics) *fastlane.Server {
+// laneLookup is the fast lane's scratch for one lookup: the read side's
+// request and reply and the route's parameters, pooled so that a lane
+// reply allocates nothing for them.
+type laneLookup struct {
+	req    httpx.Request
+	rep    httpx.Reply
+	params []string
+}
+
+var laneLookups = sync.Pool{New: func() any { return &laneLookup{params: make([]string, 0, 2)} }}
+
+// newLane puts the fast lane in front of m.server. It answers the read
+// side's routes (simple pages, hosted and mirrored files) by asking their
+// lookups with InMemory set; it resolves credentials with auth.Fast, so a
+// request whose credentials need bcrypt, are wrong or come from a blocked
+// address goes to echo, which resolves and counts them. The access line,
+// metrics and X-Request-Id are the ones echo's middleware gives the
+// requests net/http serves.
+func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverMetrics) *fastlane.Server {
 	h := m.Log.Handler()
 	trustXFF := m.Config.Server.TrustProxyHeaders
 	extract := m.Echo.IPExtractor
@@ -38,28 +53,46 @@ func (m *Main) newLane(readSide *index.Handler, auth *index.Auth, mir *mirror.Mi
 		// sent from the lane, so a connection stays in it.
 		InProcess: func(path string) bool { return strings.HasPrefix(path, "/simple/") },
 		Lookup: func(req *fastlane.Request, rep *fastlane.Reply) bool {
-			var lookup func(*fastlane.Request, *fastlane.Reply, index.Principal) bool
-			switch {
-			case strings.HasPrefix(req.Path, "/simple/"):
-				lookup = readSide.FastPage
-			case strings.HasPrefix(req.Path, "/files/"):
-				lookup = readSide.FastFile
-			case mir != nil && strings.HasPrefix(req.Path, "/mirror/files/"):
-				lookup = mir.FastFile
-			default:
+			ll := laneLookups.Get().(*laneLookup)
+			defer laneLookups.Put(ll)
+			var route *httpx.Route
+			for i := range routes {
+				var ok bool
+				if ll.params, ok = httpx.Match(routes[i].Path, req.Path, ll.params[:0]); ok {
+					route = &routes[i]
+					break
+				}
+			}
+			if route == nil {
 				return false
 			}
-			p := index.Anonymous
+			ctx := context.Background()
+			a := auth.Result{}
 			if req.Authorization != "" {
-				var ok bool
-				if p, ok = auth.FastPrincipal(context.Background(), req.Authorization, realIP(req)); !ok {
+				if a = authSvc.Resolve(ctx, req.Authorization, realIP(req), req.Path, auth.Fast); a.Err != nil {
 					return false
 				}
 			}
+			ll.req = httpx.Request{Method: req.Method, Accept: req.Accept, AcceptEncoding: req.AcceptEncoding,
+				IfNoneMatch: req.IfNoneMatch, Conditional: req.Conditional, Auth: a, InMemory: true}
+			ll.rep.Reset()
 			met.inFlight.Inc()
-			if !lookup(req, rep, p) {
+			if err := route.Lookup(ctx, &ll.req, ll.params, &ll.rep); err != nil {
 				met.inFlight.Dec()
+				if ll.rep.File != nil {
+					ll.rep.File.Close()
+				}
+				if !errors.Is(err, httpx.ErrNotInMemory) {
+					m.Log.Warn("fast lane lookup failed", "path", req.Path, "err", err)
+				}
 				return false
+			}
+			rep.Status, rep.Route, rep.Body = ll.rep.Status, route.Path, ll.rep.Body
+			for _, f := range ll.rep.Header {
+				rep.Add(f.Name, f.Values[0])
+			}
+			if ll.rep.File != nil {
+				rep.File, rep.FileSize = ll.rep.File, ll.rep.Size
 			}
 			return true
 		},

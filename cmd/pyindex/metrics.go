@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 )
 
@@ -26,7 +27,7 @@ import (
 
 // Route templates whose successful GETs are downloads.
 const (
-	routeHostedFile = index.RouteHostedFile
+	routeHostedFile = simple.RouteFile
 	routeMirrorFile = mirror.RouteFile
 )
 

@@ -1,4 +1,9 @@
-package index
+// Package httpx is the HTTP plumbing every component's handlers share: the
+// one table that turns errors into statuses and messages (ErrorStatus,
+// ErrorHandler), the q-value parser of Accept headers, path parameters,
+// and the transport-neutral request, reply and blob types through which
+// the read side answers both echo and the fast lane.
+package httpx
 
 import (
 	"encoding/json"
@@ -9,6 +14,10 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -24,25 +33,63 @@ func ErrorStatus(err error) (int, string) {
 		}
 		return he.Code, msg
 	}
-	var ue *UpstreamError
+	var ue *index.UpstreamError
 	if errors.As(err, &ue) {
 		return ue.Status, ue.Msg
 	}
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, "Not Found"
-	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden, strings.TrimPrefix(err.Error(), "forbidden: ")
-	case errors.Is(err, ErrExists):
-		return http.StatusConflict, "Already exists"
-	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "invalid: ")
-	case errors.Is(err, ErrBusy):
-		return http.StatusServiceUnavailable, "The catalog is busy; try again shortly"
-	case errors.Is(err, ErrFull), errors.Is(err, storage.ErrNoSpace):
-		return http.StatusInsufficientStorage, "The server is out of storage space"
+	var ie *index.Error
+	if errors.As(err, &ie) {
+		return kindStatus(ie.Kind), ie.Msg
+	}
+	var de *dist.InvalidError
+	if errors.As(err, &de) {
+		return http.StatusBadRequest, de.Error()
+	}
+	if code := kindStatus(err); code != 0 {
+		switch code {
+		case http.StatusForbidden:
+			return code, strings.TrimPrefix(err.Error(), "forbidden: ")
+		case http.StatusBadRequest:
+			return code, strings.TrimPrefix(err.Error(), "invalid: ")
+		}
+		return code, kindMessages[code]
 	}
 	return http.StatusInternalServerError, "Internal server error"
+}
+
+// kindStatus is the status of an error of one of index's kinds (or of the
+// kinds other packages define), 0 for none of them.
+func kindStatus(err error) int {
+	switch {
+	case errors.Is(err, index.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, index.ErrUnauthenticated):
+		return http.StatusUnauthorized
+	case errors.Is(err, index.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, index.ErrExists):
+		return http.StatusConflict
+	case errors.Is(err, index.ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, auth.ErrBlocked):
+		return http.StatusTooManyRequests
+	case errors.Is(err, index.ErrBusy):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, index.ErrFull), errors.Is(err, storage.ErrNoSpace):
+		return http.StatusInsufficientStorage
+	}
+	return 0
+}
+
+// kindMessages are the messages of kinds whose errors carry no message
+// for the client.
+var kindMessages = map[int]string{
+	http.StatusNotFound:            "Not Found",
+	http.StatusUnauthorized:        "Authentication required",
+	http.StatusConflict:            "Already exists",
+	http.StatusTooManyRequests:     "Too many failed logins from this address; try again later",
+	http.StatusServiceUnavailable:  "The catalog is busy; try again shortly",
+	http.StatusInsufficientStorage: "The server is out of storage space",
 }
 
 // ErrorHandler returns echo's HTTPErrorHandler for the whole server. It
@@ -62,6 +109,9 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.Error("request failed", "err", err, "method", req.Method, "path", req.URL.Path,
 				"status", code, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}
+		if code == http.StatusUnauthorized {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="pyindex"`)
+		}
 		if code == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "5")
 		}
@@ -75,7 +125,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/pypi/"):
 			body, _ = json.Marshal(map[string]string{"error": msg, "message": msg})
 			ctype = echo.MIMEApplicationJSON
-		case req.Method == http.MethodPost && prefersJSON(req.Header.Get("Accept")):
+		case req.Method == http.MethodPost && PrefersJSON(req.Header.Get("Accept")):
 			// The shape PyPI's upload endpoint uses; uv shows "code".
 			body, _ = json.Marshal(map[string]string{
 				"message": msg, "code": strconv.Itoa(code) + " " + msg, "title": http.StatusText(code),
@@ -93,39 +143,4 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			c.Response().Write(body)
 		}
 	}
-}
-
-// prefersJSON reports whether an Accept header ranks application/json above
-// text/plain (uv sends "application/json;q=0.9, text/plain;q=0.8, ...").
-func prefersJSON(accept string) bool {
-	var qj, qt float64 = -1, -1
-	for accept != "" {
-		var part string
-		part, accept, _ = strings.Cut(accept, ",")
-		mt, params, _ := strings.Cut(part, ";")
-		mt = strings.ToLower(strings.TrimSpace(mt))
-		q := 1.0
-		for params != "" {
-			var p string
-			p, params, _ = strings.Cut(params, ";")
-			if k, v, ok := strings.Cut(p, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-				q = parseQ(v)
-			}
-		}
-		switch mt {
-		case "application/json":
-			qj = q
-		case "text/plain":
-			qt = q
-		}
-	}
-	return qj > 0 && qj > qt
-}
-
-func parseQ(v string) float64 {
-	q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || q < 0 || q > 1 {
-		return 0
-	}
-	return q
 }

@@ -1,4 +1,4 @@
-package index_test
+package simple_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 )
 
 func TestJSONAPI(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	p, err := en.cat.Project(context.Background(), "acme-util")
 	if err != nil {
@@ -102,7 +102,7 @@ func TestJSONAPI(t *testing.T) {
 		})
 	}
 	t.Run("only prereleases", func(t *testing.T) {
-		en := newEnv(t, index.Config{})
+		en := newEnv(t, simple.Config{})
 		indextest.SeedDist(t, en.cat, en.store, "acme_util-1.0rc1-py3-none-any.whl")
 		m := decodeJSON(t, en.get("/pypi/acme-util/json").Body.Bytes())
 		if v := m["info"].(map[string]any)["version"]; v != "1.0rc1" {
@@ -110,7 +110,7 @@ func TestJSONAPI(t *testing.T) {
 		}
 	})
 	t.Run("pep440 order not string order", func(t *testing.T) {
-		en := newEnv(t, index.Config{})
+		en := newEnv(t, simple.Config{})
 		for _, v := range []string{"1.10", "1.9", "1.2"} {
 			fn, data := indextest.Wheel(t, "acme_util", v, "")
 			indextest.Seed(t, en.cat, en.store, fn, data)
@@ -135,7 +135,7 @@ func TestJSONAPI(t *testing.T) {
 }
 
 func TestBaseURL(t *testing.T) {
-	en := newEnv(t, index.Config{BaseURL: "https://pypi.example.com/py/"})
+	en := newEnv(t, simple.Config{BaseURL: "https://pypi.example.com/py/"})
 	indextest.SeedDist(t, en.cat, en.store, "acme_util-0.1-py3-none-any.whl")
 	sum := indextest.Sum(indextest.Dist(t, "acme_util-0.1-py3-none-any.whl")).SHA256
 	body := en.get("/simple/acme-util/").Body.String()
@@ -147,7 +147,7 @@ func TestBaseURL(t *testing.T) {
 	if u != "https://pypi.example.com/py/files/"+sum+"/acme_util-0.1-py3-none-any.whl" {
 		t.Errorf("url = %v", u)
 	}
-	if _, err := index.NewHandler(en.cat, en.store, index.Config{BaseURL: "ftp://x/"}, nil); err == nil {
+	if _, err := simple.New(simple.Config{BaseURL: "ftp://x/"}, simple.Deps{Catalog: en.cat, Store: en.store}); err == nil {
 		t.Errorf("ftp base URL accepted")
 	}
 }

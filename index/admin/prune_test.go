@@ -1,4 +1,4 @@
-package index_test
+package admin_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
 )
 
 // rel is one release to seed: project, version and age (upload time
@@ -187,7 +188,7 @@ func TestPruneRulesInvalid(t *testing.T) {
 }
 
 type pruneAnswer struct {
-	Files    []index.FileInfo      `json:"files"`
+	Files    []admin.FileInfo      `json:"files"`
 	Releases []index.PrunedRelease `json:"releases"`
 	Bytes    int64                 `json:"bytes"`
 	DryRun   bool                  `json:"dry_run"`
@@ -274,24 +275,24 @@ func TestRetention(t *testing.T) {
 	en.seedAll(vs("1.0.dev1", "1.0.dev2", "1.0.dev3", "1.0"), now)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := index.DefaultRetentionConfig()
+	cfg := admin.DefaultRetentionConfig()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("disabled defaults: %v", err)
 	}
 	cfg.Enabled, cfg.Interval, cfg.KeepDev = true, 10*time.Millisecond, 1
-	r, err := index.NewRetention(en.admin, cfg, reg, log)
+	r, err := admin.NewRetention(cfg, admin.Deps{Catalog: en.cat, Store: en.store, Log: log, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second one on the same registry shares the counter.
-	r2, err := index.NewRetention(en.admin, cfg, reg, log)
+	r2, err := admin.NewRetention(cfg, admin.Deps{Catalog: en.cat, Store: en.store, Log: log, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		events, _ := en.cat.AuditEvents(context.Background(), index.AuditQuery{Actor: index.RetentionActor})
+		events, _ := en.cat.AuditEvents(context.Background(), index.AuditQuery{Actor: admin.RetentionActor})
 		// The audit entries commit before the blobs go and the counter
 		// moves; wait for both so that Stop does not cancel the deletion.
 		if len(events) == 2 && counterValue(t, reg, "pyindex_retention_bytes_freed_total") > 0 {
@@ -317,7 +318,7 @@ func TestRetention(t *testing.T) {
 		t.Errorf("the newest dev build went: %v", err)
 	}
 
-	for _, bad := range []index.RetentionConfig{
+	for _, bad := range []admin.RetentionConfig{
 		{Enabled: true, Interval: time.Second, KeepDev: 1},
 		{Enabled: true, Interval: time.Hour},
 		{Enabled: true, Interval: time.Hour, KeepDev: 1, Projects: []string{"-x-"}},

@@ -1,9 +1,11 @@
-package index
+package simple
 
 import (
 	"context"
 	"errors"
 	"sync"
+
+	"github.com/pyindex/pyindex/index"
 )
 
 // fileCacheMax bounds the remembered file rows; past it the cache starts
@@ -23,12 +25,12 @@ type fileCache struct {
 }
 
 type fileEntry struct {
-	f     File
+	f     index.File
 	found bool
 }
 
 // file returns the row of the file called name, or ErrNotFound.
-func (h *Handler) fileRow(ctx context.Context, name string) (File, error) {
+func (h *Handler) fileRow(ctx context.Context, name string) (index.File, error) {
 	token, err := h.cat.ChangeToken() // taken before the read it keys
 	if err != nil {
 		return h.cat.File(ctx, name)
@@ -39,14 +41,14 @@ func (h *Handler) fileRow(ctx context.Context, name string) (File, error) {
 		if e, ok := fc.m[name]; ok {
 			fc.mu.Unlock()
 			if !e.found {
-				return File{}, ErrNotFound
+				return index.File{}, index.ErrNotFound
 			}
 			return e.f, nil
 		}
 	}
 	fc.mu.Unlock()
 	f, err := h.cat.File(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return f, err
 	}
 	fc.mu.Lock()

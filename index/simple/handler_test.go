@@ -1,4 +1,4 @@
-package index_test
+package simple_test
 
 import (
 	"bytes"
@@ -23,7 +23,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/storage/fs"
 )
 
@@ -35,7 +37,7 @@ type env struct {
 	cat   *index.Catalog
 	store *fs.FS
 	e     *echo.Echo
-	h     *index.Handler
+	h     *simple.Handler
 }
 
 // fixedClock returns a clock that starts at a fixed instant and advances by
@@ -50,25 +52,25 @@ func fixedClock() func() time.Time {
 	}
 }
 
-func newEnv(t testing.TB, cfg index.Config) *env {
+func newEnv(t testing.TB, cfg simple.Config) *env {
 	t.Helper()
 	cat := indextest.Catalog(t)
-	index.SetNow(cat, fixedClock())
+	cat.SetClock(fixedClock())
 	return newEnvWith(t, cat, indextest.Store(t), cfg)
 }
 
-func newEnvWith(t testing.TB, cat *index.Catalog, store *fs.FS, cfg index.Config) *env {
+func newEnvWith(t testing.TB, cat *index.Catalog, store *fs.FS, cfg simple.Config) *env {
 	t.Helper()
 	if cfg.PageCacheEntries == 0 {
 		cfg.PageCacheEntries = 64
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := index.NewHandler(cat, store, cfg, log)
+	h, err := simple.New(cfg, simple.Deps{Catalog: cat, Store: store, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := echo.New()
-	e.HTTPErrorHandler = index.ErrorHandler(log)
+	e.HTTPErrorHandler = httpx.ErrorHandler(log)
 	h.Register(e.Group(""))
 	return &env{t: t, cat: cat, store: store, e: e, h: h}
 }
@@ -123,43 +125,43 @@ const (
 func TestNegotiate(t *testing.T) {
 	tests := []struct {
 		name, accept, format string
-		want                 index.Format
+		want                 simple.Format
 	}{
-		{"no accept", "", "", index.FormatHTML},
-		{"pip", acceptPip, "", index.FormatV1JSON},
-		{"uv", acceptUV, "", index.FormatV1JSON},
-		{"devpi", acceptDevpi, "", index.FormatV1JSON},
-		{"proxpi", "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1", "", index.FormatV1JSON},
-		{"old pip", "text/html", "", index.FormatHTML},
-		{"v1 html only", "application/vnd.pypi.simple.v1+html", "", index.FormatV1HTML},
-		{"latest json", "application/vnd.pypi.simple.latest+json", "", index.FormatV1JSON},
-		{"latest html", "application/vnd.pypi.simple.latest+html", "", index.FormatV1HTML},
-		{"text/plain", "text/plain", "", index.FormatHTML},
-		{"garbage", "%%%garbage;;;,,", "", index.FormatHTML},
-		{"bad q", "application/vnd.pypi.simple.v1+json;q=abc", "", index.FormatHTML},
-		{"q out of range", "application/vnd.pypi.simple.v1+json;q=2", "", index.FormatHTML},
-		{"q zero", "application/vnd.pypi.simple.v1+json;q=0, text/html;q=0.1", "", index.FormatHTML},
-		{"all zero", "application/vnd.pypi.simple.v1+json;q=0, text/html;q=0, application/vnd.pypi.simple.v1+html;q=0", "", index.FormatHTML},
-		{"tie all three", "text/html, application/vnd.pypi.simple.v1+html, application/vnd.pypi.simple.v1+json", "", index.FormatHTML},
-		{"tie json v1html", "application/vnd.pypi.simple.v1+json;q=0.5, application/vnd.pypi.simple.v1+html;q=0.5", "", index.FormatV1HTML},
-		{"warehouse test", "text/html;q=0.01, application/vnd.pypi.simple.v1+html;q=0.2, application/vnd.pypi.simple.v1+json", "", index.FormatV1JSON},
-		{"star", "*/*", "", index.FormatHTML},
-		{"star low, json", "*/*;q=0.1, application/vnd.pypi.simple.v1+json", "", index.FormatV1JSON},
-		{"application star", "application/*", "", index.FormatV1HTML},
-		{"text star", "text/*", "", index.FormatHTML},
-		{"exact overrides wildcard", "*/*;q=0.9, text/html;q=0", "", index.FormatV1HTML},
-		{"case and spaces", "  Application/VND.pypi.simple.V1+JSON ; Q=0.7 , text/html;q=0.5", "", index.FormatV1JSON},
-		{"format json wins", "text/html", "application/vnd.pypi.simple.v1+json", index.FormatV1JSON},
-		{"format html wins", acceptPip, "text/html", index.FormatHTML},
-		{"format v1 html", "", "application/vnd.pypi.simple.v1+html", index.FormatV1HTML},
-		{"format latest json", "", "application/vnd.pypi.simple.latest+json", index.FormatV1JSON},
-		{"format latest html", acceptPip, "application/vnd.pypi.simple.latest+html", index.FormatV1HTML},
-		{"format garbage falls back to accept", acceptPip, "json", index.FormatV1JSON},
-		{"format list ignored", "", "text/html,application/vnd.pypi.simple.v1+json", index.FormatHTML},
+		{"no accept", "", "", simple.FormatHTML},
+		{"pip", acceptPip, "", simple.FormatV1JSON},
+		{"uv", acceptUV, "", simple.FormatV1JSON},
+		{"devpi", acceptDevpi, "", simple.FormatV1JSON},
+		{"proxpi", "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1", "", simple.FormatV1JSON},
+		{"old pip", "text/html", "", simple.FormatHTML},
+		{"v1 html only", "application/vnd.pypi.simple.v1+html", "", simple.FormatV1HTML},
+		{"latest json", "application/vnd.pypi.simple.latest+json", "", simple.FormatV1JSON},
+		{"latest html", "application/vnd.pypi.simple.latest+html", "", simple.FormatV1HTML},
+		{"text/plain", "text/plain", "", simple.FormatHTML},
+		{"garbage", "%%%garbage;;;,,", "", simple.FormatHTML},
+		{"bad q", "application/vnd.pypi.simple.v1+json;q=abc", "", simple.FormatHTML},
+		{"q out of range", "application/vnd.pypi.simple.v1+json;q=2", "", simple.FormatHTML},
+		{"q zero", "application/vnd.pypi.simple.v1+json;q=0, text/html;q=0.1", "", simple.FormatHTML},
+		{"all zero", "application/vnd.pypi.simple.v1+json;q=0, text/html;q=0, application/vnd.pypi.simple.v1+html;q=0", "", simple.FormatHTML},
+		{"tie all three", "text/html, application/vnd.pypi.simple.v1+html, application/vnd.pypi.simple.v1+json", "", simple.FormatHTML},
+		{"tie json v1html", "application/vnd.pypi.simple.v1+json;q=0.5, application/vnd.pypi.simple.v1+html;q=0.5", "", simple.FormatV1HTML},
+		{"warehouse test", "text/html;q=0.01, application/vnd.pypi.simple.v1+html;q=0.2, application/vnd.pypi.simple.v1+json", "", simple.FormatV1JSON},
+		{"star", "*/*", "", simple.FormatHTML},
+		{"star low, json", "*/*;q=0.1, application/vnd.pypi.simple.v1+json", "", simple.FormatV1JSON},
+		{"application star", "application/*", "", simple.FormatV1HTML},
+		{"text star", "text/*", "", simple.FormatHTML},
+		{"exact overrides wildcard", "*/*;q=0.9, text/html;q=0", "", simple.FormatV1HTML},
+		{"case and spaces", "  Application/VND.pypi.simple.V1+JSON ; Q=0.7 , text/html;q=0.5", "", simple.FormatV1JSON},
+		{"format json wins", "text/html", "application/vnd.pypi.simple.v1+json", simple.FormatV1JSON},
+		{"format html wins", acceptPip, "text/html", simple.FormatHTML},
+		{"format v1 html", "", "application/vnd.pypi.simple.v1+html", simple.FormatV1HTML},
+		{"format latest json", "", "application/vnd.pypi.simple.latest+json", simple.FormatV1JSON},
+		{"format latest html", acceptPip, "application/vnd.pypi.simple.latest+html", simple.FormatV1HTML},
+		{"format garbage falls back to accept", acceptPip, "json", simple.FormatV1JSON},
+		{"format list ignored", "", "text/html,application/vnd.pypi.simple.v1+json", simple.FormatHTML},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := index.Negotiate(tc.accept, tc.format); got != tc.want {
+			if got := simple.Negotiate(tc.accept, tc.format); got != tc.want {
 				t.Errorf("Negotiate(%q, %q) = %v, want %v", tc.accept, tc.format, got.ContentType(), tc.want.ContentType())
 			}
 		})
@@ -167,7 +169,7 @@ func TestNegotiate(t *testing.T) {
 }
 
 func TestRootPage(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	serial, err := en.cat.Serial(context.Background())
 	if err != nil {
@@ -197,7 +199,7 @@ func TestRootPage(t *testing.T) {
 				t.Errorf("X-PyPI-Last-Serial = %q, want %d", got, serial)
 			}
 			body := rec.Body.String()
-			if tc.ctype == index.ContentTypeV1JSON {
+			if tc.ctype == simple.ContentTypeV1JSON {
 				m := decodeJSON(t, rec.Body.Bytes())
 				meta := m["meta"].(map[string]any)
 				if meta["api-version"] != "1.4" || meta["_last-serial"] != float64(serial) {
@@ -232,7 +234,7 @@ func itoa(n int64) string {
 }
 
 func TestProjectPageHTML(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	for _, accept := range []string{"", "text/html", "application/vnd.pypi.simple.v1+html", "application/vnd.pypi.simple.latest+html"} {
 		t.Run("accept="+accept, func(t *testing.T) {
@@ -240,7 +242,7 @@ func TestProjectPageHTML(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", rec.Code, rec.Body)
 			}
-			want := index.Negotiate(accept, "").ContentType()
+			want := simple.Negotiate(accept, "").ContentType()
 			if got := rec.Header().Get("Content-Type"); got != want {
 				t.Errorf("Content-Type = %q, want %q", got, want)
 			}
@@ -284,7 +286,7 @@ func TestProjectPageHTML(t *testing.T) {
 }
 
 func TestProjectPageJSON(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	for _, accept := range []string{acceptPip, acceptUV, acceptDevpi, "application/vnd.pypi.simple.latest+json"} {
 		t.Run(accept, func(t *testing.T) {
@@ -292,7 +294,7 @@ func TestProjectPageJSON(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", rec.Code, rec.Body)
 			}
-			if got := rec.Header().Get("Content-Type"); got != index.ContentTypeV1JSON {
+			if got := rec.Header().Get("Content-Type"); got != simple.ContentTypeV1JSON {
 				t.Errorf("Content-Type = %q", got)
 			}
 			if !strings.Contains(rec.Header().Get("Vary"), "Accept") {
@@ -357,7 +359,7 @@ func TestProjectPageJSON(t *testing.T) {
 // TestGolden pins one HTML and one JSON project page byte for byte. Run
 // with -update to rewrite them.
 func TestGolden(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	tests := []struct{ name, accept, file string }{
 		{"html", "text/html", "acme-util.html"},
@@ -398,7 +400,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestRedirects(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	tests := []struct{ name, target, want string }{
 		{"root no slash", "/simple", "/simple/"},
@@ -431,7 +433,7 @@ func TestRedirects(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	for _, target := range []string{
 		"/simple/nope/", "/simple/-bad-", "/simple/-bad-/", "/simple/bad%20name/", "/simple/a%2Fb/",
@@ -459,7 +461,7 @@ func TestNotFound(t *testing.T) {
 }
 
 func TestConditionalAndEncoding(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	for _, accept := range []string{"text/html", acceptJSON} {
 		t.Run(accept, func(t *testing.T) {
@@ -527,7 +529,7 @@ func TestConditionalAndEncoding(t *testing.T) {
 }
 
 func TestSimpleMethodNotAllowed(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	for _, target := range []string{"/simple/", "/simple/acme-util/"} {
 		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
@@ -554,7 +556,7 @@ func TestPageCacheInvalidation(t *testing.T) {
 			name = "second catalog"
 		}
 		t.Run(name, func(t *testing.T) {
-			en := newEnv(t, index.Config{})
+			en := newEnv(t, simple.Config{})
 			indextest.SeedDist(t, en.cat, en.store, "acme_util-0.1-py3-none-any.whl")
 			writer := en.cat
 			if second {
@@ -593,7 +595,7 @@ func TestPageCacheInvalidation(t *testing.T) {
 }
 
 func TestFiles(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	en.seedAcme()
 	const wheel = "acme_util-0.2-py3-none-any.whl"
 	data := indextest.Dist(t, wheel)
@@ -698,7 +700,7 @@ func TestFiles(t *testing.T) {
 // percent-encoded in links and that both the encoded and the literal form
 // are served.
 func TestLocalVersionFilename(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	fn, data := indextest.Wheel(t, "acme_util", "1.0+g123", "")
 	indextest.Seed(t, en.cat, en.store, fn, data)
 	sum := indextest.Sum(data).SHA256
@@ -740,7 +742,7 @@ func TestLocalVersionFilename(t *testing.T) {
 // CLI) is gone at the next request, and a file uploaded there is served at
 // once, even after its name was asked for and not found.
 func TestFileCacheInvalidation(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	const wheel = "acme_util-0.1-py3-none-any.whl"
 	f := indextest.SeedDist(t, en.cat, en.store, wheel)
 	url := "/files/" + f.SHA256 + "/" + wheel

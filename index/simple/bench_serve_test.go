@@ -1,4 +1,4 @@
-package index_test
+package simple_test
 
 import (
 	"fmt"
@@ -6,15 +6,15 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 )
 
 // BenchmarkServePage measures the hot read paths through the echo stack: a
 // cached page (gzip and identity), a revalidation answered 304 from the
 // ETag, and the root index, each with the serial lookup of every request.
 func BenchmarkServePage(b *testing.B) {
-	en := newEnv(b, index.Config{})
+	en := newEnv(b, simple.Config{})
 	for i := range 10 {
 		fn, data := indextest.Wheel(b, "acme_util", fmt.Sprintf("1.%d", i), "")
 		indextest.Seed(b, en.cat, en.store, fn, data)

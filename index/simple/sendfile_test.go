@@ -1,4 +1,4 @@
-package index_test
+package simple_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 )
 
 // TestDownloadThroughServer serves a file through a real net/http server
@@ -18,7 +18,7 @@ import (
 // and the status and size echo's Response reports to the access log and
 // metrics.
 func TestDownloadThroughServer(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	fn, data := indextest.Wheel(t, "acme_util", "1.0", "Summary: "+string(bytes.Repeat([]byte("x"), 200000))+"\n")
 	f := indextest.Seed(t, en.cat, en.store, fn, data)
 	type seen struct {

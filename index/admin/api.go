@@ -1,4 +1,4 @@
-package index
+package admin
 
 import (
 	"encoding/json"
@@ -11,31 +11,40 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyindex/pyindex/index"
+
 	"github.com/labstack/echo/v4"
 
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 )
 
-// AdminHandler serves the admin JSON API under /api/v1: projects, yanks,
+// API serves the admin JSON API under /api/v1: projects, yanks,
 // deletes, prunes, the audit log, users and tokens. Every endpoint needs
 // the admin scope (401 without credentials, 403 with weaker ones).
 // Errors are {"error": "..."} (the server's ErrorHandler renders /api/).
-type AdminHandler struct {
-	admin *Admin
-	cat   *Catalog
-	auth  *Auth
+type API struct {
+	admin *Service
+	cat   *index.Catalog
+	auth  *auth.Service
 }
 
-// NewAdminHandler returns the admin API over admin, authorizing with auth.
-func NewAdminHandler(admin *Admin, auth *Auth) *AdminHandler {
-	if admin == nil || auth == nil {
-		panic("index.NewAdminHandler: nil admin or auth")
+// NewAPI returns the admin API over deps.Catalog and deps.Store,
+// authorizing with deps.Auth.
+func NewAPI(deps Deps) (*API, error) {
+	if deps.Auth == nil {
+		return nil, errors.New("admin.NewAPI: nil auth")
 	}
-	return &AdminHandler{admin: admin, cat: admin.Catalog(), auth: auth}
+	svc, err := New(deps)
+	if err != nil {
+		return nil, err
+	}
+	return &API{admin: svc, cat: deps.Catalog, auth: deps.Auth}, nil
 }
 
 // Register adds the admin API's routes to g (the server root).
-func (h *AdminHandler) Register(g *echo.Group) {
+func (h *API) Register(g *echo.Group) {
 	a := h.adminOnly
 	g.GET("/api/v1/projects", a(h.listProjects))
 	g.GET("/api/v1/projects/:project", a(h.project))
@@ -59,26 +68,26 @@ const principalKey = "pyindex.admin.actor"
 
 // adminOnly refuses callers without the admin scope and remembers the
 // actor for the audit log.
-func (h *AdminHandler) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+func (h *API) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		p, err := h.auth.Require(c, ScopeAdmin)
+		p, err := h.auth.Require(c, index.ScopeAdmin)
 		if err != nil {
 			return err
 		}
-		c.Set(principalKey, Actor{Name: p.User, RemoteAddr: c.RealIP()})
+		c.Set(principalKey, index.Actor{Name: p.User, RemoteAddr: c.RealIP()})
 		return next(c)
 	}
 }
 
-func actor(c echo.Context) Actor {
-	a, _ := c.Get(principalKey).(Actor)
+func actor(c echo.Context) index.Actor {
+	a, _ := c.Get(principalKey).(index.Actor)
 	return a
 }
 
 // projectParam returns the normalized project of the path, or 404 for a
 // name that cannot be a project.
 func projectParam(c echo.Context) (string, error) {
-	p := param(c, "project")
+	p := httpx.Param(c, "project")
 	if !pep503.Valid(p) {
 		return "", echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No project named %q", p))
 	}
@@ -102,14 +111,14 @@ func bind(c echo.Context, v any) error {
 // notFound adds the thing's name to a bare ErrNotFound, which the error
 // handler would otherwise render as "Not Found".
 func notFound(err error, what string) error {
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, index.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, what+" not found")
 	}
 	return err
 }
 
-func (h *AdminHandler) listProjects(c echo.Context) error {
-	q := ProjectQuery{Q: c.QueryParam("q"), Cursor: c.QueryParam("cursor")}
+func (h *API) listProjects(c echo.Context) error {
+	q := index.ProjectQuery{Q: c.QueryParam("q"), Cursor: c.QueryParam("cursor")}
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -153,7 +162,7 @@ type FileInfo struct {
 
 // fileInfo converts f; withVersion adds its project and version (for lists
 // of files from several releases).
-func fileInfo(f File, withVersion bool) FileInfo {
+func fileInfo(f index.File, withVersion bool) FileInfo {
 	fi := FileInfo{Filename: f.Filename, PackageType: f.PackageType, Size: f.Size, SHA256: f.SHA256,
 		UploadTime: f.UploadTime, UploadedBy: f.UploadedBy, Commit: f.CommitSHA, Branch: f.Branch}
 	if withVersion {
@@ -162,7 +171,7 @@ func fileInfo(f File, withVersion bool) FileInfo {
 	return fi
 }
 
-func (h *AdminHandler) project(c echo.Context) error {
+func (h *API) project(c echo.Context) error {
 	name, err := projectParam(c)
 	if err != nil {
 		return err
@@ -191,7 +200,7 @@ func deletedJSON(d Deleted) map[string]any {
 	return map[string]any{"files": files, "bytes": d.Bytes, "freed": d.Freed}
 }
 
-func (h *AdminHandler) deleteProject(c echo.Context) error {
+func (h *API) deleteProject(c echo.Context) error {
 	name, err := projectParam(c)
 	if err != nil {
 		return err
@@ -203,12 +212,12 @@ func (h *AdminHandler) deleteProject(c echo.Context) error {
 	return c.JSON(http.StatusOK, deletedJSON(d))
 }
 
-func (h *AdminHandler) deleteRelease(c echo.Context) error {
+func (h *API) deleteRelease(c echo.Context) error {
 	name, err := projectParam(c)
 	if err != nil {
 		return err
 	}
-	version := param(c, "version")
+	version := httpx.Param(c, "version")
 	d, err := h.admin.DeleteRelease(c.Request().Context(), name, version, actor(c))
 	if err != nil {
 		return notFound(err, "Release "+name+" "+version)
@@ -216,12 +225,12 @@ func (h *AdminHandler) deleteRelease(c echo.Context) error {
 	return c.JSON(http.StatusOK, deletedJSON(d))
 }
 
-func (h *AdminHandler) deleteFile(c echo.Context) error {
+func (h *API) deleteFile(c echo.Context) error {
 	name, err := projectParam(c)
 	if err != nil {
 		return err
 	}
-	filename := param(c, "filename")
+	filename := httpx.Param(c, "filename")
 	d, err := h.admin.DeleteFile(c.Request().Context(), name, "", filename, actor(c))
 	if err != nil {
 		return notFound(err, "File "+filename+" of "+name)
@@ -229,11 +238,11 @@ func (h *AdminHandler) deleteFile(c echo.Context) error {
 	return c.JSON(http.StatusOK, deletedJSON(d))
 }
 
-func releaseJSON(name string, r Release) map[string]any {
+func releaseJSON(name string, r index.Release) map[string]any {
 	return map[string]any{"project": name, "version": r.Version, "yanked": r.Yanked, "yanked_reason": r.YankedReason}
 }
 
-func (h *AdminHandler) yank(c echo.Context) error {
+func (h *API) yank(c echo.Context) error {
 	name, err := projectParam(c)
 	if err != nil {
 		return err
@@ -244,7 +253,7 @@ func (h *AdminHandler) yank(c echo.Context) error {
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	version := param(c, "version")
+	version := httpx.Param(c, "version")
 	r, err := h.cat.Yank(c.Request().Context(), name, version, body.Reason, actor(c))
 	if err != nil {
 		return notFound(err, "Release "+name+" "+version)
@@ -252,12 +261,12 @@ func (h *AdminHandler) yank(c echo.Context) error {
 	return c.JSON(http.StatusOK, releaseJSON(name, r))
 }
 
-func (h *AdminHandler) unyank(c echo.Context) error {
+func (h *API) unyank(c echo.Context) error {
 	name, err := projectParam(c)
 	if err != nil {
 		return err
 	}
-	version := param(c, "version")
+	version := httpx.Param(c, "version")
 	r, err := h.cat.Unyank(c.Request().Context(), name, version, actor(c))
 	if err != nil {
 		return notFound(err, "Release "+name+" "+version)
@@ -275,15 +284,15 @@ type PruneRequest struct {
 }
 
 // Rules converts the request into PruneRules.
-func (r PruneRequest) Rules() (PruneRules, error) {
-	rules := PruneRules{KeepDev: r.KeepDev, ReleasedDev: r.ReleasedDev}
+func (r PruneRequest) Rules() (index.PruneRules, error) {
+	rules := index.PruneRules{KeepDev: r.KeepDev, ReleasedDev: r.ReleasedDev}
 	if r.Project != "" {
 		rules.Projects = []string{r.Project}
 	}
 	if r.DevOlderThan != "" {
 		d, err := time.ParseDuration(r.DevOlderThan)
 		if err != nil {
-			return rules, fmt.Errorf("%w: dev_older_than %q is not a duration such as \"720h\"", ErrInvalid, r.DevOlderThan)
+			return rules, fmt.Errorf("%w: dev_older_than %q is not a duration such as \"720h\"", index.ErrInvalid, r.DevOlderThan)
 		}
 		rules.DevOlderThan = d
 	}
@@ -298,7 +307,7 @@ func PruneJSON(res PruneResult) map[string]any {
 	}
 	rels := res.Releases
 	if rels == nil {
-		rels = []PrunedRelease{}
+		rels = []index.PrunedRelease{}
 	}
 	out := map[string]any{"files": files, "releases": rels, "bytes": res.Bytes, "dry_run": res.DryRun}
 	if !res.DryRun {
@@ -307,7 +316,7 @@ func PruneJSON(res PruneResult) map[string]any {
 	return out
 }
 
-func (h *AdminHandler) prune(c echo.Context) error {
+func (h *API) prune(c echo.Context) error {
 	var req PruneRequest
 	if err := bind(c, &req); err != nil {
 		return err
@@ -323,8 +332,8 @@ func (h *AdminHandler) prune(c echo.Context) error {
 	return c.JSON(http.StatusOK, PruneJSON(res))
 }
 
-func (h *AdminHandler) audit(c echo.Context) error {
-	q := AuditQuery{Actor: c.QueryParam("actor"), Action: c.QueryParam("action")}
+func (h *API) audit(c echo.Context) error {
+	q := index.AuditQuery{Actor: c.QueryParam("actor"), Action: c.QueryParam("action")}
 	if p := c.QueryParam("project"); p != "" {
 		q.Project = pep503.Normalize(p)
 	}
@@ -340,23 +349,23 @@ func (h *AdminHandler) audit(c echo.Context) error {
 		return err
 	}
 	if events == nil {
-		events = []Event{}
+		events = []index.Event{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"events": events})
 }
 
-func (h *AdminHandler) users(c echo.Context) error {
+func (h *API) users(c echo.Context) error {
 	users, err := h.cat.Users(c.Request().Context())
 	if err != nil {
 		return err
 	}
 	if users == nil {
-		users = []User{}
+		users = []index.User{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"users": users})
 }
 
-func (h *AdminHandler) addUser(c echo.Context) error {
+func (h *API) addUser(c echo.Context) error {
 	var body struct {
 		Name     string `json:"name"`
 		Password string `json:"password"`
@@ -366,7 +375,7 @@ func (h *AdminHandler) addUser(c echo.Context) error {
 		return err
 	}
 	u, err := h.cat.AddUser(c.Request().Context(), body.Name, body.Password, body.Admin, actor(c).Name)
-	if errors.Is(err, ErrExists) {
+	if errors.Is(err, index.ErrExists) {
 		return echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("User %q already exists", body.Name))
 	}
 	if err != nil {
@@ -375,35 +384,35 @@ func (h *AdminHandler) addUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, u)
 }
 
-func (h *AdminHandler) removeUser(c echo.Context) error {
-	name := param(c, "name")
+func (h *API) removeUser(c echo.Context) error {
+	name := httpx.Param(c, "name")
 	if err := h.cat.RemoveUser(c.Request().Context(), name, actor(c).Name); err != nil {
 		return notFound(err, "User "+name)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (h *AdminHandler) setPassword(c echo.Context) error {
+func (h *API) setPassword(c echo.Context) error {
 	var body struct {
 		Password string `json:"password"`
 	}
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	name := param(c, "name")
+	name := httpx.Param(c, "name")
 	if err := h.cat.SetPassword(c.Request().Context(), name, body.Password, actor(c).Name); err != nil {
 		return notFound(err, "User "+name)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (h *AdminHandler) tokens(c echo.Context) error {
+func (h *API) tokens(c echo.Context) error {
 	tokens, err := h.cat.Tokens(c.Request().Context(), c.QueryParam("user"))
 	if err != nil {
 		return err
 	}
 	if tokens == nil {
-		tokens = []Token{}
+		tokens = []index.Token{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"tokens": tokens})
 }
@@ -419,25 +428,25 @@ type TokenRequest struct {
 }
 
 // NewToken converts the request, resolving Expires against now.
-func (r TokenRequest) NewToken(now time.Time) (NewToken, error) {
-	scope, err := ParseScope(r.Scope)
+func (r TokenRequest) NewToken(now time.Time) (index.NewToken, error) {
+	scope, err := index.ParseScope(r.Scope)
 	if err != nil {
-		return NewToken{}, err
+		return index.NewToken{}, err
 	}
-	nt := NewToken{User: r.User, Scope: scope, Projects: r.Projects, Description: r.Description}
+	nt := index.NewToken{User: r.User, Scope: scope, Projects: r.Projects, Description: r.Description}
 	if r.Expires != "" {
 		if d, err := time.ParseDuration(r.Expires); err == nil {
 			nt.ExpiresAt = now.Add(d)
 		} else if t, err := time.Parse(time.RFC3339, r.Expires); err == nil {
 			nt.ExpiresAt = t
 		} else {
-			return NewToken{}, fmt.Errorf("%w: expires %q is neither a duration (\"720h\") nor an RFC 3339 time", ErrInvalid, r.Expires)
+			return index.NewToken{}, fmt.Errorf("%w: expires %q is neither a duration (\"720h\") nor an RFC 3339 time", index.ErrInvalid, r.Expires)
 		}
 	}
 	return nt, nil
 }
 
-func (h *AdminHandler) createToken(c echo.Context) error {
+func (h *API) createToken(c echo.Context) error {
 	var req TokenRequest
 	if err := bind(c, &req); err != nil {
 		return err
@@ -453,7 +462,7 @@ func (h *AdminHandler) createToken(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"token": t, "secret": secret})
 }
 
-func (h *AdminHandler) revokeToken(c echo.Context) error {
+func (h *API) revokeToken(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
 		return echo.NewHTTPError(http.StatusNotFound, "Token not found")

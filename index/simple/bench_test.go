@@ -1,4 +1,4 @@
-package index_test
+package simple_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 )
 
 func BenchmarkNegotiate(b *testing.B) {
@@ -19,7 +20,7 @@ func BenchmarkNegotiate(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				index.Negotiate(tc.accept, "")
+				simple.Negotiate(tc.accept, "")
 			}
 		})
 	}
@@ -51,7 +52,7 @@ func BenchmarkRenderProjectJSON(b *testing.B) {
 	p := bigPage()
 	b.ReportAllocs()
 	for b.Loop() {
-		index.RenderProjectJSON(p)
+		simple.RenderProjectJSON(p)
 	}
 }
 
@@ -59,14 +60,14 @@ func BenchmarkRenderProjectHTML(b *testing.B) {
 	p := bigPage()
 	b.ReportAllocs()
 	for b.Loop() {
-		index.RenderProjectHTML(p)
+		simple.RenderProjectHTML(p)
 	}
 }
 
 // BenchmarkServeProjectPageCached measures a page-cache hit through the
 // whole echo stack: one serial lookup in SQLite plus a copy.
 func BenchmarkServeProjectPageCached(b *testing.B) {
-	en := newEnv(b, index.Config{})
+	en := newEnv(b, simple.Config{})
 	for i := range 50 {
 		fn, data := indextest.Wheel(b, "acme_util", fmt.Sprintf("1.%d", i), "")
 		indextest.Seed(b, en.cat, en.store, fn, data)

@@ -1,4 +1,4 @@
-package index
+package admin
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/pyindex/pyindex/index"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -35,8 +37,8 @@ func DefaultRetentionConfig() RetentionConfig {
 }
 
 // Rules returns the configured prune rules.
-func (c RetentionConfig) Rules() PruneRules {
-	return PruneRules{Projects: c.Projects, KeepDev: c.KeepDev, DevOlderThan: c.DevOlderThan, ReleasedDev: c.ReleasedDev}
+func (c RetentionConfig) Rules() index.PruneRules {
+	return index.PruneRules{Projects: c.Projects, KeepDev: c.KeepDev, DevOlderThan: c.DevOlderThan, ReleasedDev: c.ReleasedDev}
 }
 
 // Validate reports bad settings (only when Enabled: disabled rules are not
@@ -60,7 +62,7 @@ const RetentionActor = "retention"
 
 // Retention applies the [retention] rules on a schedule.
 type Retention struct {
-	admin *Admin
+	admin *Service
 	cfg   RetentionConfig
 	log   *slog.Logger
 	freed prometheus.Counter
@@ -70,14 +72,16 @@ type Retention struct {
 	done   chan struct{}
 }
 
-// NewRetention returns a Retention that registers the counter
-// pyindex_retention_bytes_freed_total on reg (prometheus.DefaultRegisterer
-// when nil; a counter already registered there is reused, so several
-// servers in one process share it).
-func NewRetention(admin *Admin, cfg RetentionConfig, reg prometheus.Registerer, log *slog.Logger) (*Retention, error) {
-	if reg == nil {
-		reg = prometheus.DefaultRegisterer
+// NewRetention returns a Retention over deps.Catalog and deps.Store that
+// registers the counter pyindex_retention_bytes_freed_total on
+// deps.Registerer (none when nil; a counter already registered there is
+// reused, so several servers in one process share it).
+func NewRetention(cfg RetentionConfig, deps Deps) (*Retention, error) {
+	admin, err := New(deps)
+	if err != nil {
+		return nil, err
 	}
+	log := deps.Log
 	if log == nil {
 		log = slog.Default()
 	}
@@ -85,7 +89,10 @@ func NewRetention(admin *Admin, cfg RetentionConfig, reg prometheus.Registerer, 
 		Name: "pyindex_retention_bytes_freed_total",
 		Help: "Bytes of storage freed by scheduled retention (pruned dev builds).",
 	})
-	if err := reg.Register(freed); err != nil {
+	if deps.Registerer == nil {
+		return &Retention{admin: admin, cfg: cfg, log: log, freed: freed}, nil
+	}
+	if err := deps.Registerer.Register(freed); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if !errors.As(err, &are) {
 			return nil, err
@@ -102,7 +109,7 @@ func NewRetention(admin *Admin, cfg RetentionConfig, reg prometheus.Registerer, 
 // RunOnce prunes by the rules now, counts the bytes freed and logs the
 // result.
 func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
-	res, err := r.admin.Prune(ctx, r.cfg.Rules(), false, Actor{Name: RetentionActor})
+	res, err := r.admin.Prune(ctx, r.cfg.Rules(), false, index.Actor{Name: RetentionActor})
 	if err != nil {
 		return res, err
 	}

@@ -1,10 +1,10 @@
-package index
+package simple
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
+	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep440"
 )
 
@@ -18,7 +18,7 @@ type Upstream interface {
 	// under it. It returns ErrNotFound when the upstream has no such
 	// project, and an *UpstreamError when the upstream cannot be reached
 	// and nothing is cached.
-	Page(ctx context.Context, name string) (*Page, error)
+	Page(ctx context.Context, name string) (*index.Page, error)
 	// Merge reports whether a hosted project's page should also show the
 	// upstream's files (an explicit opt-in: by default a hosted name hides
 	// the upstream project entirely, against dependency confusion).
@@ -31,35 +31,13 @@ type WarmUpstream interface {
 	Upstream
 	// WarmPage returns what Page would, when it is already in memory and
 	// fresh, without a query or a request upstream; false otherwise.
-	WarmPage(name string) (*Page, bool)
+	WarmPage(name string) (*index.Page, bool)
 }
-
-// UpstreamError reports that the upstream failed and nothing usable is
-// cached. Status is 502 (bad answer), 503 (unavailable, offline) or 504
-// (timed out).
-type UpstreamError struct {
-	Status int
-	Msg    string
-	Err    error
-}
-
-func (e *UpstreamError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %v", e.Msg, e.Err)
-	}
-	return e.Msg
-}
-
-func (e *UpstreamError) Unwrap() error { return e.Err }
-
-// SetUpstream makes the read side fall back to u for projects not hosted
-// here.
-func (h *Handler) SetUpstream(u Upstream) { h.upstream = u }
 
 // mergePages returns the hosted page with the upstream files whose names
 // the hosted page does not already have, and the union of versions.
-func mergePages(hosted, up *Page) *Page {
-	out := &Page{Name: hosted.Name, Serial: hosted.Serial}
+func mergePages(hosted, up *index.Page) *index.Page {
+	out := &index.Page{Name: hosted.Name, Serial: hosted.Serial}
 	have := map[string]bool{}
 	for _, f := range hosted.Files {
 		have[f.Filename] = true

@@ -1,4 +1,4 @@
-package index_test
+package admin_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
+	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
 )
@@ -49,7 +54,7 @@ type adminEnv struct {
 	t     *testing.T
 	cat   *index.Catalog
 	store *fs.FS
-	admin *index.Admin
+	admin *admin.Service
 	e     *echo.Echo
 	clock *clock
 
@@ -70,24 +75,35 @@ func newAdminEnv(t *testing.T) *adminEnv {
 	ctx := context.Background()
 	cat := indextest.Catalog(t)
 	clk := &clock{t: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
-	index.SetNow(cat, clk.now)
+	cat.SetClock(clk.now)
 	store := indextest.Store(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	read, err := index.NewHandler(cat, store, index.Config{PageCacheEntries: 64}, log)
+	acfg := auth.DefaultConfig()
+	acfg.MaxFailedLogins = 0 // the refusal table fails many logins
+	authSvc, err := auth.New(acfg, auth.Deps{Catalog: cat, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := index.NewAdmin(cat, store, log)
-	acfg := index.DefaultAuthConfig()
-	acfg.MaxFailedLogins = 0 // the refusal table fails many logins
-	auth := index.NewAuth(cat, acfg, log)
+	read, err := simple.New(simple.Config{PageCacheEntries: 64}, simple.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := admin.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: log}
+	svc, err := admin.New(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := admin.NewAPI(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := echo.New()
-	e.HTTPErrorHandler = index.ErrorHandler(log)
-	e.Use(auth.Middleware())
+	e.HTTPErrorHandler = httpx.ErrorHandler(log)
+	e.Use(authSvc.Middleware())
 	read.Register(e.Group(""))
-	index.NewAdminHandler(admin, auth).Register(e.Group(""))
+	api.Register(e.Group(""))
 
-	en := &adminEnv{t: t, cat: cat, store: store, admin: admin, e: e, clock: clk}
+	en := &adminEnv{t: t, cat: cat, store: store, admin: svc, e: e, clock: clk}
 	if _, err := cat.AddUser(ctx, "root", rootPassword, true, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +326,7 @@ func TestAdminProjectDetailOrder(t *testing.T) {
 	}
 	var got struct {
 		Name     string              `json:"name"`
-		Releases []index.ReleaseInfo `json:"releases"`
+		Releases []admin.ReleaseInfo `json:"releases"`
 	}
 	rec := en.call("GET", "/api/v1/projects/Acme_Util", en.rootAuth, nil, &got)
 	if rec.Code != 200 {
@@ -388,7 +404,7 @@ func TestAdminYank(t *testing.T) {
 	}
 	// The admin detail shows it too.
 	var det struct {
-		Releases []index.ReleaseInfo `json:"releases"`
+		Releases []admin.ReleaseInfo `json:"releases"`
 	}
 	en.call("GET", "/api/v1/projects/acme-util", en.rootAuth, nil, &det)
 	if !det.Releases[0].Yanked || det.Releases[0].YankedReason != `broken <"build">` {
@@ -443,7 +459,7 @@ func TestAdminYank(t *testing.T) {
 }
 
 type deleted struct {
-	Files []index.FileInfo `json:"files"`
+	Files []admin.FileInfo `json:"files"`
 	Bytes int64            `json:"bytes"`
 	Freed int64            `json:"freed"`
 }
@@ -640,7 +656,7 @@ func TestAdminUsersAndTokens(t *testing.T) {
 		t.Errorf("all tokens: %d", len(toks.Tokens))
 	}
 	id := created.Token.ID
-	if rec := en.call("DELETE", "/api/v1/tokens/"+itoa(id), en.rootAuth, nil, nil); rec.Code != 204 {
+	if rec := en.call("DELETE", "/api/v1/tokens/"+strconv.FormatInt(id, 10), en.rootAuth, nil, nil); rec.Code != 204 {
 		t.Errorf("revoke: %d %s", rec.Code, rec.Body.String())
 	}
 	if rec := en.call("GET", "/api/v1/users", "Bearer "+created.Secret, nil, nil); rec.Code != 401 {

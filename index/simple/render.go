@@ -1,4 +1,4 @@
-package index
+package simple
 
 import (
 	"bytes"
@@ -6,41 +6,14 @@ import (
 	"html"
 	"net/url"
 	"strconv"
-	"time"
+
+	"github.com/pyindex/pyindex/index"
 )
 
 // APIVersion is the simple repository API version this server speaks. 1.1
 // (PEP 700) made versions and size mandatory; everything after it is
 // optional, so like PyPI we can say 1.4. The HTML form is frozen at 1.4.
 const APIVersion = "1.4"
-
-// Page is the source-independent content of a project detail page: hosted
-// projects and mirrored ones are both rendered from it.
-type Page struct {
-	Name     string // normalized
-	Serial   int64
-	Versions []string // sorted by PEP 440
-	Files    []PageFile
-	// Variant tells apart pages of one Serial with different content (a
-	// mirror serving a stale page lists only its cached files); rendered
-	// pages are cached by (Serial, Variant).
-	Variant int64
-}
-
-// PageFile is one file link.
-type PageFile struct {
-	Filename       string
-	URL            string // absolute path or absolute URL, no fragment
-	Hashes         map[string]string
-	RequiresPython string
-	Size           int64
-	UploadTime     time.Time // zero: unknown
-	Yanked         bool
-	YankedReason   string
-	// CoreMetadata is the sha256 of the PEP 658 metadata file served at
-	// URL+".metadata", or "" when there is none.
-	CoreMetadata string
-}
 
 // RootEntry is one project in the root index.
 type RootEntry struct {
@@ -52,7 +25,7 @@ type RootEntry struct {
 // renderProjectHTML writes a PEP 503 page in PyPI's shape.
 //
 // https://packaging.python.org/en/latest/specifications/simple-repository-api/#project-detail
-func renderProjectHTML(p *Page) []byte {
+func renderProjectHTML(p *index.Page) []byte {
 	var b bytes.Buffer
 	b.Grow(512 + len(p.Files)*300)
 	name := html.EscapeString(p.Name)
@@ -139,7 +112,7 @@ const UploadTimeFormat = "2006-01-02T15:04:05.000000Z"
 // renderProjectJSON writes a PEP 691 page with the PEP 700 additions. It
 // never emits the "dist-info-metadata" key, which breaks pip 22.3 to 23.1
 // (PEP 714).
-func renderProjectJSON(p *Page) []byte {
+func renderProjectJSON(p *index.Page) []byte {
 	out := jsonProject{
 		Meta:          jsonMeta{APIVersion: APIVersion, LastSerial: p.Serial},
 		Name:          p.Name,

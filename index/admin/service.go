@@ -1,4 +1,4 @@
-package index
+package admin
 
 import (
 	"context"
@@ -6,37 +6,53 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
+
 	"github.com/pyindex/pyindex/storage"
 )
 
-// Admin performs the admin operations that change both the catalog and the
+// Service performs the admin operations that change both the catalog and the
 // blob store: deletes and prunes. The catalog change commits first; only
 // then are the blobs no row references any more deleted. A failure there
 // leaves an orphan blob for fsck, never a row without its file. The HTTP
 // admin API, the CLI and scheduled retention all go through it.
-type Admin struct {
-	cat   *Catalog
+type Service struct {
+	cat   *index.Catalog
 	store storage.Store
 	log   *slog.Logger
 }
 
-// NewAdmin returns an Admin over cat and store.
-func NewAdmin(cat *Catalog, store storage.Store, log *slog.Logger) *Admin {
-	if cat == nil || store == nil {
-		panic("index.NewAdmin: nil catalog or store")
+// Deps are what the admin components work on. Each constructor says which
+// of them it needs.
+type Deps struct {
+	Catalog *index.Catalog
+	Store   storage.Store
+	Auth    *auth.Service
+	Log     *slog.Logger // nil: slog.Default()
+	// Registerer receives the components' metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// New returns a Service over deps.Catalog and deps.Store.
+func New(deps Deps) (*Service, error) {
+	if deps.Catalog == nil || deps.Store == nil {
+		return nil, errors.New("admin.New: nil catalog or store")
 	}
+	log := deps.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Admin{cat: cat, store: store, log: log}
+	return &Service{cat: deps.Catalog, store: deps.Store, log: log}, nil
 }
 
-// Catalog returns the catalog the Admin works on.
-func (a *Admin) Catalog() *Catalog { return a.cat }
+// Catalog returns the catalog the Service works on.
+func (a *Service) Catalog() *index.Catalog { return a.cat }
 
 // Deleted is the result of a delete or a prune.
 type Deleted struct {
-	Removal
+	index.Removal
 	// Freed is the number of bytes actually removed from storage: shared
 	// blobs that other rows still reference stay.
 	Freed int64
@@ -44,7 +60,7 @@ type Deleted struct {
 
 // DeleteProject deletes a project, its rows and then its unshared blobs.
 // Errors are Catalog.DeleteProject's.
-func (a *Admin) DeleteProject(ctx context.Context, project string, who Actor) (Deleted, error) {
+func (a *Service) DeleteProject(ctx context.Context, project string, who index.Actor) (Deleted, error) {
 	rm, err := a.cat.DeleteProject(ctx, project, who)
 	if err != nil {
 		return Deleted{}, err
@@ -54,7 +70,7 @@ func (a *Admin) DeleteProject(ctx context.Context, project string, who Actor) (D
 
 // DeleteRelease deletes a release, its rows and then its unshared blobs.
 // Errors are Catalog.DeleteRelease's.
-func (a *Admin) DeleteRelease(ctx context.Context, project, version string, who Actor) (Deleted, error) {
+func (a *Service) DeleteRelease(ctx context.Context, project, version string, who index.Actor) (Deleted, error) {
 	rm, err := a.cat.DeleteRelease(ctx, project, version, who)
 	if err != nil {
 		return Deleted{}, err
@@ -64,7 +80,7 @@ func (a *Admin) DeleteRelease(ctx context.Context, project, version string, who 
 
 // DeleteFile deletes one file's row and then its blobs unless shared.
 // Errors are Catalog.DeleteFile's.
-func (a *Admin) DeleteFile(ctx context.Context, project, version, filename string, who Actor) (Deleted, error) {
+func (a *Service) DeleteFile(ctx context.Context, project, version, filename string, who index.Actor) (Deleted, error) {
 	rm, err := a.cat.DeleteFile(ctx, project, version, filename, who)
 	if err != nil {
 		return Deleted{}, err
@@ -75,14 +91,14 @@ func (a *Admin) DeleteFile(ctx context.Context, project, version, filename strin
 // PruneResult is a prune's plan and, unless it was a dry run, the bytes
 // freed in storage.
 type PruneResult struct {
-	PrunePlan
+	index.PrunePlan
 	DryRun bool
 	Freed  int64
 }
 
 // Prune deletes the dev builds rules select, or with dryRun reports what it
 // would delete, computed the same way. Errors are Catalog.Prune's.
-func (a *Admin) Prune(ctx context.Context, rules PruneRules, dryRun bool, who Actor) (PruneResult, error) {
+func (a *Service) Prune(ctx context.Context, rules index.PruneRules, dryRun bool, who index.Actor) (PruneResult, error) {
 	if dryRun {
 		plan, err := a.cat.PlanPrune(ctx, rules)
 		return PruneResult{PrunePlan: plan, DryRun: true}, err
@@ -97,7 +113,7 @@ func (a *Admin) Prune(ctx context.Context, rules PruneRules, dryRun bool, who Ac
 // reclaim deletes the blobs at keys that no file row references, and
 // returns the bytes freed. Failures are logged, not returned: the catalog
 // change has committed, and an orphan blob is fsck's to reclaim.
-func (a *Admin) reclaim(ctx context.Context, keys []string) int64 {
+func (a *Service) reclaim(ctx context.Context, keys []string) int64 {
 	var freed int64
 	for _, key := range keys {
 		var size int64

@@ -1,4 +1,4 @@
-package index_test
+package simple_test
 
 import (
 	"fmt"
@@ -7,20 +7,20 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
+	"github.com/pyindex/pyindex/index/simple"
 )
 
 // TestConcurrentMissesRenderOnce: after a change, the requests that miss
 // the page cache together share one rendering, and all get the new page.
 func TestConcurrentMissesRenderOnce(t *testing.T) {
-	en := newEnv(t, index.Config{})
+	en := newEnv(t, simple.Config{})
 	for i := range 3 {
 		fn, data := indextest.Wheel(t, "acme_util", fmt.Sprintf("1.%d", i), "")
 		indextest.Seed(t, en.cat, en.store, fn, data)
 	}
 	for _, path := range []string{"/simple/acme-util/", "/simple/"} {
-		before := index.Renders()
+		before := simple.Renders()
 		var wg sync.WaitGroup
 		bodies := make([]string, 32)
 		for i := range bodies {
@@ -36,7 +36,7 @@ func TestConcurrentMissesRenderOnce(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n := index.Renders() - before; n != 1 {
+		if n := simple.Renders() - before; n != 1 {
 			t.Errorf("%s: %d renderings for 32 concurrent misses, want 1", path, n)
 		}
 		for _, b := range bodies[1:] {

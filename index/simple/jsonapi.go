@@ -1,4 +1,4 @@
-package index
+package simple
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 )
@@ -92,7 +94,7 @@ func (h *Handler) projectJSON(c echo.Context) error { return h.jsonAPI(c, false)
 func (h *Handler) releaseJSON(c echo.Context) error { return h.jsonAPI(c, true) }
 
 func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
-	raw := param(c, "project")
+	raw := httpx.Param(c, "project")
 	if !pep503.Valid(raw) {
 		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
 	}
@@ -104,25 +106,25 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 		u := *c.Request().URL
 		u.Path = h.prefix + "/pypi/" + name + "/"
 		if byVersion {
-			u.Path += param(c, "version") + "/"
+			u.Path += httpx.Param(c, "version") + "/"
 		}
 		u.Path += "json"
 		u.RawPath = ""
 		return c.Redirect(http.StatusMovedPermanently, u.RequestURI())
 	}
-	if err := h.canRead(c, name); err != nil {
+	if err := h.auth.RequireRead(c, name); err != nil {
 		return err
 	}
 	proj, rels, err := h.cat.ProjectDetail(c.Request().Context(), name)
-	if errors.Is(err, ErrNotFound) || (err == nil && len(rels) == 0) {
+	if errors.Is(err, index.ErrNotFound) || (err == nil && len(rels) == 0) {
 		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
 	}
 	if err != nil {
 		return err
 	}
-	var sel *Release
+	var sel *index.Release
 	if byVersion {
-		want := param(c, "version")
+		want := httpx.Param(c, "version")
 		canon := pep440.Canonical(want)
 		for _, r := range rels {
 			if r.Canonical == canon || r.Version == want {
@@ -159,13 +161,13 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 // latestRelease picks what PyPI calls the latest release: the newest
 // non-yanked final release, else the newest non-yanked pre-release, else
 // the newest yanked one. rels is sorted oldest first.
-func latestRelease(rels []*Release) *Release {
+func latestRelease(rels []*index.Release) *index.Release {
 	for pass := 0; pass < 3; pass++ {
 		for i := len(rels) - 1; i >= 0; i-- {
 			r := rels[i]
 			switch pass {
 			case 0:
-				if !r.Yanked && !r.parsed.IsPrerelease() {
+				if !r.Yanked && !r.Parsed().IsPrerelease() {
 					return r
 				}
 			case 1:
@@ -187,7 +189,7 @@ func (h *Handler) absoluteBase(c echo.Context) string {
 	return c.Scheme() + "://" + c.Request().Host
 }
 
-func (h *Handler) apiInfo(base string, p Project, r *Release) apiInfo {
+func (h *Handler) apiInfo(base string, p index.Project, r *index.Release) apiInfo {
 	m := r.Metadata
 	info := apiInfo{
 		Author: m.Author, AuthorEmail: m.AuthorEmail, Classifiers: nonNil(m.Classifiers),
@@ -241,7 +243,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (h *Handler) apiFiles(base string, r *Release) []apiFile {
+func (h *Handler) apiFiles(base string, r *index.Release) []apiFile {
 	out := make([]apiFile, 0, len(r.Files))
 	for _, f := range r.Files {
 		af := apiFile{

@@ -1,0 +1,279 @@
+// Package auth decides who a request comes from and what it may do, for
+// every transport alike: Resolve turns a request's Authorization header
+// into a Result once, and Check, Read and Visible answer the questions
+// handlers ask of it. The echo middleware and the fast lane are both thin
+// callers of Resolve, so a credential is judged by one set of rules
+// whichever loop answers the request.
+//
+// The decisions return index errors (index.ErrUnauthenticated,
+// index.ErrForbidden, ErrBlocked) with client-fit messages; only the HTTP
+// layer turns them into statuses.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/pyindex/pyindex/index"
+)
+
+// Config configures who may read and how login failures are limited.
+type Config struct {
+	// AnonymousRead lets anyone read pages, files and the JSON API. When
+	// false, every read needs a credential with the read scope (401 with
+	// WWW-Authenticate otherwise, which makes pip use its keyring, netrc or
+	// the credentials in the index URL).
+	AnonymousRead bool `toml:"anonymous_read"`
+	// MetricsAnonymous lets anyone scrape /metrics. When false, /metrics
+	// needs an admin credential.
+	MetricsAnonymous bool `toml:"metrics_anonymous"`
+	// MaxFailedLogins is how many failed logins one address may make
+	// within FailedLoginWindow before it gets 429 until the window passes.
+	// 0 disables the limit.
+	MaxFailedLogins   int           `toml:"max_failed_logins"`
+	FailedLoginWindow time.Duration `toml:"failed_login_window"`
+}
+
+// DefaultConfig returns the defaults: anonymous reads, 10 failures a
+// minute.
+func DefaultConfig() Config {
+	return Config{AnonymousRead: true, MetricsAnonymous: true, MaxFailedLogins: 10, FailedLoginWindow: time.Minute}
+}
+
+// Validate reports every key of c that is out of range.
+func (c Config) Validate() error {
+	var errs []error
+	if c.MaxFailedLogins < 0 {
+		errs = append(errs, fmt.Errorf("auth.max_failed_logins must be >= 0 (0 disables the limit)"))
+	}
+	if c.MaxFailedLogins > 0 && c.FailedLoginWindow <= 0 {
+		errs = append(errs, fmt.Errorf("auth.failed_login_window must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are what a Service needs.
+type Deps struct {
+	Catalog *index.Catalog
+	Log     *slog.Logger // nil: slog.Default()
+}
+
+// Service authenticates requests and answers authorization questions for
+// the handlers of every component.
+type Service struct {
+	cat     *index.Catalog
+	cfg     Config
+	limiter *LoginLimiter
+	log     *slog.Logger
+}
+
+// New returns a Service over deps.Catalog.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Catalog == nil {
+		return nil, errors.New("auth.New: nil catalog")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{cat: deps.Catalog, cfg: cfg, limiter: NewLoginLimiter(cfg.MaxFailedLogins, cfg.FailedLoginWindow), log: log}, nil
+}
+
+// Config returns the configuration in force.
+func (s *Service) Config() Config { return s.cfg }
+
+// PrivateReads reports whether reads need a credential
+// (auth.anonymous_read off).
+func (s *Service) PrivateReads() bool { return s != nil && !s.cfg.AnonymousRead }
+
+// ErrBlocked is Resolve's error for an address over the failed-login
+// limit (the HTTP layer answers 429 with Retry-After).
+var ErrBlocked = errors.New("too many failed logins")
+
+// Result is what a request's credentials resolve to.
+type Result struct {
+	Principal index.Principal // index.Anonymous unless Err is nil
+	Present   bool            // the request carried credentials
+	// Err is nil for valid credentials (or none),
+	// index.ErrBadCredentials (or index.ErrTokenExpired) for wrong ones,
+	// ErrBlocked for an address over the limit, index.ErrNotCached for a
+	// password Resolve did not verify (Fast), and any other error for a
+	// failure to check.
+	Err error
+	// RetryAfter is how long a blocked address stays blocked.
+	RetryAfter time.Duration
+}
+
+// Mode says how much work Resolve may do.
+type Mode int
+
+const (
+	// Full checks every credential, bcrypt included, and counts a
+	// failure against the address's limit (and logs it).
+	Full Mode = iota
+	// Fast accepts only what needs no bcrypt (tokens, and passwords from
+	// the cache of recently verified ones) and counts nothing: a caller
+	// in this mode (the fast lane) leaves every request whose Result has
+	// an error to a Full resolution, which then counts it exactly once.
+	Fast
+)
+
+// Resolve authenticates one request from its Authorization header and the
+// client's address (echo's RealIP). path is only for the log line of a
+// failed login; secrets are never logged.
+func (s *Service) Resolve(ctx context.Context, authorization, addr, path string, mode Mode) Result {
+	if authorization == "" {
+		return Result{Principal: index.Anonymous}
+	}
+	if blocked, left := s.limiter.Blocked(addr); blocked {
+		return Result{Principal: index.Anonymous, Present: true, Err: ErrBlocked, RetryAfter: left}
+	}
+	p, present, err := Authenticate(ctx, s.cat, authorization, mode == Fast)
+	if err != nil {
+		if mode == Full && errors.Is(err, index.ErrBadCredentials) {
+			s.limiter.Fail(addr)
+			reason := "invalid credentials"
+			if errors.Is(err, index.ErrTokenExpired) {
+				reason = "expired token"
+			}
+			user, _, _ := (&http.Request{Header: http.Header{"Authorization": {authorization}}}).BasicAuth()
+			s.log.Warn("login failed", "reason", reason, "user", user, "remote_addr", addr, "path", path)
+		}
+		return Result{Principal: index.Anonymous, Present: present, Err: err}
+	}
+	return Result{Principal: p, Present: present}
+}
+
+// Check returns r's principal when it has at least scope;
+// index.ErrUnauthenticated when r has no credentials or wrong ones, and
+// index.ErrForbidden when they are valid but too weak. A failure to check
+// is returned as it is.
+func Check(r Result, scope index.Scope) (index.Principal, error) {
+	if err := usable(r); err != nil {
+		return index.Anonymous, err
+	}
+	if r.Principal.Scope < scope {
+		return r.Principal, index.Errorf(index.ErrForbidden, "This credential's scope (%s) does not allow this; it needs %s", r.Principal.Scope, scope)
+	}
+	return r.Principal, nil
+}
+
+// usable is nil when r carries valid credentials.
+func usable(r Result) error {
+	switch {
+	case r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials):
+		return r.Err
+	case !r.Present:
+		return index.Errorf(index.ErrUnauthenticated, "Authentication required")
+	case r.Err != nil:
+		return index.Errorf(index.ErrUnauthenticated, "Invalid or expired credentials")
+	}
+	return nil
+}
+
+// Read allows a read of project (normalized; "" for the root and
+// listings) when anonymous reads are on, or when r's credential has the
+// read scope and its project restriction includes project. Its errors are
+// Check's, and index.ErrForbidden for a project outside the
+// restriction. A nil Service allows every read.
+func (s *Service) Read(r Result, project string) error {
+	if !s.PrivateReads() {
+		return nil
+	}
+	p, err := Check(r, index.ScopeRead)
+	if err != nil {
+		return err
+	}
+	if !p.CanRead(project) {
+		return index.Errorf(index.ErrForbidden, "This credential may not read project '%s'", project)
+	}
+	return nil
+}
+
+// Visible reports whether a listing should show project to r (private
+// mode hides projects outside a token's restriction).
+func (s *Service) Visible(r Result, project string) bool {
+	if !s.PrivateReads() {
+		return true
+	}
+	return r.Err == nil && r.Principal.CanRead(project)
+}
+
+// OwnListing returns the projects r's root listing is limited to, nil for
+// all: in private mode a token restricted to projects lists only those
+// (an empty restriction means every project, as ProjectAllowed has it).
+// Such listings are rendered per request.
+func (s *Service) OwnListing(r Result) []string {
+	if !s.PrivateReads() || r.Err != nil || len(r.Principal.Projects) == 0 {
+		return nil
+	}
+	return r.Principal.Projects
+}
+
+const resultKey = "pyindex.auth"
+
+// Middleware resolves the credentials of every request (Full) and keeps
+// the Result for FromContext. An address over the failed-login limit gets
+// 429 for any request with credentials.
+func (s *Service) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			r := Result{Principal: index.Anonymous}
+			if authz := req.Header.Get("Authorization"); authz != "" {
+				r = s.Resolve(req.Context(), authz, c.RealIP(), req.URL.Path, Full)
+				if errors.Is(r.Err, ErrBlocked) {
+					c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())+1))
+					return echo.NewHTTPError(http.StatusTooManyRequests, "Too many failed logins from this address; try again later")
+				}
+				if r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials) {
+					return r.Err
+				}
+			}
+			c.Set(resultKey, r)
+			return next(c)
+		}
+	}
+}
+
+// FromContext returns the Result the middleware resolved for c; when it
+// did not run (a handler used on its own in a test), it resolves c's
+// credentials now.
+func (s *Service) FromContext(c echo.Context) Result {
+	if r, ok := c.Get(resultKey).(Result); ok {
+		return r
+	}
+	req := c.Request()
+	r := s.Resolve(req.Context(), req.Header.Get("Authorization"), c.RealIP(), req.URL.Path, Full)
+	c.Set(resultKey, r)
+	return r
+}
+
+// Principal returns c's principal: index.Anonymous when it carried no
+// valid credentials.
+func (s *Service) Principal(c echo.Context) index.Principal {
+	return s.FromContext(c).Principal
+}
+
+// Require is Check for an echo request.
+func (s *Service) Require(c echo.Context, scope index.Scope) (index.Principal, error) {
+	return Check(s.FromContext(c), scope)
+}
+
+// RequireRead is Read for an echo request.
+func (s *Service) RequireRead(c echo.Context, project string) error {
+	if !s.PrivateReads() {
+		return nil
+	}
+	return s.Read(s.FromContext(c), project)
+}

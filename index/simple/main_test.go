@@ -1,0 +1,15 @@
+package simple_test
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pyindex/pyindex/index"
+)
+
+func TestMain(m *testing.M) {
+	index.PasswordCost = bcrypt.MinCost // fast logins under -race
+	os.Exit(m.Run())
+}
