@@ -56,7 +56,7 @@ func (c *Catalog) ListProjects(ctx context.Context, q ProjectQuery) ([]ProjectSu
 	if q.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		if err != nil || !utf8.Valid(b) {
-			return nil, "", fmt.Errorf("%w: cursor", ErrInvalid)
+			return nil, "", Errorf(ErrInvalid, "cursor")
 		}
 		after = string(b)
 	}
@@ -116,7 +116,7 @@ const MaxYankReason = 1000
 func (c *Catalog) Yank(ctx context.Context, project, version, reason string, who Actor) (Release, error) {
 	reason = strings.TrimSpace(reason)
 	if len(reason) > MaxYankReason || !utf8.ValidString(reason) {
-		return Release{}, fmt.Errorf("%w: the reason must be valid UTF-8 of at most %d bytes", ErrInvalid, MaxYankReason)
+		return Release{}, Errorf(ErrInvalid, "the reason must be valid UTF-8 of at most %d bytes", MaxYankReason)
 	}
 	return c.setYanked(ctx, project, version, true, reason, who)
 }
@@ -158,7 +158,7 @@ func (c *Catalog) setYanked(ctx context.Context, project, version string, yanked
 func releaseByVersion(ctx context.Context, tx *sql.Tx, project, version string) (Release, error) {
 	v, err := pep440.Parse(version)
 	if err != nil {
-		return Release{}, fmt.Errorf("%w: version %q", ErrInvalid, version)
+		return Release{}, Errorf(ErrInvalid, "version %q", version)
 	}
 	name := pep503.Normalize(project)
 	var r Release
@@ -324,7 +324,7 @@ func (c *Catalog) DeleteFile(ctx context.Context, project, version, filename str
 		if version != "" {
 			v, err := pep440.Parse(version)
 			if err != nil {
-				return fmt.Errorf("%w: version %q", ErrInvalid, version)
+				return Errorf(ErrInvalid, "version %q", version)
 			}
 			if pep440.Canonical(f.Version) != v.Canonical() {
 				return fmt.Errorf("%w: file %s of %s %s", ErrNotFound, filename, name, version)

@@ -40,11 +40,11 @@ func (c *Catalog) AddFiles(ctx context.Context, files []NewFile, progress func(d
 		pre := make([]prepared, len(batch))
 		for i, nf := range batch {
 			if !pep503.Valid(nf.Project) {
-				return fmt.Errorf("%w: project name %q", ErrInvalid, nf.Project)
+				return Errorf(ErrInvalid, "project name %q", nf.Project)
 			}
 			v, err := pep440.Parse(nf.Version)
 			if err != nil {
-				return fmt.Errorf("%w: version %q", ErrInvalid, nf.Version)
+				return Errorf(ErrInvalid, "version %q", nf.Version)
 			}
 			md, err := json.Marshal(nf.Metadata)
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -72,23 +71,23 @@ func nextRelease(rels []*Release) string {
 // base or commit.
 func (c *Catalog) AllocateDevVersion(ctx context.Context, project, base, commit, branch, actor string) (DevVersion, error) {
 	if !pep503.Valid(project) {
-		return DevVersion{}, fmt.Errorf("%w: project name %q", ErrInvalid, project)
+		return DevVersion{}, Errorf(ErrInvalid, "project name %q", project)
 	}
 	name := pep503.Normalize(project)
 	if !commitRE.MatchString(commit) {
-		return DevVersion{}, fmt.Errorf("%w: commit must be a hex commit id (7 to 64 characters)", ErrInvalid)
+		return DevVersion{}, Errorf(ErrInvalid, "commit must be a hex commit id (7 to 64 characters)")
 	}
 	commit = strings.ToLower(commit)
 	if len(branch) > 255 || strings.ContainsAny(branch, "\x00\n\r") {
-		return DevVersion{}, fmt.Errorf("%w: branch name", ErrInvalid)
+		return DevVersion{}, Errorf(ErrInvalid, "branch name")
 	}
 	if base != "" {
 		v, err := pep440.Parse(base)
 		if err != nil {
-			return DevVersion{}, fmt.Errorf("%w: base %q is not a PEP 440 version", ErrInvalid, base)
+			return DevVersion{}, Errorf(ErrInvalid, "base %q is not a PEP 440 version", base)
 		}
 		if v.IsDevrelease() || v.Local() != "" {
-			return DevVersion{}, fmt.Errorf("%w: base %q must have no .dev or +local part", ErrInvalid, base)
+			return DevVersion{}, Errorf(ErrInvalid, "base %q must have no .dev or +local part", base)
 		}
 		base = v.String()
 	}

@@ -153,7 +153,7 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 		case BlobMirrorFile, BlobMirrorMetadata:
 			table = "mirror_files"
 		default:
-			return fmt.Errorf("%w: blob kind %q", ErrInvalid, ref.Kind)
+			return Errorf(ErrInvalid, "blob kind %q", ref.Kind)
 		}
 		if ref.Kind == BlobMetadata || ref.Kind == BlobMirrorMetadata {
 			col = "metadata_key"

@@ -134,11 +134,11 @@ type NewFile struct {
 // upload). If it exists with other bytes, it returns ErrExists.
 func (c *Catalog) AddFile(ctx context.Context, nf NewFile) (f File, existed bool, err error) {
 	if !pep503.Valid(nf.Project) {
-		return File{}, false, fmt.Errorf("%w: project name %q", ErrInvalid, nf.Project)
+		return File{}, false, Errorf(ErrInvalid, "project name %q", nf.Project)
 	}
 	v, err := pep440.Parse(nf.Version)
 	if err != nil {
-		return File{}, false, fmt.Errorf("%w: version %q", ErrInvalid, nf.Version)
+		return File{}, false, Errorf(ErrInvalid, "version %q", nf.Version)
 	}
 	name := pep503.Normalize(nf.Project)
 	md, err := json.Marshal(nf.Metadata)
@@ -178,7 +178,7 @@ func (c *Catalog) AddFile(ctx context.Context, nf NewFile) (f File, existed bool
 					return err
 				}
 				if owner == 0 {
-					return fmt.Errorf("%w: the user '%s' isn't allowed to upload to project '%s'", ErrForbidden, nf.UploadedBy, name)
+					return Errorf(ErrForbidden, "the user '%s' isn't allowed to upload to project '%s'", nf.UploadedBy, name)
 				}
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE projects SET last_serial = ? WHERE id = ?`, serial, projectID)

@@ -39,15 +39,15 @@ type PruneRules struct {
 func (r PruneRules) Validate() error {
 	switch {
 	case r.KeepDev < 0:
-		return fmt.Errorf("%w: keep_dev must not be negative", ErrInvalid)
+		return Errorf(ErrInvalid, "keep_dev must not be negative")
 	case r.DevOlderThan < 0:
-		return fmt.Errorf("%w: dev_older_than must not be negative", ErrInvalid)
+		return Errorf(ErrInvalid, "dev_older_than must not be negative")
 	case r.KeepDev == 0 && r.DevOlderThan == 0 && !r.ReleasedDev:
-		return fmt.Errorf("%w: give at least one rule: keep_dev, dev_older_than or released_dev", ErrInvalid)
+		return Errorf(ErrInvalid, "give at least one rule: keep_dev, dev_older_than or released_dev")
 	}
 	for _, p := range r.Projects {
 		if !pep503.Valid(p) {
-			return fmt.Errorf("%w: project name %q", ErrInvalid, p)
+			return Errorf(ErrInvalid, "project name %q", p)
 		}
 	}
 	return nil

@@ -39,7 +39,7 @@ func ParseScope(s string) (Scope, error) {
 	case "admin":
 		return ScopeAdmin, nil
 	}
-	return ScopeNone, fmt.Errorf("%w: scope %q (want read, upload or admin)", ErrInvalid, s)
+	return ScopeNone, Errorf(ErrInvalid, "scope %q (want read, upload or admin)", s)
 }
 
 func (s Scope) String() string {
@@ -98,23 +98,23 @@ func hashToken(secret string) string {
 // ErrInvalid for a bad scope, project name or expiry.
 func (c *Catalog) CreateToken(ctx context.Context, nt NewToken, actor string) (Token, string, error) {
 	if nt.Scope < ScopeRead || nt.Scope > ScopeAdmin {
-		return Token{}, "", fmt.Errorf("%w: scope", ErrInvalid)
+		return Token{}, "", Errorf(ErrInvalid, "scope")
 	}
 	var projects []string
 	for _, p := range nt.Projects {
 		if !pep503.Valid(p) {
-			return Token{}, "", fmt.Errorf("%w: project name %q", ErrInvalid, p)
+			return Token{}, "", Errorf(ErrInvalid, "project name %q", p)
 		}
 		projects = append(projects, pep503.Normalize(p))
 	}
 	sort.Strings(projects)
 	projects = compactStrings(projects)
 	if len(nt.Description) > 200 {
-		return Token{}, "", fmt.Errorf("%w: description longer than 200 characters", ErrInvalid)
+		return Token{}, "", Errorf(ErrInvalid, "description longer than 200 characters")
 	}
 	now := c.now()
 	if !nt.ExpiresAt.IsZero() && !nt.ExpiresAt.After(now) {
-		return Token{}, "", fmt.Errorf("%w: expiry is in the past", ErrInvalid)
+		return Token{}, "", Errorf(ErrInvalid, "expiry is in the past")
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -133,7 +133,7 @@ func (c *Catalog) CreateToken(ctx context.Context, nt NewToken, actor string) (T
 			return err
 		}
 		if nt.Scope == ScopeAdmin && !admin {
-			return fmt.Errorf("%w: user %q is not an admin, so cannot hold an admin token", ErrInvalid, nt.User)
+			return Errorf(ErrInvalid, "user %q is not an admin, so cannot hold an admin token", nt.User)
 		}
 		var exp int64
 		if !nt.ExpiresAt.IsZero() {

@@ -41,10 +41,10 @@ const MinPasswordLength = 8
 
 func hashPassword(password string) (string, error) {
 	if len(password) < MinPasswordLength {
-		return "", fmt.Errorf("%w: password must be at least %d characters", ErrInvalid, MinPasswordLength)
+		return "", Errorf(ErrInvalid, "password must be at least %d characters", MinPasswordLength)
 	}
 	if len(password) > 72 {
-		return "", fmt.Errorf("%w: password must be at most 72 bytes (a bcrypt limit)", ErrInvalid)
+		return "", Errorf(ErrInvalid, "password must be at most 72 bytes (a bcrypt limit)")
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
 	return string(h), err
@@ -54,7 +54,7 @@ func hashPassword(password string) (string, error) {
 // password and ErrExists when the name is taken.
 func (c *Catalog) AddUser(ctx context.Context, name, password string, admin bool, actor string) (User, error) {
 	if !ValidUserName(name) {
-		return User{}, fmt.Errorf("%w: user name %q (letters, digits, '.', '_', '@', '-'; at most 64)", ErrInvalid, name)
+		return User{}, Errorf(ErrInvalid, "user name %q (letters, digits, '.', '_', '@', '-'; at most 64)", name)
 	}
 	h, err := hashPassword(password)
 	if err != nil {

@@ -292,7 +292,7 @@ func (r PruneRequest) Rules() (index.PruneRules, error) {
 	if r.DevOlderThan != "" {
 		d, err := time.ParseDuration(r.DevOlderThan)
 		if err != nil {
-			return rules, fmt.Errorf("%w: dev_older_than %q is not a duration such as \"720h\"", index.ErrInvalid, r.DevOlderThan)
+			return rules, index.Errorf(index.ErrInvalid, "dev_older_than %q is not a duration such as \"720h\"", r.DevOlderThan)
 		}
 		rules.DevOlderThan = d
 	}
@@ -440,7 +440,7 @@ func (r TokenRequest) NewToken(now time.Time) (index.NewToken, error) {
 		} else if t, err := time.Parse(time.RFC3339, r.Expires); err == nil {
 			nt.ExpiresAt = t
 		} else {
-			return index.NewToken{}, fmt.Errorf("%w: expires %q is neither a duration (\"720h\") nor an RFC 3339 time", index.ErrInvalid, r.Expires)
+			return index.NewToken{}, index.Errorf(index.ErrInvalid, "expires %q is neither a duration (\"720h\") nor an RFC 3339 time", r.Expires)
 		}
 	}
 	return nt, nil
