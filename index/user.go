@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pyindex/pyindex/index/cache"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -144,22 +145,17 @@ func (c *Catalog) GetUser(ctx context.Context, name string) (User, error) {
 	return u, formatError(err)
 }
 
-// passwordCache remembers which (user, password) pairs verified against
-// which stored bcrypt hash, so that a CI job uploading many files pays for
-// bcrypt once. The key is a SHA-256 of the pair, never the password itself;
-// an entry only counts while the stored hash is unchanged, so a password
+// pwCache remembers which (user, password) pairs verified against which
+// stored bcrypt hash, so that a CI job uploading many files pays for bcrypt
+// once. The key is a SHA-256 of the pair, never the password itself; an
+// entry only counts while the stored hash is unchanged, so a password
 // change or a removed user takes effect at once.
-type passwordCache struct {
-	mu sync.Mutex
-	m  map[[32]byte]cachedHash
-}
+var pwCache = cache.New[[32]byte, cachedHash](10000)
 
 type cachedHash struct {
 	hash    string
 	expires time.Time
 }
-
-var pwCache = &passwordCache{m: map[[32]byte]cachedHash{}}
 
 // CheckPassword verifies a user's password. It returns ErrBadCredentials for
 // an unknown user or a wrong password.
@@ -180,12 +176,7 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	if bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(password)) != nil {
 		return User{}, ErrBadCredentials
 	}
-	pwCache.mu.Lock()
-	if len(pwCache.m) > 10000 {
-		clear(pwCache.m)
-	}
-	pwCache.m[key] = cachedHash{hash: u.passwordHash, expires: time.Now().Add(10 * time.Minute)}
-	pwCache.mu.Unlock()
+	pwCache.Put(key, cachedHash{hash: u.passwordHash, expires: time.Now().Add(10 * time.Minute)})
 	return u, nil
 }
 
@@ -211,9 +202,7 @@ func (c *Catalog) passwordKey(name, password string) [32]byte {
 // passwordCached reports whether key was verified recently against u's
 // current hash.
 func (c *Catalog) passwordCached(key [32]byte, u *User) bool {
-	pwCache.mu.Lock()
-	ch, ok := pwCache.m[key]
-	pwCache.mu.Unlock()
+	ch, ok := pwCache.Get(key)
 	return ok && time.Now().Before(ch.expires) && subtle.ConstantTimeCompare([]byte(ch.hash), []byte(u.passwordHash)) == 1
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/cache"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
@@ -90,14 +91,14 @@ type Deps struct {
 
 // Handler serves the read side: /simple/, /files/ and /pypi/.
 type Handler struct {
-	cacheControl []string  // the Cache-Control value of pages
-	files        fileCache // rows of downloaded files (filecache.go)
+	cacheControl []string                       // the Cache-Control value of pages
+	files        *cache.Map[fileKey, fileEntry] // rows of downloaded files (filecache.go)
 	cat          *index.Catalog
 	store        storage.Store
 	cfg          Config
 	log          *slog.Logger
-	cache        *pageCache
-	prefix       string // path of BaseURL without the trailing slash
+	cache        *cache.Map[pageKey, *page] // rendered pages
+	prefix       string                     // path of BaseURL without the trailing slash
 	upstream     Upstream
 	auth         *auth.Service
 	renders      renderGroup
@@ -115,7 +116,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Handler{cat: deps.Catalog, store: deps.Store, cfg: cfg, log: log, cache: newPageCache(cfg.PageCacheEntries),
+	h := &Handler{cat: deps.Catalog, store: deps.Store, cfg: cfg, log: log, cache: cache.New[pageKey, *page](cfg.PageCacheEntries), files: cache.New[fileKey, fileEntry](fileCacheMax),
 		auth: deps.Auth, upstream: deps.Upstream,
 		cacheControl: []string{fmt.Sprintf("max-age=%d, public", int(cfg.SimpleMaxAge.Seconds()))}}
 	if cfg.BaseURL != "" {
@@ -223,7 +224,7 @@ func (h *Handler) root(ctx context.Context, req *httpx.Request, _ []string, rep 
 	key := pageKey{serial: serial, json: f.JSON(), source: 'h'}
 	var p *page
 	if only == nil {
-		p = h.cache.get(key)
+		p, _ = h.cache.Get(key)
 	}
 	if p == nil {
 		if req.InMemory {
@@ -297,7 +298,7 @@ func (h *Handler) project(ctx context.Context, req *httpx.Request, params []stri
 		return h.mergedProject(ctx, req, f, name, rep)
 	}
 	key := pageKey{name: name, serial: serial, json: f.JSON(), source: 'h'}
-	p := h.cache.get(key)
+	p, _ := h.cache.Get(key)
 	if p == nil {
 		if req.InMemory {
 			return httpx.ErrNotInMemory
@@ -343,10 +344,10 @@ func (h *Handler) upstreamProject(ctx context.Context, req *httpx.Request, f For
 // page cache when it has it.
 func (h *Handler) upstreamRendering(pg *index.Page, f Format, name string) *page {
 	key := pageKey{name: name, serial: pg.Serial, json: f.JSON(), source: 'm', variant: pg.Variant}
-	p := h.cache.get(key)
+	p, _ := h.cache.Get(key)
 	if p == nil {
 		p = renderPage(pg, f)
-		h.cache.put(key, p)
+		h.cache.Put(key, p)
 	}
 	return p
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
-	"sync"
 	"sync/atomic"
 )
 
@@ -70,43 +69,4 @@ type pageKey struct {
 	json    bool
 	source  byte  // 'h' hosted, 'm' mirrored
 	variant int64 // Page.Variant: renderings of one serial that differ
-}
-
-// pageCache is a bounded map. When full it drops about half of its entries
-// at random (map order), which is cheap and good enough: entries for old
-// serials are dead weight anyway.
-type pageCache struct {
-	mu  sync.RWMutex
-	m   map[pageKey]*page
-	max int
-}
-
-func newPageCache(max int) *pageCache {
-	if max <= 0 {
-		max = 1
-	}
-	return &pageCache{m: make(map[pageKey]*page), max: max}
-}
-
-func (c *pageCache) get(k pageKey) *page {
-	c.mu.RLock()
-	p := c.m[k]
-	c.mu.RUnlock()
-	return p
-}
-
-func (c *pageCache) put(k pageKey, p *page) {
-	c.mu.Lock()
-	if len(c.m) >= c.max {
-		n := len(c.m) / 2
-		for key := range c.m {
-			if n == 0 {
-				break
-			}
-			delete(c.m, key)
-			n--
-		}
-	}
-	c.m[k] = p
-	c.mu.Unlock()
 }

@@ -37,7 +37,7 @@ func (h *Handler) renderShared(ctx context.Context, key pageKey, render func(con
 		}
 		k := key
 		k.serial = serial
-		h.cache.put(k, p)
+		h.cache.Put(k, p)
 		return rendered{p, serial}, nil
 	})
 	select {
