@@ -44,17 +44,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:      "Blob store operations that failed, not counting ErrNotExist and cancelled contexts.",
 		}, []string{"backend", "op"}),
 	}
-	if reg != nil {
-		m.duration = register(reg, m.duration)
-		m.errors = register(reg, m.errors)
-	}
+	m.duration = Register(reg, m.duration)
+	m.errors = Register(reg, m.errors)
 	return m
 }
 
-// register registers c, or returns the collector already registered under
-// the same description, so that several decorated stores (one per backend,
-// or one per test) share one metric family.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+// Register registers c on reg and returns it, or returns the collector
+// already registered under the same description, so that several
+// components of one kind (stores decorated per backend, servers in one
+// test binary) share one metric family. A nil reg registers nothing and
+// returns c, which then records unexported. It panics on a conflicting
+// metric of the same name, a programming error. Every package of the
+// server registers its collectors through it, so nil means the same
+// everywhere.
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if reg == nil {
+		return c
+	}
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/storage"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -85,24 +86,10 @@ func NewRetention(cfg RetentionConfig, deps Deps) (*Retention, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	var freed prometheus.Counter = prometheus.NewCounter(prometheus.CounterOpts{
+	freed := storage.Register[prometheus.Counter](deps.Registerer, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "pyindex_retention_bytes_freed_total",
 		Help: "Bytes of storage freed by scheduled retention (pruned dev builds).",
-	})
-	if deps.Registerer == nil {
-		return &Retention{admin: admin, cfg: cfg, log: log, freed: freed}, nil
-	}
-	if err := deps.Registerer.Register(freed); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, err
-		}
-		c, ok := are.ExistingCollector.(prometheus.Counter)
-		if !ok {
-			return nil, err
-		}
-		freed = c
-	}
+	}))
 	return &Retention{admin: admin, cfg: cfg, log: log, freed: freed}, nil
 }
 
