@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/s3/miniotest"
@@ -97,10 +98,10 @@ func cli(t *testing.T, args ...string) (string, string, error) {
 }
 
 // fsckJSON runs pyindex fsck --json with args and decodes the report.
-func fsckJSON(t *testing.T, args ...string) (fsckReport, error) {
+func fsckJSON(t *testing.T, args ...string) (admin.FsckReport, error) {
 	t.Helper()
 	out, stderr, err := cli(t, append([]string{"fsck", "--json"}, args...)...)
-	var rep fsckReport
+	var rep admin.FsckReport
 	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
 		t.Fatalf("fsck %v: %v (err %v)\n%s\n%s", args, jerr, err, out, stderr)
 	}
@@ -109,7 +110,7 @@ func fsckJSON(t *testing.T, args ...string) (fsckReport, error) {
 
 // problems summarizes a report as "problem kind filename" lines, sorted by
 // key, for comparison.
-func problems(rep fsckReport) []string {
+func problems(rep admin.FsckReport) []string {
 	var out []string
 	for _, p := range rep.Problems {
 		if len(p.Refs) == 0 {
@@ -223,14 +224,14 @@ func testFsck(t *testing.T, b backend) {
 	counts := map[string]int{}
 	for _, p := range rep.Problems {
 		counts[p.Problem]++
-		if p.Problem == problemCorrupt && (p.Key != bad.BlobKey || !strings.Contains(p.Detail, "sha256 is "+sum(corrupt))) {
+		if p.Problem == admin.ProblemCorrupt && (p.Key != bad.BlobKey || !strings.Contains(p.Detail, "sha256 is "+sum(corrupt))) {
 			t.Errorf("corrupt problem %+v, want key %s with the actual digest", p, bad.BlobKey)
 		}
-		if p.Problem == problemOrphan && p.Key != orphanKey {
+		if p.Problem == admin.ProblemOrphan && p.Key != orphanKey {
 			t.Errorf("orphan %s, want %s", p.Key, orphanKey)
 		}
 	}
-	if counts[problemMissing] != 3 || counts[problemOrphan] != 1 || counts[problemCorrupt] != 1 {
+	if counts[admin.ProblemMissing] != 3 || counts[admin.ProblemOrphan] != 1 || counts[admin.ProblemCorrupt] != 1 {
 		t.Errorf("problem counts %v, want 3 missing, 1 orphan, 1 corrupt", counts)
 	}
 	if rep.Verified != 4 { // 7 references to 7 keys, 3 of them missing
@@ -318,39 +319,4 @@ func readBlob(t *testing.T, store storage.Store, key string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// RepairBlobRef changes nothing when the row changed since fsck read it,
-// or when the blob is back by the time the write lock is held.
-func TestRepairBlobRefRechecks(t *testing.T) {
-	ctx := context.Background()
-	cat := indextest.Catalog(t)
-	store := indextest.Store(t)
-	a := indextest.SeedDist(t, cat, store, "acme_util-0.1.tar.gz")
-	b := indextest.SeedDist(t, cat, store, "acme_util-0.2.tar.gz")
-	refs := map[string]index.BlobRef{}
-	if err := cat.ReferencedBlobs(ctx, func(r index.BlobRef) error { refs[r.Filename] = r; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	who := index.Actor{Name: "test"}
-
-	// The row was deleted meanwhile (an admin delete): ErrNotFound.
-	if _, err := cat.DeleteFile(ctx, "acme-util", "", a.Filename, who); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := cat.RepairBlobRef(ctx, refs[a.Filename], "missing", who, nil); !errors.Is(err, index.ErrNotFound) {
-		t.Errorf("repair of a deleted row: %v, want ErrNotFound", err)
-	}
-	// The blob is there again when checked under the lock: no change.
-	repaired, orphans, err := cat.RepairBlobRef(ctx, refs[b.Filename], "missing", who,
-		func(context.Context) (bool, error) { return false, nil })
-	if err != nil || repaired || len(orphans) != 0 {
-		t.Errorf("repair of a blob that came back: %v, %v, %v", repaired, orphans, err)
-	}
-	if _, err := cat.File(ctx, b.Filename); err != nil {
-		t.Errorf("row removed although its blob came back: %v", err)
-	}
-	if ev, _ := cat.AuditEvents(ctx, index.AuditQuery{Action: "fsck-repair"}); len(ev) != 0 {
-		t.Errorf("audit entries for repairs that did not happen: %+v", ev)
-	}
 }
