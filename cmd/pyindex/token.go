@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -159,9 +158,7 @@ project may upload to it even if USER does not own it.`,
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(map[string]any{"tokens": toks})
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"tokens": toks})
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tUSER\tSCOPE\tPROJECTS\tEXPIRES\tLAST USED\tSTATUS\tDESCRIPTION")
