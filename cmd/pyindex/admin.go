@@ -31,7 +31,6 @@ func withAdmin(cmd *cobra.Command, load loader, fn func(context.Context, *index.
 
 func cliWho() index.Actor { return index.Actor{Name: cliActor()} }
 
-
 func newPruneCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 	var req index.PruneRequest
 	var projects []string
