@@ -2,6 +2,7 @@ package admin
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -240,7 +241,7 @@ func (d *dirBackup) finish(man BackupManifest) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(d.root, backupManifestName), append(b, '\n'))
+	return writeFileSync(filepath.Join(d.root, backupManifestName), bytes.NewReader(append(b, '\n')), 0o666)
 }
 
 // tarBackup writes a backup tar file.
@@ -325,13 +326,14 @@ func copyFile(dst, src string) (int64, error) {
 	return n, err
 }
 
-// writeFileSync writes b to name and syncs it to disk.
-func writeFileSync(name string, b []byte) error {
-	f, err := os.Create(name)
+// writeFileSync writes what r holds to name (created with perm, or
+// truncated) and syncs it to disk.
+func writeFileSync(name string, r io.Reader, perm fs.FileMode) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return err
 	}

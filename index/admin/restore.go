@@ -98,19 +98,7 @@ func Restore(ctx context.Context, cfg RestoreConfig, store storage.Store, ignore
 			}
 			man = &m
 		case name == backupCatalogName:
-			f, err := os.OpenFile(tmpCatalog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(f, r); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
+			if err := writeFileSync(tmpCatalog, r, 0o644); err != nil {
 				return err
 			}
 			gotCatalog = true
