@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,27 +35,6 @@ func withAdmin(cmd *cobra.Command, load loader, fn func(context.Context, *admin.
 }
 
 func cliWho() index.Actor { return index.Actor{Name: cliActor()} }
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// sizeString formats a size with binary units: "512 B", "1.5 KiB" (the
-// admin commands own copy, so that they do not depend on the home page).
-func sizeString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
 
 func newPruneCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 	var req admin.PruneRequest
@@ -99,15 +77,15 @@ their bytes.`,
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "PROJECT\tVERSION\tFILES\tSIZE\tREASONS")
 				for _, r := range res.Releases {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Project, r.Version, r.Files, sizeString(r.Bytes), strings.Join(r.Reasons, ","))
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", r.Project, r.Version, r.Files, humanBytes(r.Bytes), strings.Join(r.Reasons, ","))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
 				}
 				if res.DryRun {
-					fmt.Fprintf(out, "dry run: would delete %d releases, %d files, %s\n", len(res.Releases), len(res.Files), sizeString(res.Bytes))
+					fmt.Fprintf(out, "dry run: would delete %d releases, %d files, %s\n", len(res.Releases), len(res.Files), humanBytes(res.Bytes))
 				} else {
-					fmt.Fprintf(out, "deleted %d releases, %d files, %s; freed %s of storage\n", len(res.Releases), len(res.Files), sizeString(res.Bytes), sizeString(res.Freed))
+					fmt.Fprintf(out, "deleted %d releases, %d files, %s; freed %s of storage\n", len(res.Releases), len(res.Files), humanBytes(res.Bytes), humanBytes(res.Freed))
 				}
 				return nil
 			})
@@ -221,12 +199,12 @@ yank" instead: a deleted version breaks everyone who pinned it.`,
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "VERSION\tFILENAME\tSIZE")
 				for _, f := range d.Files {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Version, f.Filename, sizeString(f.Size))
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Version, f.Filename, humanBytes(f.Size))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(out, "deleted %d files, %s; freed %s of storage\n", len(d.Files), sizeString(d.Bytes), sizeString(d.Freed))
+				_, err = fmt.Fprintf(out, "deleted %d files, %s; freed %s of storage\n", len(d.Files), humanBytes(d.Bytes), humanBytes(d.Freed))
 				return err
 			})
 		},

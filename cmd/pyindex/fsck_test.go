@@ -1,106 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/storage/s3/miniotest"
 )
 
-// backend is one storage configuration the CLI tests run against.
-type backend struct {
-	name string
-	// config returns a configuration of this backend (a fresh folder or
-	// bucket on every call) and its TOML form for --config.
-	config func(t *testing.T) (Config, string)
-}
-
-// fsBackend is the filesystem backend: a fresh data folder per config.
-func fsBackend() backend {
-	return backend{name: "fs", config: func(t *testing.T) (Config, string) {
-		cfg := DefaultConfig()
-		cfg.Data = t.TempDir()
-		return cfg, fmt.Sprintf("data = %q\n", cfg.Data)
-	}}
-}
-
-// s3Backend starts a MinIO server for t (skipping without one, failing in
-// CI) and returns a backend whose every config gets its own bucket.
-func s3Backend(t *testing.T) backend {
-	t.Helper()
-	endpoint, ak, sk := miniotest.Start(t)
-	return backend{name: "s3", config: func(t *testing.T) (Config, string) {
-		cfg := DefaultConfig()
-		cfg.Data = t.TempDir()
-		cfg.Storage.Backend = "s3"
-		s := &cfg.Storage.S3
-		s.Endpoint, s.AccessKey, s.SecretKey = endpoint, ak, sk
-		s.Bucket = "fsck-" + randomHex(t, 6)
-		s.Prefix = "pyindex"
-		s.CreateBucket = true
-		return cfg, fmt.Sprintf(`data = %q
-[storage]
-backend = "s3"
-[storage.s3]
-endpoint = %q
-bucket = %q
-prefix = %q
-access_key = %q
-secret_key = %q
-create_bucket = true
-`, cfg.Data, endpoint, s.Bucket, s.Prefix, ak, sk)
-	}}
-}
-
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// writeConfig writes a TOML configuration into a temporary file.
-func writeConfig(t *testing.T, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "pyindex.toml")
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// cli runs the pyindex command tree in-process with no environment and
-// returns standard output, standard error and the error.
-func cli(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	cmd := NewRootCmd(strings.NewReader(""), &out, &errOut, noEnv)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
-	return out.String(), errOut.String(), err
-}
-
 // fsckJSON runs pyindex fsck --json with args and decodes the report.
-func fsckJSON(t *testing.T, args ...string) (fsckReport, error) {
+func fsckJSON(t *testing.T, args ...string) (admin.FsckReport, error) {
 	t.Helper()
 	out, stderr, err := cli(t, append([]string{"fsck", "--json"}, args...)...)
-	var rep fsckReport
+	var rep admin.FsckReport
 	if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
 		t.Fatalf("fsck %v: %v (err %v)\n%s\n%s", args, jerr, err, out, stderr)
 	}
@@ -109,7 +28,7 @@ func fsckJSON(t *testing.T, args ...string) (fsckReport, error) {
 
 // problems summarizes a report as "problem kind filename" lines, sorted by
 // key, for comparison.
-func problems(rep fsckReport) []string {
+func problems(rep admin.FsckReport) []string {
 	var out []string
 	for _, p := range rep.Problems {
 		if len(p.Refs) == 0 {
@@ -223,14 +142,14 @@ func testFsck(t *testing.T, b backend) {
 	counts := map[string]int{}
 	for _, p := range rep.Problems {
 		counts[p.Problem]++
-		if p.Problem == problemCorrupt && (p.Key != bad.BlobKey || !strings.Contains(p.Detail, "sha256 is "+sum(corrupt))) {
+		if p.Problem == admin.ProblemCorrupt && (p.Key != bad.BlobKey || !strings.Contains(p.Detail, "sha256 is "+sum(corrupt))) {
 			t.Errorf("corrupt problem %+v, want key %s with the actual digest", p, bad.BlobKey)
 		}
-		if p.Problem == problemOrphan && p.Key != orphanKey {
+		if p.Problem == admin.ProblemOrphan && p.Key != orphanKey {
 			t.Errorf("orphan %s, want %s", p.Key, orphanKey)
 		}
 	}
-	if counts[problemMissing] != 3 || counts[problemOrphan] != 1 || counts[problemCorrupt] != 1 {
+	if counts[admin.ProblemMissing] != 3 || counts[admin.ProblemOrphan] != 1 || counts[admin.ProblemCorrupt] != 1 {
 		t.Errorf("problem counts %v, want 3 missing, 1 orphan, 1 corrupt", counts)
 	}
 	if rep.Verified != 4 { // 7 references to 7 keys, 3 of them missing
@@ -298,59 +217,5 @@ func sortByKey(lines []string, keys map[string]string) {
 		for j := i; j > 0 && keys[lines[j]] < keys[lines[j-1]]; j-- {
 			lines[j], lines[j-1] = lines[j-1], lines[j]
 		}
-	}
-}
-
-func sum(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
-func readBlob(t *testing.T, store storage.Store, key string) []byte {
-	t.Helper()
-	rc, _, err := store.Open(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// RepairBlobRef changes nothing when the row changed since fsck read it,
-// or when the blob is back by the time the write lock is held.
-func TestRepairBlobRefRechecks(t *testing.T) {
-	ctx := context.Background()
-	cat := indextest.Catalog(t)
-	store := indextest.Store(t)
-	a := indextest.SeedDist(t, cat, store, "acme_util-0.1.tar.gz")
-	b := indextest.SeedDist(t, cat, store, "acme_util-0.2.tar.gz")
-	refs := map[string]index.BlobRef{}
-	if err := cat.ReferencedBlobs(ctx, func(r index.BlobRef) error { refs[r.Filename] = r; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	who := index.Actor{Name: "test"}
-
-	// The row was deleted meanwhile (an admin delete): ErrNotFound.
-	if _, err := cat.DeleteFile(ctx, "acme-util", "", a.Filename, who); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := cat.RepairBlobRef(ctx, refs[a.Filename], "missing", who, nil); !errors.Is(err, index.ErrNotFound) {
-		t.Errorf("repair of a deleted row: %v, want ErrNotFound", err)
-	}
-	// The blob is there again when checked under the lock: no change.
-	repaired, orphans, err := cat.RepairBlobRef(ctx, refs[b.Filename], "missing", who,
-		func(context.Context) (bool, error) { return false, nil })
-	if err != nil || repaired || len(orphans) != 0 {
-		t.Errorf("repair of a blob that came back: %v, %v, %v", repaired, orphans, err)
-	}
-	if _, err := cat.File(ctx, b.Filename); err != nil {
-		t.Errorf("row removed although its blob came back: %v", err)
-	}
-	if ev, _ := cat.AuditEvents(ctx, index.AuditQuery{Action: "fsck-repair"}); len(ev) != 0 {
-		t.Errorf("audit entries for repairs that did not happen: %+v", ev)
 	}
 }

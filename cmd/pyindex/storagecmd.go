@@ -1,20 +1,14 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/pyindex/pyindex/storage"
+	"github.com/pyindex/pyindex/index/admin"
 )
 
 func newStorageCmd(load loader) *cobra.Command {
@@ -24,7 +18,7 @@ func newStorageCmd(load loader) *cobra.Command {
 	}
 	var (
 		to      string
-		opts    copyOptions
+		opts    admin.CopyOptions
 		verbose bool
 	)
 	cp := &cobra.Command{
@@ -51,7 +45,7 @@ files uploaded meanwhile, then run pyindex fsck on the new store.`,
 			if to == "" {
 				return errors.New("--to CONFIG.toml is required: the configuration whose [storage] receives the copy")
 			}
-			if opts.jobs < 1 {
+			if opts.Jobs < 1 {
 				return errors.New("--jobs must be at least 1")
 			}
 			cfg, err := load(cmd)
@@ -78,13 +72,16 @@ files uploaded meanwhile, then run pyindex fsck on the new store.`,
 				return fmt.Errorf("destination (%s): %w", to, err)
 			}
 			out := cmd.OutOrStdout()
-			if verbose {
-				opts.log = out
-			}
-			opts.errs = cmd.ErrOrStderr()
-			st, err := copyBlobs(ctx, src, dst, opts)
+			st, err := admin.CopyBlobs(ctx, src, dst, opts, func(c admin.BlobCopy) {
+				switch {
+				case c.Err != nil:
+					fmt.Fprintf(cmd.ErrOrStderr(), "FAILED %s: %v\n", c.Key, c.Err)
+				case verbose:
+					fmt.Fprintf(out, "copied %s (%d bytes)\n", c.Key, c.Size)
+				}
+			})
 			verb := "copied"
-			if opts.dryRun {
+			if opts.DryRun {
 				verb = "to copy"
 			}
 			fmt.Fprintf(out, "%s -> %s: %d blobs %s (%s), %d already present, %d failed\n",
@@ -99,8 +96,8 @@ files uploaded meanwhile, then run pyindex fsck on the new store.`,
 		},
 	}
 	cp.Flags().StringVar(&to, "to", "", "configuration file whose [storage] receives the copy (required)")
-	cp.Flags().BoolVar(&opts.dryRun, "dry-run", false, "only report what would be copied")
-	cp.Flags().IntVar(&opts.jobs, "jobs", 4, "blobs copied in parallel")
+	cp.Flags().BoolVar(&opts.DryRun, "dry-run", false, "only report what would be copied")
+	cp.Flags().IntVar(&opts.Jobs, "jobs", 4, "blobs copied in parallel")
 	cp.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every blob copied")
 	cmd.AddCommand(cp)
 	return cmd
@@ -139,131 +136,4 @@ func sameStore(a, b Config) (bool, string) {
 	pa, err1 := filepath.Abs(filesPath(a))
 	pb, err2 := filepath.Abs(filesPath(b))
 	return err1 == nil && err2 == nil && pa == pb, pa
-}
-
-// copyOptions are the flags of pyindex storage copy.
-type copyOptions struct {
-	dryRun bool
-	jobs   int
-	log    io.Writer // when not nil, one line per blob copied
-	errs   io.Writer // when not nil, one line per blob that failed
-}
-
-// copyStats counts what copyBlobs did.
-type copyStats struct {
-	Copied      int   // blobs copied (or, in a dry run, to copy)
-	CopiedBytes int64 // their size
-	Present     int   // already at the destination with the right size
-	Failed      int   // could not be copied or verified; reported on log
-}
-
-// copyBlobs copies every blob of src that dst lacks (or holds with another
-// size) and verifies each copy by reading it back. A blob that fails is
-// counted and reported, and the copy goes on; only a failure to list src
-// or a cancelled ctx stops it (with an error). Put is atomic on every
-// backend, so an interrupted copy leaves no partial blob: running it again
-// resumes.
-func copyBlobs(ctx context.Context, src, dst storage.Store, opts copyOptions) (copyStats, error) {
-	var (
-		mu sync.Mutex
-		st copyStats
-	)
-	logf := func(format string, args ...any) {
-		if opts.log != nil {
-			fmt.Fprintf(opts.log, format+"\n", args...)
-		}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(opts.jobs, 1))
-	listErr := src.List(gctx, "", func(fi storage.Info) error {
-		g.Go(func() error {
-			copied, err := copyBlob(gctx, src, dst, fi, opts.dryRun)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && gctx.Err() != nil:
-				return gctx.Err()
-			case err != nil:
-				st.Failed++
-				if opts.errs != nil {
-					fmt.Fprintf(opts.errs, "FAILED %s: %v\n", fi.Key, err)
-				}
-			case copied:
-				st.Copied++
-				st.CopiedBytes += fi.Size
-				logf("copied %s (%d bytes)", fi.Key, fi.Size)
-			default:
-				st.Present++
-			}
-			return nil
-		})
-		return nil
-	})
-	if err := g.Wait(); err != nil {
-		return st, err
-	}
-	if listErr != nil {
-		return st, fmt.Errorf("list the source: %w", listErr)
-	}
-	if err := ctx.Err(); err != nil {
-		return st, err
-	}
-	return st, nil
-}
-
-// copyBlob copies one blob unless dst holds it with the right size, and
-// reports whether it copied. The bytes are hashed on the way; the copy is
-// then read back and must hash the same, and match the content address
-// of a "sha256/..." key. A copy that fails verification is deleted again.
-func copyBlob(ctx context.Context, src, dst storage.Store, fi storage.Info, dryRun bool) (bool, error) {
-	have, err := dst.Stat(ctx, fi.Key)
-	switch {
-	case err == nil && have.Size == fi.Size:
-		return false, nil
-	case err != nil && !errors.Is(err, storage.ErrNotExist):
-		return false, fmt.Errorf("destination: %w", err)
-	}
-	if dryRun {
-		return true, nil
-	}
-	rc, info, err := src.Open(ctx, fi.Key)
-	if err != nil {
-		return false, fmt.Errorf("source: %w", err)
-	}
-	defer rc.Close()
-	h := sha256.New()
-	if err := dst.Put(ctx, fi.Key, io.TeeReader(rc, h), info.Size); err != nil {
-		return false, fmt.Errorf("destination: %w", err)
-	}
-	srcSum := hex.EncodeToString(h.Sum(nil))
-	verr := func() error {
-		if want := contentAddress(fi.Key); want != "" && want != srcSum {
-			return fmt.Errorf("the source blob is corrupt: sha256 %s, want %s (see pyindex fsck --verify-hashes)", srcSum, want)
-		}
-		got, _, err := hashBlob(ctx, dst, fi.Key)
-		if err != nil {
-			return fmt.Errorf("read back: %w", err)
-		}
-		if got != srcSum {
-			return fmt.Errorf("copy reads back with sha256 %s, want %s", got, srcSum)
-		}
-		return nil
-	}()
-	if verr != nil {
-		if err := dst.Delete(context.WithoutCancel(ctx), fi.Key); err != nil && !errors.Is(err, storage.ErrNotExist) {
-			return false, fmt.Errorf("%w; deleting the bad copy failed too: %w", verr, err)
-		}
-		return false, verr
-	}
-	return true, nil
-}
-
-// contentAddress returns the digest a "sha256/ab/cd/<hex>" key (see
-// storage.Key) promises, or "" for any other key.
-func contentAddress(key string) string {
-	hexsum := key[strings.LastIndexByte(key, '/')+1:]
-	if storage.Key(hexsum) != key {
-		return ""
-	}
-	return hexsum
 }

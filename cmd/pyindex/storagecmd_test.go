@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"regexp"
 	"slices"
 	"strconv"
@@ -157,39 +156,4 @@ func TestStorageCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameBlobs(t, "s3 -> fs", blobs(t, back), want)
-}
-
-// TestCopyBlobsCorruptSource checks that a blob whose bytes do not match
-// its content address is reported and not left at the destination.
-func TestCopyBlobsCorruptSource(t *testing.T) {
-	ctx := context.Background()
-	srcCfg, _ := fsBackend().config(t)
-	dstCfg, _ := fsBackend().config(t)
-	src, _ := openStore(ctx, srcCfg)
-	dst, _ := openStore(ctx, dstCfg)
-	good := []byte("good bytes")
-	if err := storage.PutBytes(ctx, src, storage.Key(sum(good)), good); err != nil {
-		t.Fatal(err)
-	}
-	badKey := storage.Key(sum([]byte("what it should hold")))
-	if err := storage.PutBytes(ctx, src, badKey, []byte("what it holds")); err != nil {
-		t.Fatal(err)
-	}
-	var errs bytes.Buffer
-	st, err := copyBlobs(ctx, src, dst, copyOptions{jobs: 2, errs: &errs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Copied != 1 || st.Failed != 1 || !strings.Contains(errs.String(), "FAILED "+badKey+": the source blob is corrupt") {
-		t.Errorf("stats %+v, errors:\n%s", st, errs.String())
-	}
-	if _, err := dst.Stat(ctx, badKey); !errors.Is(err, storage.ErrNotExist) {
-		t.Errorf("corrupt blob left at the destination: %v", err)
-	}
-	// A cancelled copy stops with the context's error.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := copyBlobs(cctx, src, dst, copyOptions{jobs: 1}); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled copy: %v", err)
-	}
 }

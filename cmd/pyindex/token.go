@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,43 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/storage"
 )
-
-// loader loads the configuration for a command (flags, env, file).
-type loader func(*cobra.Command) (Config, error)
-
-// withCatalogDo opens the catalog of the loaded configuration, runs fn and
-// closes it. CLI commands use it while the server may be running: SQLite
-// in WAL mode allows that.
-func withCatalogDo(cmd *cobra.Command, load loader, fn func(context.Context, *index.Catalog) error) error {
-	cfg, err := load(cmd)
-	if err != nil {
-		return err
-	}
-	cat, err := openCatalog(cmd.Context(), cfg)
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
-	return fn(cmd.Context(), cat)
-}
-
-// withDataDo opens the catalog and the blob store of the loaded
-// configuration, runs fn and closes the catalog, for commands that need
-// both (fsck, mirror export).
-func withDataDo(cmd *cobra.Command, load loader, fn func(context.Context, Config, *index.Catalog, storage.Store) error) error {
-	cfg, err := load(cmd)
-	if err != nil {
-		return err
-	}
-	cat, store, err := openData(cmd.Context(), cfg)
-	if err != nil {
-		return err
-	}
-	defer cat.Close()
-	return fn(cmd.Context(), cfg, cat, store)
-}
 
 // parseExpiry reads "90d", "2w", "12h", "30m" or a date "2027-01-31" (UTC
 // midnight) or an RFC 3339 time, relative to now.
@@ -159,9 +122,7 @@ project may upload to it even if USER does not own it.`,
 					return err
 				}
 				if asJSON {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetIndent("", "  ")
-					return enc.Encode(map[string]any{"tokens": toks})
+					return writeJSON(cmd.OutOrStdout(), map[string]any{"tokens": toks})
 				}
 				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tUSER\tSCOPE\tPROJECTS\tEXPIRES\tLAST USED\tSTATUS\tDESCRIPTION")
