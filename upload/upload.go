@@ -36,10 +36,10 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/index/dist"
 )
 
 // Config configures uploads.
@@ -589,7 +589,7 @@ func (h *Handler) validate(c echo.Context, rcv *received) (index.NewFile, []byte
 		Blake2b256:     rcv.blake2,
 		BlobKey:        storage.Key(rcv.sha256),
 		Comment:        rcv.get("comment"),
-		Metadata:       toIndexMetadata(md),
+		Metadata:       md,
 	}
 	if !pep503.Valid(nf.Project) {
 		nf.Project = name
@@ -660,18 +660,6 @@ func clip(s string) string {
 		return s[:100] + "..."
 	}
 	return s
-}
-
-func toIndexMetadata(m dist.Metadata) index.Metadata {
-	return index.Metadata{
-		MetadataVersion: m.MetadataVersion, Name: m.Name, Version: m.Version, Summary: m.Summary,
-		Description: m.Description, DescriptionContentType: m.DescriptionContentType,
-		Keywords: m.Keywords, HomePage: m.HomePage, DownloadURL: m.DownloadURL, Author: m.Author,
-		AuthorEmail: m.AuthorEmail, Maintainer: m.Maintainer, MaintainerEmail: m.MaintainerEmail,
-		License: m.License, LicenseExpression: m.LicenseExpression, LicenseFiles: m.LicenseFiles,
-		RequiresPython: m.RequiresPython, Classifiers: m.Classifiers, RequiresDist: m.RequiresDist,
-		ProvidesExtra: m.ProvidesExtra, ProjectURLs: m.ProjectURLs, Platforms: m.Platforms, Dynamic: m.Dynamic,
-	}
 }
 
 // keyedMutex serializes work on the same blob keys.
