@@ -51,7 +51,8 @@ func newEnv(t testing.TB, cfg upload.Config) *env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tmp := filepath.Join(t.TempDir(), "tmp")
-	up, err := upload.NewHandler(cat, store, cfg, tmp, log)
+	auth := index.NewAuth(cat, index.DefaultAuthConfig(), log)
+	up, err := upload.New(cfg, upload.Deps{Catalog: cat, Store: store, TempDir: tmp, Log: log, Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -175,13 +175,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	readSide.SetAuth(auth)
-	writeSide, err := upload.NewHandler(cat, store, cfg.Upload, tempPath(cfg), m.Log)
+	met := newServerMetrics(m.Registry, cat, m.Log)
+	writeSide, err := upload.New(cfg.Upload, upload.Deps{Catalog: cat, Store: store, TempDir: tempPath(cfg),
+		Auth: auth, Log: m.Log, OnUpload: met.upload})
 	if err != nil {
 		return err
 	}
-	writeSide.SetAuth(auth)
-	met := newServerMetrics(m.Registry, cat, m.Log)
-	writeSide.OnUpload = met.upload
 	devVersions := index.NewDevVersionsHandler(cat, auth)
 	// The mirror serves the projects not hosted here (hosted names win);
 	// it is built after the read side, which serves its cached files.
