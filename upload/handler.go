@@ -68,10 +68,10 @@ func (s *Service) post(c echo.Context) (Result, error) {
 	req.Body = http.MaxBytesReader(c.Response(), newIdleBody(c.Response(), req.Body, s.cfg.BodyTimeout), limit)
 
 	rcv, err := s.receive(req)
-	defer rcv.Content.Close()
 	if err != nil {
 		return Result{}, err
 	}
+	defer rcv.Content.Close()
 	rcv.RemoteAddr = c.RealIP()
 	return s.Add(req.Context(), p, rcv)
 }
@@ -173,10 +173,16 @@ func oneLine(s string) string {
 // receive reads the multipart body: the "content" part is spooled (Spool)
 // while all three digests are computed in one pass; other fields are read
 // into memory within MaxMetadataSize. Parts may come in any order (uv sends
-// attestations after content). The caller closes the returned Content,
-// also on error.
-func (s *Service) receive(req *http.Request) (Received, error) {
-	rcv := Received{Fields: map[string][]string{}}
+// attestations after content). The caller closes the returned Content; on
+// error, receive has removed it.
+func (s *Service) receive(req *http.Request) (rcv Received, err error) {
+	defer func() {
+		if err != nil {
+			rcv.Content.Close()
+			rcv.Content = nil
+		}
+	}()
+	rcv = Received{Fields: map[string][]string{}}
 	for k, v := range req.URL.Query() {
 		if k == ":action" || k == "protocol_version" {
 			rcv.Fields[k] = append(rcv.Fields[k], v...)
