@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/indextest"
 )
 
@@ -21,7 +22,7 @@ func bulkFiles() []index.NewFile {
 			Project: project, Version: version, Filename: filename, PackageType: "bdist_wheel",
 			PythonVersion: "py3", RequiresPython: ">=3.9", Size: 10, SHA256: fmt.Sprintf("%064x", len(out)),
 			MD5: "m", Blake2b256: "b", BlobKey: "sha256/00/00/x", UploadedBy: "seed", UploaderID: 0,
-			Metadata: index.Metadata{Name: project, Version: version, Summary: "s"},
+			Metadata: dist.Metadata{Name: project, Version: version, Summary: "s"},
 		})
 	}
 	for i := range 7 {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 )
@@ -32,42 +33,17 @@ type Release struct {
 	Yanked       bool
 	YankedReason string
 	CreatedAt    time.Time
-	Metadata     Metadata
-	Files        []File
+	// Metadata is the core metadata recorded for the release: that of the
+	// first file uploaded for it (PyPI fixes release metadata at the first
+	// upload too). Raw and Fields are not recorded.
+	Metadata dist.Metadata
+	Files    []File
 
 	parsed pep440.Version
 }
 
 // Parsed returns the release's version, parsed.
 func (r *Release) Parsed() pep440.Version { return r.parsed }
-
-// Metadata is the core metadata recorded for a release: that of the first
-// file uploaded for it (PyPI fixes release metadata at the first upload too).
-type Metadata struct {
-	MetadataVersion        string   `json:"metadata_version,omitempty"`
-	Name                   string   `json:"name,omitempty"`
-	Version                string   `json:"version,omitempty"`
-	Summary                string   `json:"summary,omitempty"`
-	Description            string   `json:"description,omitempty"`
-	DescriptionContentType string   `json:"description_content_type,omitempty"`
-	Keywords               string   `json:"keywords,omitempty"`
-	HomePage               string   `json:"home_page,omitempty"`
-	DownloadURL            string   `json:"download_url,omitempty"`
-	Author                 string   `json:"author,omitempty"`
-	AuthorEmail            string   `json:"author_email,omitempty"`
-	Maintainer             string   `json:"maintainer,omitempty"`
-	MaintainerEmail        string   `json:"maintainer_email,omitempty"`
-	License                string   `json:"license,omitempty"`
-	LicenseExpression      string   `json:"license_expression,omitempty"`
-	LicenseFiles           []string `json:"license_files,omitempty"`
-	RequiresPython         string   `json:"requires_python,omitempty"`
-	Classifiers            []string `json:"classifiers,omitempty"`
-	RequiresDist           []string `json:"requires_dist,omitempty"`
-	ProvidesExtra          []string `json:"provides_extra,omitempty"`
-	ProjectURLs            []string `json:"project_urls,omitempty"`
-	Platforms              []string `json:"platforms,omitempty"`
-	Dynamic                []string `json:"dynamic,omitempty"`
-}
 
 // File is one distribution file.
 type File struct {
@@ -115,7 +91,7 @@ type NewFile struct {
 	Comment        string
 	CommitSHA      string
 	Branch         string
-	Metadata       Metadata
+	Metadata       dist.Metadata // recorded for a new release; Raw and Fields are not
 	RemoteAddr     string
 	// UploaderID is the uploading user. The first upload of a project makes
 	// that user an owner; later uploads need an owner unless AnyProject

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
 )
@@ -318,7 +319,7 @@ func seedHosted(t *testing.T, e *env, name, version string, deps ...string) {
 	d := mirrortest.Wheel(mirrortest.Meta{Name: name, Version: version, RequiresDist: deps}, "py3-none-any")
 	if _, _, err := e.cat.AddFile(context.Background(), index.NewFile{Project: name, Version: version, Filename: d.Filename,
 		PackageType: "bdist_wheel", PythonVersion: "py3", Size: int64(len(d.Body)), SHA256: sum256(d.Body),
-		BlobKey: "sha256/x", UploadedBy: "test", Metadata: index.Metadata{Name: name, Version: version, RequiresDist: deps}}); err != nil {
+		BlobKey: "sha256/x", UploadedBy: "test", Metadata: dist.Metadata{Name: name, Version: version, RequiresDist: deps}}); err != nil {
 		t.Fatal(err)
 	}
 }

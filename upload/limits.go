@@ -14,20 +14,27 @@ import (
 // client gets 503 with Retry-After at once (twine retries 5xx), instead of
 // every upload slowing down and holding temp space. A nil semaphore means
 // no cap.
-func (h *Handler) limit(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Service) limit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if h.slots == nil {
+		if s.slots == nil {
 			return next(c)
 		}
 		select {
-		case h.slots <- struct{}{}:
-			defer func() { <-h.slots }()
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
 			return next(c)
 		default:
 			c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
-			return fail(http.StatusServiceUnavailable, "Too many uploads in progress (the limit is %d); try again shortly", cap(h.slots))
+			return httpError(c, &busyError{limit: cap(s.slots)})
 		}
 	}
+}
+
+func slots(n int) chan struct{} {
+	if n <= 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
 }
 
 const retryAfter = 5

@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/index/simple"
@@ -53,7 +54,11 @@ func newEnv(t testing.TB, cfg upload.Config) *env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tmp := filepath.Join(t.TempDir(), "tmp")
-	up, err := upload.NewHandler(cat, store, cfg, tmp, log)
+	authSvc, err := auth.New(auth.DefaultConfig(), auth.Deps{Catalog: cat, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := upload.New(cfg, upload.Deps{Catalog: cat, Store: store, TempDir: tmp, Log: log, Auth: authSvc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,109 +447,112 @@ func TestUploadMalformed(t *testing.T) {
 		form func(t *testing.T) *form
 		raw  func(t *testing.T) (string, []byte) // instead of form
 		want int
+		// wantMsg is part of the one-line reason: it proves which check
+		// refused the upload.
+		wantMsg string
 	}{
 		{"not multipart", nil, func(t *testing.T) (string, []byte) {
 			return "application/x-www-form-urlencoded", []byte(":action=file_upload&name=acme-util")
-		}, 400},
-		{"no content type", nil, func(t *testing.T) (string, []byte) { return "", []byte("hello") }, 400},
-		{"no boundary", nil, func(t *testing.T) (string, []byte) { return "multipart/form-data", []byte("hello") }, 400},
+		}, 400, "Expected a multipart/form-data body with a boundary"},
+		{"no content type", nil, func(t *testing.T) (string, []byte) { return "", []byte("hello") }, 400, "Expected a multipart/form-data body with a boundary"},
+		{"no boundary", nil, func(t *testing.T) (string, []byte) { return "multipart/form-data", []byte("hello") }, 400, "Expected a multipart/form-data body with a boundary"},
 		{"wrong boundary", nil, func(t *testing.T) (string, []byte) {
 			_, b := multipartBody(t, base(t).parts())
 			return "multipart/form-data; boundary=other", b
-		}, 400},
+		}, 400, "Malformed multipart body: multipart: NextPart: EOF"},
 		{"truncated in fields", nil, func(t *testing.T) (string, []byte) {
 			ct, b := multipartBody(t, base(t).parts())
 			return ct, b[:200]
-		}, 400},
+		}, 400, "Malformed multipart body: malformed MIME header"},
 		{"truncated in content", nil, func(t *testing.T) (string, []byte) {
 			ct, b := multipartBody(t, base(t).parts())
 			return ct, b[:len(b)-300]
-		}, 400},
+		}, 400, "Malformed multipart body: unexpected EOF"},
 		{"no closing boundary", nil, func(t *testing.T) (string, []byte) {
 			ct, b := multipartBody(t, base(t).parts())
 			return ct, b[:len(b)-len("--pyindex-test-boundary--\r\n")]
-		}, 400},
+		}, 400, "Malformed multipart body: unexpected EOF"},
 		{"empty body", nil, func(t *testing.T) (string, []byte) {
 			return "multipart/form-data; boundary=pyindex-test-boundary", nil
-		}, 400},
-		{"missing :action", func(t *testing.T) *form { return base(t).set(":action", "") }, nil, 400},
-		{"unknown :action", func(t *testing.T) *form { return base(t).set(":action", "frobnicate") }, nil, 400},
-		{":action submit", func(t *testing.T) *form { return base(t).set(":action", "submit") }, nil, 410},
-		{":action doc_upload", func(t *testing.T) *form { return base(t).set(":action", "doc_upload") }, nil, 410},
-		{"protocol version 2", func(t *testing.T) *form { return base(t).set("protocol_version", "2") }, nil, 400},
-		{"missing name", func(t *testing.T) *form { return base(t).set("name", "") }, nil, 400},
-		{"missing version", func(t *testing.T) *form { return base(t).set("version", "") }, nil, 400},
-		{"missing filetype", func(t *testing.T) *form { return base(t).set("filetype", "") }, nil, 400},
-		{"unknown filetype", func(t *testing.T) *form { return base(t).set("filetype", "bdist_egg") }, nil, 400},
-		{"missing content", nil, func(t *testing.T) (string, []byte) { return multipartBody(t, base(t).fields) }, 400},
+		}, 400, "Malformed multipart body: multipart: NextPart: EOF"},
+		{"missing :action", func(t *testing.T) *form { return base(t).set(":action", "") }, nil, 400, "Missing ':action' field"},
+		{"unknown :action", func(t *testing.T) *form { return base(t).set(":action", "frobnicate") }, nil, 400, "Unknown action 'frobnicate'"},
+		{":action submit", func(t *testing.T) *form { return base(t).set(":action", "submit") }, nil, 410, "Project pre-registration is no longer required or supported"},
+		{":action doc_upload", func(t *testing.T) *form { return base(t).set(":action", "doc_upload") }, nil, 410, "Uploading documentation is not supported."},
+		{"protocol version 2", func(t *testing.T) *form { return base(t).set("protocol_version", "2") }, nil, 400, "Unknown protocol version."},
+		{"missing name", func(t *testing.T) *form { return base(t).set("name", "") }, nil, 400, "Missing 'name' field"},
+		{"missing version", func(t *testing.T) *form { return base(t).set("version", "") }, nil, 400, "Missing 'version' field"},
+		{"missing filetype", func(t *testing.T) *form { return base(t).set("filetype", "") }, nil, 400, "Missing 'filetype' field"},
+		{"unknown filetype", func(t *testing.T) *form { return base(t).set("filetype", "bdist_egg") }, nil, 400, "Invalid value for filetype: 'bdist_egg'"},
+		{"missing content", nil, func(t *testing.T) (string, []byte) { return multipartBody(t, base(t).fields) }, 400, "Upload payload does not have a file"},
 		{"content without filename", func(t *testing.T) *form {
 			f := base(t)
 			f.content.filename = ""
 			return f
-		}, nil, 400},
+		}, nil, 400, "Upload payload does not have a file"},
 		{"content twice", nil, func(t *testing.T) (string, []byte) {
 			f := base(t)
 			return multipartBody(t, append(f.parts(), f.content))
-		}, 400},
-		{"missing digest", func(t *testing.T) *form { return base(t).set("sha256_digest", "").set("blake2_256_digest", "") }, nil, 400},
-		{"md5 mismatch", func(t *testing.T) *form { return base(t).set("md5_digest", strings.Repeat("0", 32)) }, nil, 400},
-		{"sha256 mismatch", func(t *testing.T) *form { return base(t).set("sha256_digest", strings.Repeat("0", 64)) }, nil, 400},
-		{"blake2 mismatch", func(t *testing.T) *form { return base(t).set("blake2_256_digest", strings.Repeat("0", 64)) }, nil, 400},
-		{"digest not hex", func(t *testing.T) *form { return base(t).set("sha256_digest", "zz") }, nil, 400},
-		{"invalid name", func(t *testing.T) *form { return base(t).set("name", "-acme-") }, nil, 400},
-		{"invalid version", func(t *testing.T) *form { return base(t).set("version", "0.1-foo-bar") }, nil, 400},
-		{"form name differs from filename", func(t *testing.T) *form { return base(t).set("name", "acme-core") }, nil, 400},
-		{"form version differs from filename", func(t *testing.T) *form { return base(t).set("version", "0.2") }, nil, 400},
-		{"metadata name differs", withContent(wheel, zipWheel(t, wheelMembers(meta("acme-other", "0.1"))), ""), nil, 400},
-		{"metadata version differs", withContent(wheel, zipWheel(t, wheelMembers(meta("acme-util", "0.2"))), ""), nil, 400},
-		{"bad requires-python", withContent(wheel, zipWheel(t, wheelMembers(meta("acme-util", "0.1")+"Requires-Python: >=>3\n")), ""), nil, 400},
-		{"filename with slash", withFilename("x/" + wheel), nil, 400},
-		{"filename with backslash", withFilename(`x\` + wheel), nil, 400},
-		{"filename with dotdot", withFilename("../" + wheel), nil, 400},
-		{"filename only dotdot", withFilename(".."), nil, 400},
-		{"filename with NUL", withFilename("acme_util-0.1-py3-none-any.whl\x00.whl"), nil, 400},
-		{"filename with newline", withFilename("acme_util-0.1-py3-none-any\n.whl"), nil, 400},
-		{"filename with control char", withFilename("acme_util-0.1-py3-none\x01-any.whl"), nil, 400},
-		{"filename too long", withFilename("acme_util-0.1-py3-none-" + strings.Repeat("a", 300) + ".whl"), nil, 400},
-		{"wrong extension", withFilename("acme_util-0.1-py3-none-any.egg"), nil, 400},
-		{"tar.bz2", withFilename("acme_util-0.1.tar.bz2"), nil, 400},
+		}, 400, "The 'content' field was sent twice"},
+		{"missing digest", func(t *testing.T) *form { return base(t).set("sha256_digest", "").set("blake2_256_digest", "") }, nil, 400, "Include at least one message digest"},
+		{"md5 mismatch", func(t *testing.T) *form { return base(t).set("md5_digest", strings.Repeat("0", 32)) }, nil, 400, "does not match a digest calculated from the uploaded file (md5_digest)"},
+		{"sha256 mismatch", func(t *testing.T) *form { return base(t).set("sha256_digest", strings.Repeat("0", 64)) }, nil, 400, "does not match a digest calculated from the uploaded file (sha256_digest)"},
+		{"blake2 mismatch", func(t *testing.T) *form { return base(t).set("blake2_256_digest", strings.Repeat("0", 64)) }, nil, 400, "does not match a digest calculated from the uploaded file (blake2_256_digest)"},
+		{"digest not hex", func(t *testing.T) *form { return base(t).set("sha256_digest", "zz") }, nil, 400, "does not match a digest calculated from the uploaded file (sha256_digest)"},
+		{"invalid name", func(t *testing.T) *form { return base(t).set("name", "-acme-") }, nil, 400, "'-acme-' is an invalid value for Name"},
+		{"invalid version", func(t *testing.T) *form { return base(t).set("version", "0.1-foo-bar") }, nil, 400, "'0.1-foo-bar' is an invalid value for Version"},
+		{"form name differs from filename", func(t *testing.T) *form { return base(t).set("name", "acme-core") }, nil, 400, "does not match the form: filename is for project \"acme-util\", not \"acme-core\""},
+		{"form version differs from filename", func(t *testing.T) *form { return base(t).set("version", "0.2") }, nil, 400, "does not match the form: version in filename is \"0.1\", not \"0.2\""},
+		{"metadata name differs", withContent(wheel, zipWheel(t, wheelMembers(meta("acme-other", "0.1"))), ""), nil, 400, "The name in the file's metadata ('acme-other')"},
+		{"metadata version differs", withContent(wheel, zipWheel(t, wheelMembers(meta("acme-util", "0.2"))), ""), nil, 400, "The version in the file's metadata ('0.2')"},
+		{"bad requires-python", withContent(wheel, zipWheel(t, wheelMembers(meta("acme-util", "0.1")+"Requires-Python: >=>3\n")), ""), nil, 400, "Invalid Requires-Python '>=>3'"},
+		{"filename with slash", withFilename("x/" + wheel), nil, 400, "contains a path separator"},
+		{"filename with backslash", withFilename(`x\` + wheel), nil, 400, "contains a path separator"},
+		{"filename with dotdot", withFilename("../" + wheel), nil, 400, "contains a path separator"},
+		{"filename only dotdot", withFilename(".."), nil, 400, "Invalid filename '..': filename \"..\" starts with '.'"},
+		{"filename with NUL", withFilename("acme_util-0.1-py3-none-any.whl\x00.whl"), nil, 400, "Malformed multipart body: malformed MIME header line"},
+		{"filename with newline", withFilename("acme_util-0.1-py3-none-any\n.whl"), nil, 400, "Malformed multipart body: malformed MIME header: missing colon"},
+		{"filename with control char", withFilename("acme_util-0.1-py3-none\x01-any.whl"), nil, 400, "Malformed multipart body: malformed MIME header line"},
+		{"filename too long", withFilename("acme_util-0.1-py3-none-" + strings.Repeat("a", 300) + ".whl"), nil, 400, "filename is longer than 255 bytes"},
+		{"wrong extension", withFilename("acme_util-0.1-py3-none-any.egg"), nil, 400, "Invalid filename 'acme_util-0.1-py3-none-any.egg': Invalid file extension"},
+		{"tar.bz2", withFilename("acme_util-0.1.tar.bz2"), nil, 400, "Invalid filename 'acme_util-0.1.tar.bz2': Invalid file extension"},
 		{"sdist with filetype bdist_wheel", func(t *testing.T) *form {
 			f := distForm(t, "acme_util-0.1.tar.gz", "acme-util", "0.1")
 			return f.set("filetype", "bdist_wheel")
-		}, nil, 400},
-		{"wheel with filetype sdist", func(t *testing.T) *form { return base(t).set("filetype", "sdist") }, nil, 400},
-		{"not an archive", withContent(wheel, []byte("this is not a zip file at all"), ""), nil, 400},
-		{"sdist not gzip", withContent("acme_util-0.1.tar.gz", []byte("plain text"), ""), nil, 400},
-		{"empty file", withContent(wheel, []byte{}, ""), nil, 400},
+		}, nil, 400, "Invalid file extension: .tar.gz is not valid for filetype bdist_wheel"},
+		{"wheel with filetype sdist", func(t *testing.T) *form { return base(t).set("filetype", "sdist") }, nil, 400, "Invalid file extension: .whl is not valid for filetype sdist"},
+		{"not an archive", withContent(wheel, []byte("this is not a zip file at all"), ""), nil, 400, "Invalid distribution file: not a zip archive"},
+		{"sdist not gzip", withContent("acme_util-0.1.tar.gz", []byte("plain text"), ""), nil, 400, "Invalid distribution file: not a gzip file"},
+		{"empty file", withContent(wheel, []byte{}, ""), nil, 400, "Invalid distribution file: not a zip archive"},
 		{"wheel without METADATA", withContent(wheel, zipWheel(t, map[string]string{
 			"acme_util-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\n", "acme_util/__init__.py": "",
-		}), ""), nil, 400},
+		}), ""), nil, 400, "Invalid distribution file: wheel has no METADATA file"},
 		{"control chars in member names", withContent("acme_util-0.1.tar.gz", tarGz(t, map[string]string{
 			"acme_util-0.1\n\x1b[31mevil/PKG-INFO": "Metadata-Version: 2.1\nName: acme-util\n",
-		}), ""), nil, 400},
+		}), ""), nil, 400, "evil/PKG-INFO: missing Version field"},
 		{"wheel without WHEEL", withContent(wheel, zipWheel(t, map[string]string{
 			"acme_util-0.1.dist-info/METADATA": meta("acme-util", "0.1"),
-		}), ""), nil, 400},
-		{"zip bomb METADATA", withContent(wheel, zipWheel(t, wheelMembers(bigMeta)), ""), nil, 400},
+		}), ""), nil, 400, "Invalid distribution file: wheel has no WHEEL file"},
+		{"zip bomb METADATA", withContent(wheel, zipWheel(t, wheelMembers(bigMeta)), ""), nil, 400, "METADATA is larger than 64 KiB"},
 		{"repeated name", func(t *testing.T) *form {
 			f := base(t)
 			f.fields = append(f.fields, field("name", "acme-util"))
 			return f
-		}, nil, 400},
+		}, nil, 400, "'name' has invalid data: sent more than once"},
 		{"repeated version", func(t *testing.T) *form {
 			f := base(t)
 			f.fields = append(f.fields, field("version", "0.2"))
 			return f
-		}, nil, 400},
+		}, nil, 400, "'version' has invalid data: sent more than once"},
 		{"repeated digest", func(t *testing.T) *form {
 			f := base(t)
 			f.fields = append(f.fields, field("sha256_digest", strings.Repeat("0", 64)))
 			return f
-		}, nil, 400},
+		}, nil, 400, "'sha256_digest' has invalid data: sent more than once"},
 		{"oversize form fields", func(t *testing.T) *form {
 			return base(t).set("description", strings.Repeat("d", 200<<10))
-		}, nil, 413},
-		{"oversize file", withContent(wheel, bytes.Repeat([]byte("x"), 300<<10), ""), nil, 413},
+		}, nil, 413, "The form fields exceed 64KiB"},
+		{"oversize file", withContent(wheel, bytes.Repeat([]byte("x"), 300<<10), ""), nil, 413, "File too large: the limit is 256KiB"},
 	}
 	cfg := upload.Config{MaxFileSize: 256 << 10, MaxMetadataSize: 64 << 10}
 	en := newEnv(t, cfg)
@@ -561,6 +569,9 @@ func TestUploadMalformed(t *testing.T) {
 			}
 			if rec.Code != tc.want {
 				t.Errorf("status %d, want %d: %s", rec.Code, tc.want, rec.Body)
+			}
+			if tc.wantMsg == "" || !strings.Contains(rec.Body.String(), tc.wantMsg) {
+				t.Errorf("body %q does not give the reason %q", rec.Body, tc.wantMsg)
 			}
 			oneLine(t, rec)
 			en.unchanged(before)

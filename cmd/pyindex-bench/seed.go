@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
 )
@@ -132,7 +133,7 @@ func fillerName(i int) string {
 // seedFiles returns a release's wheel and sdist.
 func seedFiles(project, version, wheelKey, metaKey, sdistKey string) []index.NewFile {
 	under := strings.ReplaceAll(project, "-", "_")
-	md := index.Metadata{MetadataVersion: "2.1", Name: project, Version: version,
+	md := dist.Metadata{MetadataVersion: "2.1", Name: project, Version: version,
 		Summary: "A benchmark project", RequiresPython: ">=3.9"}
 	var out []index.NewFile
 	for _, f := range []struct{ fn, kind, py string }{

@@ -193,13 +193,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	writeSide, err := upload.NewHandler(cat, store, cfg.Upload, tempPath(cfg), m.Log)
+	met := newServerMetrics(m.Registry, cat, m.Log)
+	writeSide, err := upload.New(cfg.Upload, upload.Deps{Catalog: cat, Store: store, TempDir: tempPath(cfg),
+		Auth: authSvc, Log: m.Log, OnUpload: met.upload})
 	if err != nil {
 		return err
 	}
-	writeSide.SetAuth(authSvc)
-	met := newServerMetrics(m.Registry, cat, m.Log)
-	writeSide.OnUpload = met.upload
 	adminDeps := admin.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: m.Log, Registerer: m.Registry}
 	devVersions, err := admin.NewDevVersionsHandler(adminDeps)
 	if err != nil {

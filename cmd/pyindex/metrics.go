@@ -97,7 +97,7 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 	return sm
 }
 
-// upload counts an accepted upload (upload.Handler.OnUpload).
+// upload counts an accepted upload (upload.Deps.OnUpload).
 func (sm *serverMetrics) upload(size int64, identical bool) {
 	if identical {
 		sm.uploadFiles.WithLabelValues("identical").Inc()

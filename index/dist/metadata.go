@@ -18,36 +18,38 @@ import (
 // and License keep their line breaks. Fields keeps every header as Python's
 // email parser would return it.
 //
+// The JSON form (snake_case names, empty fields left out) is how the catalog
+// stores a release's metadata; Raw and Fields are not part of it.
+//
 // https://packaging.python.org/en/latest/specifications/core-metadata/
 type Metadata struct {
 	// Raw is the exact bytes of the file, to be served as the PEP 658
 	// ".metadata" file.
-	Raw []byte
+	Raw []byte `json:"-"`
 
-	MetadataVersion        string
-	Name                   string
-	Version                string
-	Summary                string
-	Description            string // the Description header, else the message body
-	DescriptionContentType string
-	Keywords               string // comma-separated, as in the file
-	HomePage               string
-	DownloadURL            string
-	Author                 string
-	AuthorEmail            string
-	Maintainer             string
-	MaintainerEmail        string
-	License                string
-	LicenseExpression      string
-	RequiresPython         string
-
-	Classifiers   []string
-	RequiresDist  []string
-	ProvidesExtra []string
-	ProjectURLs   []string // "Label, URL" entries, as in the file
-	Platforms     []string
-	Dynamic       []string
-	LicenseFiles  []string
+	MetadataVersion        string   `json:"metadata_version,omitempty"`
+	Name                   string   `json:"name,omitempty"`
+	Version                string   `json:"version,omitempty"`
+	Summary                string   `json:"summary,omitempty"`
+	Description            string   `json:"description,omitempty"` // the Description header, else the message body
+	DescriptionContentType string   `json:"description_content_type,omitempty"`
+	Keywords               string   `json:"keywords,omitempty"` // comma-separated, as in the file
+	HomePage               string   `json:"home_page,omitempty"`
+	DownloadURL            string   `json:"download_url,omitempty"`
+	Author                 string   `json:"author,omitempty"`
+	AuthorEmail            string   `json:"author_email,omitempty"`
+	Maintainer             string   `json:"maintainer,omitempty"`
+	MaintainerEmail        string   `json:"maintainer_email,omitempty"`
+	License                string   `json:"license,omitempty"`
+	LicenseExpression      string   `json:"license_expression,omitempty"`
+	LicenseFiles           []string `json:"license_files,omitempty"`
+	RequiresPython         string   `json:"requires_python,omitempty"`
+	Classifiers            []string `json:"classifiers,omitempty"`
+	RequiresDist           []string `json:"requires_dist,omitempty"`
+	ProvidesExtra          []string `json:"provides_extra,omitempty"`
+	ProjectURLs            []string `json:"project_urls,omitempty"` // "Label, URL" entries, as in the file
+	Platforms              []string `json:"platforms,omitempty"`
+	Dynamic                []string `json:"dynamic,omitempty"`
 
 	// Fields maps each header name, lower-cased, to its values in order of
 	// appearance. Values are as Python's email.parser (compat32 policy)
@@ -55,7 +57,7 @@ type Metadata struct {
 	// lines kept with their indentation — except that line breaks are
 	// always "\n" and invalid UTF-8 is replaced with U+FFFD. The message
 	// body is not included.
-	Fields map[string][]string
+	Fields map[string][]string `json:"-"`
 }
 
 // singleFields are the single-use fields whose repetition is refused: a

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
 )
@@ -152,7 +153,7 @@ func Seed(t testing.TB, cat *index.Catalog, store storage.Store, filename string
 		PackageType: "sdist", PythonVersion: "source", RequiresPython: hdr["requires-python"],
 		Size: int64(len(data)), SHA256: d.SHA256, MD5: d.MD5, Blake2b256: d.Blake2b256,
 		BlobKey: storage.Key(d.SHA256), UploadedBy: "seed",
-		Metadata: index.Metadata{Name: hdr["name"], Version: hdr["version"], Summary: hdr["summary"],
+		Metadata: dist.Metadata{Name: hdr["name"], Version: hdr["version"], Summary: hdr["summary"],
 			RequiresPython: hdr["requires-python"]},
 	}
 	if err := storage.PutBytes(ctx, store, nf.BlobKey, data); err != nil {
