@@ -252,53 +252,20 @@ func (c *Config) Validate() error {
 	if c.Server.MaxHeaderBytes < 4096 {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
-	if c.Auth.MaxFailedLogins < 0 {
-		bad("auth.max_failed_logins", "must not be negative")
-	}
-	if c.Auth.MaxFailedLogins > 0 && c.Auth.FailedLoginWindow <= 0 {
-		bad("auth.failed_login_window", "must be positive")
-	}
-	if c.Index.SimpleMaxAge < 0 {
-		bad("index.simple_max_age", "must not be negative")
-	}
-	if c.Index.PageCacheEntries < 1 {
-		bad("index.page_cache_entries", "must be at least 1")
-	}
-	if c.Upload.MaxFileSize <= 0 {
-		bad("upload.max_file_size", "must be positive")
-	}
-	if c.Upload.MaxConcurrent < 0 {
-		bad("upload.max_concurrent", "must not be negative")
-	}
-	if c.Upload.BodyTimeout < 0 {
-		bad("upload.body_timeout", "must not be negative")
-	}
-	if c.Upload.MaxMetadataSize < 64<<10 {
-		bad("upload.max_metadata_size", "must be at least 64KiB")
+	// Each component validates its own section.
+	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch c.Storage.Backend {
 	case "fs":
 	case "s3":
-		if strings.TrimSpace(c.Storage.S3.Endpoint) == "" {
-			bad("storage.s3.endpoint", "required with backend = \"s3\" (for AWS: \"s3.amazonaws.com\")")
-		}
-		if strings.TrimSpace(c.Storage.S3.Bucket) == "" {
-			bad("storage.s3.bucket", "required with backend = \"s3\"")
-		}
-		if c.Storage.S3.PartSize < s3.MinPartSize {
-			bad("storage.s3.part_size", "must be at least %d (5MiB, the S3 minimum)", s3.MinPartSize)
-		}
-		if c.Storage.S3.PresignExpiry < time.Second || c.Storage.S3.PresignExpiry > 7*24*time.Hour {
-			bad("storage.s3.presign_expiry", "must be between 1s and 168h (7 days, the S3 maximum)")
+		if err := c.Storage.S3.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	default:
 		bad("storage.backend", "%q is not a known backend (fs, s3)", c.Storage.Backend)
-	}
-	if err := c.Mirror.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Retention.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -13,7 +13,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -51,10 +50,10 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.MaxFailedLogins < 0 {
-		errs = append(errs, fmt.Errorf("auth.max_failed_logins must be >= 0 (0 disables the limit)"))
+		errs = append(errs, errors.New("auth.max_failed_logins: must not be negative (0 disables the limit)"))
 	}
 	if c.MaxFailedLogins > 0 && c.FailedLoginWindow <= 0 {
-		errs = append(errs, fmt.Errorf("auth.failed_login_window must be positive"))
+		errs = append(errs, errors.New("auth.failed_login_window: must be positive"))
 	}
 	return errors.Join(errs...)
 }

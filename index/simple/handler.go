@@ -55,14 +55,14 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BaseURL != "" {
 		if _, err := basePath(c.BaseURL); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("index.base_url: %w", err))
 		}
 	}
 	if c.SimpleMaxAge < 0 {
-		errs = append(errs, fmt.Errorf("index.simple_max_age must not be negative"))
+		errs = append(errs, errors.New("index.simple_max_age: must not be negative"))
 	}
-	if c.PageCacheEntries < 0 {
-		errs = append(errs, fmt.Errorf("index.page_cache_entries must not be negative"))
+	if c.PageCacheEntries < 1 {
+		errs = append(errs, errors.New("index.page_cache_entries: must be at least 1"))
 	}
 	return errors.Join(errs...)
 }
@@ -108,6 +108,9 @@ type Handler struct {
 func New(cfg Config, deps Deps) (*Handler, error) {
 	if deps.Catalog == nil || deps.Store == nil {
 		return nil, errors.New("simple.New: nil catalog or store")
+	}
+	if cfg.PageCacheEntries == 0 {
+		cfg.PageCacheEntries = DefaultConfig().PageCacheEntries
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

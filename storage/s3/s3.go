@@ -109,6 +109,36 @@ var (
 	_ storage.Presigner = (*S3)(nil)
 )
 
+// Validate reports every key of c that is unset or out of range, as
+// "storage.s3.KEY: why" lines (a zero part_size or presign_expiry means
+// the default).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("storage.s3.%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.Endpoint) == "" {
+		bad("endpoint", "required with backend = \"s3\" (for AWS: \"s3.amazonaws.com\")")
+	} else if _, _, err := parseEndpoint(c.Endpoint, c.UseSSL); err != nil {
+		bad("endpoint", "%v", strings.TrimPrefix(err.Error(), "s3: "))
+	}
+	if strings.TrimSpace(c.Bucket) == "" {
+		bad("bucket", "required with backend = \"s3\"")
+	} else if err := s3utils.CheckValidBucketName(c.Bucket); err != nil {
+		bad("bucket", "invalid bucket %q: %v", c.Bucket, err)
+	}
+	if c.PartSize != 0 && c.PartSize < MinPartSize {
+		bad("part_size", "must be at least %d (5MiB, the S3 minimum)", MinPartSize)
+	}
+	if c.PresignExpiry != 0 && (c.PresignExpiry < time.Second || c.PresignExpiry > maxPresignExpiry) {
+		bad("presign_expiry", "must be between 1s and 168h (7 days, the S3 maximum)")
+	}
+	if p := strings.Trim(c.Prefix, "/"); p != "" && !storage.ValidKey(p) {
+		bad("prefix", "invalid prefix %q", c.Prefix)
+	}
+	return errors.Join(errs...)
+}
+
 // New connects to the bucket described by cfg. It checks at once that the
 // bucket is reachable and accessible, creating it when cfg.CreateBucket is
 // set, and returns a descriptive error otherwise (unreachable endpoint,
@@ -121,21 +151,12 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if cfg.PresignExpiry == 0 {
 		cfg.PresignExpiry = def.PresignExpiry
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	host, secure, err := parseEndpoint(cfg.Endpoint, cfg.UseSSL)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Bucket == "" {
-		return nil, errors.New("s3: bucket is required")
-	}
-	if err := s3utils.CheckValidBucketName(cfg.Bucket); err != nil {
-		return nil, fmt.Errorf("s3: bucket %q: %w", cfg.Bucket, err)
-	}
-	if cfg.PartSize < MinPartSize {
-		return nil, fmt.Errorf("s3: part_size %d is below the S3 minimum of %d bytes", cfg.PartSize, MinPartSize)
-	}
-	if cfg.PresignExpiry < time.Second || cfg.PresignExpiry > maxPresignExpiry {
-		return nil, fmt.Errorf("s3: presign_expiry %v is not between 1s and 7 days", cfg.PresignExpiry)
 	}
 	prefix := strings.Trim(cfg.Prefix, "/")
 	if prefix != "" {
