@@ -22,10 +22,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/index/dist"
 )
 
 // BlobServer serves a stored blob over HTTP (index.Handler does, with

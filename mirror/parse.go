@@ -15,8 +15,8 @@ import (
 	"golang.org/x/net/html/atom"
 
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/dist"
+	"github.com/pyindex/pyindex/index/pep440"
 )
 
 // parsedPage is an upstream project page, source format aside.

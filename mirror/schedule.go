@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pyindex/pyindex/index/pep508"
 )
 
 // SyncJob is a sync the server runs on a schedule: a [[mirror.sync]]
@@ -51,7 +53,7 @@ func (j SyncJob) Validate(i int) error {
 		bad("needs projects or requirements")
 	}
 	for _, p := range j.Projects {
-		if _, err := ParseRequirement(p); err != nil {
+		if _, err := pep508.ParseRequirement(p); err != nil {
 			bad("projects: %v", err)
 		}
 	}
@@ -78,7 +80,7 @@ func (j SyncJob) Validate(i int) error {
 func (j SyncJob) options() (SyncOptions, error) {
 	opts := SyncOptions{Filter: j.Filter, Deps: j.Deps, Jobs: j.Jobs}
 	for _, p := range j.Projects {
-		r, err := ParseRequirement(p)
+		r, err := pep508.ParseRequirement(p)
 		if err != nil {
 			return opts, err
 		}

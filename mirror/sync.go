@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/index/pep440"
-	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/index/dist"
+	"github.com/pyindex/pyindex/index/pep440"
+	"github.com/pyindex/pyindex/index/pep508"
+	"github.com/pyindex/pyindex/storage"
 )
 
 // SyncOptions says what a sync fetches.
@@ -23,10 +24,10 @@ type SyncOptions struct {
 	// Requirements are the projects to sync, each with optional extras,
 	// version specifier and marker (a requirement whose marker cannot hold
 	// for the filter's Pythons and platforms is skipped).
-	Requirements []Requirement
+	Requirements []pep508.Requirement
 	// Constraints narrow the versions of a project whenever it is synced
 	// (pip's -c files); they add no project.
-	Constraints []Requirement
+	Constraints []pep508.Requirement
 	Filter      Filter
 	// Deps follows Requires-Dist transitively, with markers evaluated for
 	// the filter's Pythons and platforms and the requested extras.
@@ -160,7 +161,7 @@ type syncRun struct {
 	m           *Mirror
 	opts        SyncOptions
 	ctx         context.Context
-	envs        []Env
+	envs        []pep508.Env
 	pys         []python
 	sem         chan struct{}
 	constraints map[string][]pep440.SpecifierSet
@@ -228,7 +229,7 @@ func (r *syncRun) release() { <-r.sem }
 
 // markerHolds evaluates a marker in every environment of the filter, with
 // "extra" set to each of extras and to "".
-func (r *syncRun) markerHolds(m *Marker, extras []string) bool {
+func (r *syncRun) markerHolds(m *pep508.Marker, extras []string) bool {
 	if m == nil {
 		return true
 	}
@@ -245,7 +246,7 @@ func (r *syncRun) markerHolds(m *Marker, extras []string) bool {
 }
 
 // add syncs one requirement (once per run).
-func (r *syncRun) add(req Requirement) {
+func (r *syncRun) add(req pep508.Requirement) {
 	key := req.Name + "[" + strings.Join(req.Extras, ",") + "]" + req.Specifier.String()
 	r.mu.Lock()
 	seen := r.reqs[key]
@@ -327,7 +328,7 @@ func pinned(s pep440.SpecifierSet) bool {
 }
 
 // requirement selects the files of one requirement and fetches them.
-func (r *syncRun) requirement(req Requirement) {
+func (r *syncRun) requirement(req pep508.Requirement) {
 	p, ok, hosted := r.project(req.Name)
 	if hosted && r.opts.Deps {
 		r.hostedDeps(req)
@@ -609,7 +610,7 @@ func (m *Mirror) syncMetadata(ctx context.Context, project string, f index.Mirro
 // followDeps reads the Requires-Dist of a chosen version (from its
 // wheels' metadata, else its sdist's) once its files are fetched, and
 // syncs the dependencies whose markers can hold.
-func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask) {
+func (r *syncRun) followDeps(req pep508.Requirement, version string, tasks []*fileTask) {
 	key := req.Name + "/" + version + "[" + strings.Join(req.Extras, ",") + "]"
 	r.mu.Lock()
 	seen := r.deps[key]
@@ -638,7 +639,7 @@ func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask)
 			return
 		}
 		for _, d := range deps {
-			dr, err := ParseRequirement(d)
+			dr, err := pep508.ParseRequirement(d)
 			if err != nil {
 				r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
 				continue
@@ -822,7 +823,7 @@ func (r *syncRun) audit(rep *SyncReport) {
 // hostedDeps follows the dependencies of the hosted releases of a project
 // a requirement selects (by the same version filters): a site's own
 // packages pull in the public projects they need.
-func (r *syncRun) hostedDeps(req Requirement) {
+func (r *syncRun) hostedDeps(req pep508.Requirement) {
 	_, releases, err := r.m.cat.ProjectDetail(r.ctx, req.Name)
 	if err != nil {
 		r.fail(req.Name, "", fmt.Errorf("hosted releases: %w", err))
@@ -851,7 +852,7 @@ func (r *syncRun) hostedDeps(req Requirement) {
 	}
 	for _, v := range r.opts.Filter.selectVersions(versions, req, r.constraints[req.Name]) {
 		for _, d := range byVersion[v.String()].Metadata.RequiresDist {
-			dr, err := ParseRequirement(d)
+			dr, err := pep508.ParseRequirement(d)
 			if err != nil {
 				r.note("%s %s: dependency %q not followed: %v", req.Name, v, d, err)
 				continue

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
 )
@@ -65,11 +66,11 @@ func syncUpstream(t *testing.T) *mirrortest.Upstream {
 	return up
 }
 
-func reqs(t *testing.T, specs ...string) []mirror.Requirement {
+func reqs(t *testing.T, specs ...string) []pep508.Requirement {
 	t.Helper()
-	var out []mirror.Requirement
+	var out []pep508.Requirement
 	for _, s := range specs {
-		r, err := mirror.ParseRequirement(s)
+		r, err := pep508.ParseRequirement(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,49 +360,6 @@ func TestRequirementsFile(t *testing.T) {
 		_, err := mirror.ParseRequirementsFile(write("bad.txt", bad))
 		if err == nil || !strings.Contains(err.Error(), "bad.txt:1") {
 			t.Errorf("%q: err = %v, want one naming the line", bad, err)
-		}
-	}
-}
-
-// TestMarkers evaluates PEP 508 markers, with unknown variables counting
-// as "may hold".
-func TestMarkers(t *testing.T) {
-	linux311 := mirror.Env{"python_version": "3.11", "python_full_version": "3.11.4", "sys_platform": "linux",
-		"platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix", "implementation_name": "cpython",
-		"platform_python_implementation": "CPython", "extra": ""}
-	for _, tc := range []struct {
-		marker string
-		env    mirror.Env
-		want   bool
-	}{
-		{`python_version < "3.10"`, linux311, false},
-		{`python_version >= "3.8"`, linux311, true},
-		{`python_version > "3.9" and python_version < "3.12"`, linux311, true},
-		{`python_full_version >= "3.11.5"`, linux311, false},
-		{`python_version ~= "3.11"`, linux311, true},
-		{`python_version == "3.11.*"`, linux311, true},
-		{`sys_platform == "win32" or (os_name == "posix" and platform_machine != "aarch64")`, linux311, true},
-		{`"linux" in sys_platform`, linux311, true},
-		{`platform_machine not in "x86_64 AMD64"`, linux311, false},
-		{`extra == "fancy"`, linux311, false},
-		{`extra == "Fancy_Stuff"`, mirror.Env{"extra": "fancy-stuff"}, true},
-		{`sys_platform == "win32"`, mirror.Env{"python_version": "3.11"}, true}, // unknown platform: may hold
-		{`sys_platform == "win32" and python_version < "3"`, mirror.Env{"python_version": "3.11"}, false},
-		{`implementation_name == "pypy"`, linux311, false},
-		{`platform_python_implementation == 'CPython'`, linux311, true},
-	} {
-		m, err := mirror.ParseMarker(tc.marker)
-		if err != nil {
-			t.Errorf("%s: %v", tc.marker, err)
-			continue
-		}
-		if got := m.Eval(tc.env); got != tc.want {
-			t.Errorf("%s = %v, want %v", tc.marker, got, tc.want)
-		}
-	}
-	for _, bad := range []string{`python_version <`, `foo == "1"`, `"a" == "b"`, `(python_version == "3"`, `python_version = "3"`} {
-		if _, err := mirror.ParseMarker(bad); err == nil {
-			t.Errorf("%s: parsed", bad)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 )
@@ -91,7 +92,7 @@ any file or project failed.`,
 				opts.Actor = "" // nothing fetched: nothing to audit
 			}
 			for _, a := range args {
-				r, err := mirror.ParseRequirement(a)
+				r, err := pep508.ParseRequirement(a)
 				if err != nil {
 					return err
 				}
