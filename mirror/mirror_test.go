@@ -95,7 +95,7 @@ func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirr
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.m, err = mirror.New(cfg, e.cat, store, log, mirror.WithBlobServer(h), mirror.WithClock(e.clock.Now), mirror.WithRegisterer(e.reg))
+	e.m, err = mirror.New(cfg, mirror.Deps{Catalog: e.cat, Store: store, Log: log, Blobs: h, Now: e.clock.Now, Registerer: e.reg})
 	if err != nil {
 		t.Fatal(err)
 	}

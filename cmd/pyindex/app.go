@@ -187,8 +187,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// it is built after the read side, which serves its cached files.
 	var mir *mirror.Mirror
 	if cfg.Mirror.Enabled() {
-		mir, err = mirror.New(cfg.Mirror, cat, store, m.Log, mirror.WithRegisterer(m.Registry),
-			mirror.WithBaseURL(cfg.Index.BaseURL), mirror.WithBlobServer(readSide))
+		mir, err = mirror.New(cfg.Mirror, mirror.Deps{Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry,
+			BaseURL: cfg.Index.BaseURL, Blobs: readSide})
 		if err != nil {
 			return err
 		}

@@ -171,7 +171,7 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, *mirror
 	}
 	defer cat.Close()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
-	m, err := mirror.New(cfg.Mirror, cat, store, log, mirror.WithBaseURL(cfg.Index.BaseURL))
+	m, err := mirror.New(cfg.Mirror, mirror.Deps{Catalog: cat, Store: store, Log: log, BaseURL: cfg.Index.BaseURL})
 	if err != nil {
 		return err
 	}
