@@ -74,9 +74,7 @@ func (m *Mirror) apiRefresh(c echo.Context) error {
 	if m.cfg.Offline {
 		return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline (mirror.offline); it cannot refresh"}
 	}
-	ctx := c.Request().Context()
-	m.clearNegative(name)
-	if err := m.refresh(ctx, name); err != nil {
+	if err := m.Refresh(c.Request().Context(), name); err != nil {
 		if errors.Is(err, index.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusNotFound, "the upstream has no project '"+name+"'")
 		}

@@ -245,21 +245,13 @@ func (m *Mirror) project(ctx context.Context, name string) (e *projectEntry, sta
 }
 
 // refresh asks the upstream for a project's page, once for all concurrent
-// callers. The request runs under its own timeout, not the caller's
-// context: a client hanging up neither fails the others nor leaves the
-// cache half-filled. It returns index.ErrNotFound for an upstream 404.
+// callers (shared: a client hanging up neither fails the others nor leaves
+// the cache half-filled). It returns index.ErrNotFound for an upstream 404.
 func (m *Mirror) refresh(ctx context.Context, name string) error {
-	ch := m.pages.DoChan(name, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Timeout)
-		defer cancel()
-		return nil, m.fetchPage(ctx, name)
+	_, err := shared(ctx, &m.pages, name, m.cfg.Timeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, m.fetchPage(ctx, name)
 	})
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case r := <-ch:
-		return r.Err
-	}
+	return err
 }
 
 func (m *Mirror) fetchPage(ctx context.Context, name string) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/mirror"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
 	"github.com/pyindex/pyindex/storage/s3"
@@ -53,9 +54,9 @@ type Main struct {
 	ln     net.Listener
 	done   chan error
 
-	logOut    *batchWriter      // nil when logging straight to the writer given to NewMain
-	retention *index.Retention  // scheduled pruning; Close stops it
-	syncs     *mirror.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
+	logOut    *batchWriter          // nil when logging straight to the writer given to NewMain
+	retention *index.Retention      // scheduled pruning; Close stops it
+	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w. When w
@@ -187,7 +188,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// it is built after the read side, which serves its cached files.
 	var mir *mirror.Mirror
 	if cfg.Mirror.Enabled() {
-		mir, err = mirror.New(cfg.Mirror, mirror.Deps{Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry,
+		mir, err = mirror.New(cfg.Mirror.Config, mirror.Deps{Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry,
 			BaseURL: cfg.Index.BaseURL, Blobs: readSide})
 		if err != nil {
 			return err
@@ -261,7 +262,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.retention.Start() // does nothing unless [retention] enabled = true
 	if mir != nil {
-		m.syncs = mir.StartSyncs(cfg.Mirror.Sync, m.Registry) // one goroutine per [[mirror.sync]] entry
+		m.syncs, err = mirrorsync.New(mirrorsync.Config{Jobs: cfg.Mirror.Sync},
+			mirrorsync.Deps{Mirror: mir, Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry})
+		if err != nil {
+			return err
+		}
+		m.syncs.Start(ctx) // one goroutine per [[mirror.sync]] entry
 	}
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil

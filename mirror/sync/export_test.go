@@ -1,4 +1,4 @@
-package mirror_test
+package sync_test
 
 import (
 	"archive/tar"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 )
 
 // TestExportImport carries a sync across an "air gap": export the cache,
@@ -18,15 +19,15 @@ import (
 // exactly the exported files and their metadata.
 func TestExportImport(t *testing.T) {
 	up := syncUpstream(t)
-	src := newEnv(t, up, "", nil)
+	src := mirrortest.NewEnv(t, up, "", nil)
 	ctx := context.Background()
-	rep, err := src.m.Sync(ctx, mirror.SyncOptions{Requirements: reqs(t, "app"), Deps: true,
-		Filter: mirror.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}}})
+	rep, err := mirrorsync.Run(ctx, deps(src), mirrorsync.Options{Requirements: reqs(t, "app"), Deps: true,
+		Filter: mirrorsync.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}}})
 	if err != nil || !rep.OK() {
 		t.Fatalf("sync: %+v %v", rep, err)
 	}
 	var tarball bytes.Buffer
-	ex, err := mirror.Export(ctx, src.cat, src.store, &tarball, 0, "test")
+	ex, err := mirrorsync.Export(ctx, src.Cat, src.Store, &tarball, 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,54 +35,54 @@ func TestExportImport(t *testing.T) {
 		t.Errorf("export: %+v", ex)
 	}
 
-	dst := newEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
-	im, err := mirror.Import(ctx, dst.cat, dst.store, bytes.NewReader(tarball.Bytes()), "test")
+	dst := mirrortest.NewEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
+	im, err := mirrorsync.Import(ctx, dst.Cat, dst.Store, bytes.NewReader(tarball.Bytes()), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if im.Projects != 2 || im.Files != 2 || im.Blobs != 4 {
 		t.Errorf("import: %+v", im)
 	}
-	p := dst.page("lib")
+	p := dst.Page("lib")
 	if len(p.Files) != 1 || p.Files[0].Filename != "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl" {
 		t.Fatalf("imported page: %+v", p.Files)
 	}
 	want := mirrortest.Wheel(mirrortest.Meta{Name: "lib", Version: "2.0"}, "cp311-cp311-manylinux_2_17_x86_64")
-	if r := dst.get("/mirror/files/lib/"+want.Filename, nil); r.status != 200 || !bytes.Equal(r.body, want.Body) {
-		t.Errorf("imported file: %d, %d bytes", r.status, len(r.body))
+	if r := dst.Get("/mirror/files/lib/"+want.Filename, nil); r.Status != 200 || !bytes.Equal(r.Body, want.Body) {
+		t.Errorf("imported file: %d, %d bytes", r.Status, len(r.Body))
 	}
-	if r := dst.get("/mirror/files/app/app-2.0-py3-none-any.whl.metadata", nil); r.status != 200 || !strings.Contains(string(r.body), "Requires-Dist: lib>=2") {
-		t.Errorf("imported metadata: %d %s", r.status, r.body)
+	if r := dst.Get("/mirror/files/app/app-2.0-py3-none-any.whl.metadata", nil); r.Status != 200 || !strings.Contains(string(r.Body), "Requires-Dist: lib>=2") {
+		t.Errorf("imported metadata: %d %s", r.Status, r.Body)
 	}
 	// Importing again changes nothing and stores no blob twice.
-	again, err := mirror.Import(ctx, dst.cat, dst.store, bytes.NewReader(tarball.Bytes()), "")
+	again, err := mirrorsync.Import(ctx, dst.Cat, dst.Store, bytes.NewReader(tarball.Bytes()), "")
 	if err != nil || again.Blobs != 0 || again.Present != 4 {
 		t.Errorf("second import: %+v %v", again, err)
 	}
 
 	// --since: a later sync caching more files of lib (its page unchanged)
 	// exports lib only.
-	rep, err = src.m.Sync(ctx, mirror.SyncOptions{Requirements: reqs(t, "lib==1.5")})
+	rep, err = mirrorsync.Run(ctx, deps(src), mirrorsync.Options{Requirements: reqs(t, "lib==1.5")})
 	if err != nil || rep.Fetched != 1 {
 		t.Fatalf("second sync: %+v %v", rep, err)
 	}
 	var inc bytes.Buffer
-	ex2, err := mirror.Export(ctx, src.cat, src.store, &inc, ex.Serial, "test")
+	ex2, err := mirrorsync.Export(ctx, src.Cat, src.Store, &inc, ex.Serial, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ex2.Projects != 1 || ex2.Files != 2 || len(ex2.Notes) != 0 {
 		t.Errorf("incremental export: %+v", ex2)
 	}
-	if _, err := mirror.Import(ctx, dst.cat, dst.store, &inc, ""); err != nil {
+	if _, err := mirrorsync.Import(ctx, dst.Cat, dst.Store, &inc, ""); err != nil {
 		t.Fatal(err)
 	}
-	if p := dst.page("lib"); len(p.Files) != 2 {
+	if p := dst.Page("lib"); len(p.Files) != 2 {
 		t.Errorf("after the incremental import: %d lib files", len(p.Files))
 	}
 	// Nothing new since the last export: an empty archive.
 	var none bytes.Buffer
-	if ex3, err := mirror.Export(ctx, src.cat, src.store, &none, ex2.Serial, ""); err != nil || ex3.Projects != 0 {
+	if ex3, err := mirrorsync.Export(ctx, src.Cat, src.Store, &none, ex2.Serial, ""); err != nil || ex3.Projects != 0 {
 		t.Errorf("export of nothing new: %+v %v", ex3, err)
 	}
 }
@@ -90,13 +91,13 @@ func TestExportImport(t *testing.T) {
 // hash, and records nothing.
 func TestImportCorrupt(t *testing.T) {
 	up := syncUpstream(t)
-	src := newEnv(t, up, "", nil)
+	src := mirrortest.NewEnv(t, up, "", nil)
 	ctx := context.Background()
-	if _, err := src.m.Sync(ctx, mirror.SyncOptions{Requirements: reqs(t, "lib==1.5")}); err != nil {
+	if _, err := mirrorsync.Run(ctx, deps(src), mirrorsync.Options{Requirements: reqs(t, "lib==1.5")}); err != nil {
 		t.Fatal(err)
 	}
 	var tarball bytes.Buffer
-	if _, err := mirror.Export(ctx, src.cat, src.store, &tarball, 0, ""); err != nil {
+	if _, err := mirrorsync.Export(ctx, src.Cat, src.Store, &tarball, 0, ""); err != nil {
 		t.Fatal(err)
 	}
 	// Rewrite the archive with one byte of the wheel changed.
@@ -118,14 +119,14 @@ func TestImportCorrupt(t *testing.T) {
 		tw.Write(b)
 	}
 	tw.Close()
-	dst := newEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
-	if _, err := mirror.Import(ctx, dst.cat, dst.store, &bad, ""); err == nil || !strings.Contains(err.Error(), "does not match") {
+	dst := mirrortest.NewEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
+	if _, err := mirrorsync.Import(ctx, dst.Cat, dst.Store, &bad, ""); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("corrupt import: %v", err)
 	}
-	if list, _ := dst.cat.MirrorProjects(ctx); len(list) != 0 {
+	if list, _ := dst.Cat.MirrorProjects(ctx); len(list) != 0 {
 		t.Errorf("a corrupt import recorded %v", list)
 	}
-	if _, err := mirror.Import(ctx, dst.cat, dst.store, strings.NewReader("not a tar"), ""); err == nil {
+	if _, err := mirrorsync.Import(ctx, dst.Cat, dst.Store, strings.NewReader("not a tar"), ""); err == nil {
 		t.Errorf("imported garbage")
 	}
 }
@@ -136,26 +137,26 @@ func TestImportCorrupt(t *testing.T) {
 // advertises.
 func TestExportPullThrough(t *testing.T) {
 	up := mirrortest.Start(t, false)
-	src := newEnv(t, up, "", nil)
-	src.page("acme-util")
-	if r := src.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 {
-		t.Fatalf("pull-through: %d", r.status)
+	src := mirrortest.NewEnv(t, up, "", nil)
+	src.Page("acme-util")
+	if r := src.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 200 {
+		t.Fatalf("pull-through: %d", r.Status)
 	}
 	var tarball bytes.Buffer
-	ex, err := mirror.Export(context.Background(), src.cat, src.store, &tarball, 0, "")
+	ex, err := mirrorsync.Export(context.Background(), src.Cat, src.Store, &tarball, 0, "")
 	if err != nil || ex.Files != 1 || ex.Blobs != 2 || len(ex.Notes) != 0 {
 		t.Fatalf("export: %+v %v", ex, err)
 	}
-	dst := newEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
-	if _, err := mirror.Import(context.Background(), dst.cat, dst.store, &tarball, ""); err != nil {
+	dst := mirrortest.NewEnv(t, nil, "", func(c *mirror.Config) { c.Offline = true })
+	if _, err := mirrorsync.Import(context.Background(), dst.Cat, dst.Store, &tarball, ""); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := os.ReadFile(mirrortest.FilePath("acme_util-0.2-py3-none-any.whl"))
 	md, _ := mirrortest.WheelMetadata(want)
-	if r := dst.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl.metadata", nil); r.status != 200 || !bytes.Equal(r.body, md) {
-		t.Errorf("metadata on the other side: %d %q", r.status, r.body)
+	if r := dst.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl.metadata", nil); r.Status != 200 || !bytes.Equal(r.Body, md) {
+		t.Errorf("metadata on the other side: %d %q", r.Status, r.Body)
 	}
-	if p := dst.page("acme-util"); len(p.Files) != 1 {
+	if p := dst.Page("acme-util"); len(p.Files) != 1 {
 		t.Errorf("imported page lists %d files", len(p.Files))
 	}
 }
