@@ -12,7 +12,9 @@
 //
 // Mirror satisfies index.Upstream: the read side asks it for projects not
 // hosted here, and hosted names always win unless merge_upstream opts them
-// in.
+// in. Prefetching whole projects into the cache, on demand or on a
+// schedule, and carrying it across an air gap is package mirror/sync,
+// which goes through the same fetches (prefetch.go).
 package mirror
 
 import (

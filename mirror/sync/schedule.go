@@ -228,8 +228,9 @@ func (s *Scheduler) run(ctx context.Context, j Job, name string) {
 		"duration", rep.Duration.Round(time.Millisecond))
 }
 
-// Stop cancels the jobs (a run in progress stops at once; what it fetched
-// stays) and waits for them.
+// Stop cancels the jobs and waits for them: a run in progress stops at
+// once; what it fetched stays, and a download it had started finishes
+// under the mirror's own timeout (mirror.file_timeout) and is kept.
 func (s *Scheduler) Stop() {
 	if s == nil || s.cancel == nil {
 		return
