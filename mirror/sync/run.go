@@ -608,19 +608,25 @@ func (r *syncRun) followDeps(ctx context.Context, req pep508.Requirement, versio
 			r.fail(req.Name, "", fmt.Errorf("dependencies of %s: %w", version, err))
 			return
 		}
-		for _, d := range deps {
-			dr, err := pep508.ParseRequirement(d)
-			if err != nil {
-				r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
-				continue
-			}
-			if !r.markerHolds(dr.Marker, req.Extras) {
-				continue
-			}
-			dr.Marker = nil
-			r.add(ctx, dr)
-		}
+		r.addDeps(ctx, req, version, deps)
 	}()
+}
+
+// addDeps syncs the dependencies (Requires-Dist) of a version of req
+// whose markers can hold for the filter and req's extras.
+func (r *syncRun) addDeps(ctx context.Context, req pep508.Requirement, version string, deps []string) {
+	for _, d := range deps {
+		dr, err := pep508.ParseRequirement(d)
+		if err != nil {
+			r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
+			continue
+		}
+		if !r.markerHolds(dr.Marker, req.Extras) {
+			continue
+		}
+		dr.Marker = nil
+		r.add(ctx, dr)
+	}
 }
 
 // requiresDist returns the union of the Requires-Dist of a version's
@@ -775,18 +781,7 @@ func (r *syncRun) hostedDeps(ctx context.Context, req pep508.Requirement) {
 		versions = append(versions, v)
 	}
 	for _, v := range r.opts.Filter.selectVersions(versions, req, r.constraints[req.Name]) {
-		for _, d := range byVersion[v.String()].Metadata.RequiresDist {
-			dr, err := pep508.ParseRequirement(d)
-			if err != nil {
-				r.note("%s %s: dependency %q not followed: %v", req.Name, v, d, err)
-				continue
-			}
-			if !r.markerHolds(dr.Marker, req.Extras) {
-				continue
-			}
-			dr.Marker = nil
-			r.add(ctx, dr)
-		}
+		r.addDeps(ctx, req, v.String(), byVersion[v.String()].Metadata.RequiresDist)
 	}
 }
 
