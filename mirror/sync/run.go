@@ -24,6 +24,7 @@ import (
 	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep508"
+	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -47,6 +48,8 @@ type Cache interface {
 	// Metadata reads the core metadata of a cached file.
 	Metadata(ctx context.Context, project, filename string) (dist.Metadata, error)
 }
+
+var _ Cache = (*mirror.Mirror)(nil)
 
 // Deps are what syncs run on.
 type Deps struct {
