@@ -53,8 +53,8 @@ type Mirror struct {
 	merge  map[string]bool
 	exempt map[string]bool
 
-	pages singleflight.Group // by project name
-	files singleflight.Group // by project/filename
+	pages singleflight.Group // by project name (flight.go: shared)
+	files singleflight.Group // by project/filename, and project/filename.metadata
 
 	mu           sync.Mutex
 	warmProjects map[string]*projectEntry // warm.go
