@@ -7,19 +7,18 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 )
 
 // Register adds the mirror's routes to g (the server root): the files of
-// mirrored pages, and the admin API under /api/v1/mirror/. auth guards
-// both (reads per index's read policy, the API with the admin scope).
-func (m *Mirror) Register(g *echo.Group, auth *auth.Service) {
-	if auth == nil {
-		panic("mirror.Register: nil auth")
+// mirrored pages, and the admin API under /api/v1/mirror/. Deps.Auth
+// guards both (reads per index's read policy, the API with the admin
+// scope); Register panics when the mirror was built without it.
+func (m *Mirror) Register(g *echo.Group) {
+	if m.auth == nil {
+		panic("mirror.Register: the mirror was built without Deps.Auth")
 	}
-	m.auth = auth
 	get := []string{http.MethodGet, http.MethodHead}
 	g.Match(get, RouteFile, m.serveFile)
 	g.GET("/api/v1/mirror/projects", m.apiList)
@@ -63,9 +62,7 @@ func (m *Mirror) apiRefresh(c echo.Context) error {
 	if m.cfg.Offline {
 		return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline (mirror.offline); it cannot refresh"}
 	}
-	ctx := c.Request().Context()
-	m.clearNegative(name)
-	if err := m.refresh(ctx, name); err != nil {
+	if err := m.Refresh(c.Request().Context(), name); err != nil {
 		if errors.Is(err, index.ErrNotFound) {
 			return echo.NewHTTPError(http.StatusNotFound, "the upstream has no project '"+name+"'")
 		}

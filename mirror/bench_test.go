@@ -29,7 +29,7 @@ func benchProject(b *testing.B) (*mirrortest.Upstream, []mirrortest.Dist) {
 // its status.
 func serve(b *testing.B, e *env, req *http.Request, want int) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	e.echo.ServeHTTP(rec, req)
+	e.Echo.ServeHTTP(rec, req)
 	if rec.Code != want {
 		b.Fatalf("%s: status %d, want %d: %s", req.URL.Path, rec.Code, want, rec.Body)
 	}

@@ -45,9 +45,6 @@ type Config struct {
 	FileTimeout time.Duration `toml:"file_timeout"`
 	// UserAgent is sent to the upstream; empty means "pyindex-mirror/1".
 	UserAgent string `toml:"user_agent"`
-	// Sync lists the syncs the server runs on a schedule ([[mirror.sync]]
-	// entries; see SyncJob).
-	Sync []SyncJob `toml:"sync"`
 }
 
 // DefaultConfig returns the defaults: PyPI, a 10 minute TTL, no cooldown.
@@ -60,7 +57,6 @@ func DefaultConfig() Config {
 		MinAgeExempt:  []string{},
 		Timeout:       30 * time.Second,
 		FileTimeout:   30 * time.Minute,
-		Sync:          []SyncJob{},
 	}
 }
 
@@ -113,14 +109,6 @@ func (c Config) Validate() error {
 		if !pep503.Valid(n) {
 			bad("min_age_exempt", "%q is not a valid project name", n)
 		}
-	}
-	for i, j := range c.Sync {
-		if err := j.Validate(i); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(c.Sync) > 0 && (!c.hasUpstream() || c.Offline) {
-		bad("sync", "scheduled syncs need an upstream and offline = false")
 	}
 	return errors.Join(errs...)
 }

@@ -3,14 +3,9 @@ package mirror
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -24,16 +19,12 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
-	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
 )
 
 const fileType = "application/octet-stream"
-
-// maxMetadataSize bounds a PEP 658 metadata file fetched from the upstream.
-const maxMetadataSize = 16 << 20
 
 func modTime(f *index.MirrorFile) time.Time {
 	if !f.UploadTime.IsZero() {
@@ -339,210 +330,6 @@ func (m *Mirror) record(ctx context.Context, project string, f index.MirrorFile,
 	}
 	m.deleteBlobs(ctx, orphans)
 	return out, nil
-}
-
-// extractMetadata stores the METADATA of a cached wheel for PEP 658 and
-// returns its key and sha256, or "" when it cannot (logged, not fatal).
-func (m *Mirror) extractMetadata(ctx context.Context, key, filename string) (string, string) {
-	fn, err := dist.ParseFilename(filename)
-	if err != nil {
-		return "", ""
-	}
-	rc, info, err := m.store.Open(ctx, key)
-	if err != nil {
-		m.log.Warn("reading a cached wheel for its metadata", "file", filename, "err", err)
-		return "", ""
-	}
-	defer rc.Close()
-	ra, ok := rc.(io.ReaderAt)
-	if !ok {
-		ra = &seekReaderAt{r: rc}
-	}
-	md, err := dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
-	if err != nil || len(md.Raw) == 0 {
-		m.log.Warn("no metadata extracted from a mirrored wheel", "file", filename, "err", err)
-		return "", ""
-	}
-	sum := sha256.Sum256(md.Raw)
-	msum := hex.EncodeToString(sum[:])
-	mkey := storage.Key(msum)
-	if err := storage.PutBytes(ctx, m.store, mkey, md.Raw); err != nil {
-		m.log.Warn("storing extracted metadata", "file", filename, "err", err)
-		return "", ""
-	}
-	return mkey, msum
-}
-
-// seekReaderAt adapts a ReadSeeker to io.ReaderAt.
-type seekReaderAt struct {
-	mu sync.Mutex
-	r  io.ReadSeeker
-}
-
-func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.r.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return io.ReadFull(s.r, p)
-}
-
-// serveMetadata serves the PEP 658 metadata of f: extracted from the cached
-// wheel, or fetched once from the upstream and checked against its hash.
-func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFile) error {
-	ctx := c.Request().Context()
-	if f.UpstreamMetadata == "" {
-		return index.ErrNotFound
-	}
-	key := storage.Key(f.UpstreamMetadata)
-	if _, err := m.store.Stat(ctx, key); err != nil {
-		if m.cfg.Offline {
-			m.m.lookup(kindMetadata, resultOffline)
-			return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline and has no copy of " + f.Filename + ".metadata"}
-		}
-		m.m.lookup(kindMetadata, resultMiss)
-		_, err := m.shared(ctx, project+"/"+f.Filename+".metadata", func() (any, error) { // sync.go
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Timeout)
-			defer cancel()
-			return nil, m.fetchMetadata(ctx, project, f)
-		})
-		if err != nil {
-			return err
-		}
-	} else {
-		m.m.lookup(kindMetadata, resultHit)
-	}
-	return m.serveBlob(c, httpx.Blob{Key: key, SHA256: f.UpstreamMetadata, ContentType: fileType, ModTime: modTime(&f), Name: path.Base(c.Request().URL.Path)})
-}
-
-func (m *Mirror) fetchMetadata(ctx context.Context, project string, f index.MirrorFile) error {
-	resp, err := m.client.file(ctx, kindMetadata, f.URL+".metadata")
-	if err != nil {
-		m.countError(kindMetadata, err)
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataSize+1))
-	if err != nil {
-		m.countError(kindMetadata, transportError(ctx, "metadata", err))
-		return transportError(ctx, "metadata", err)
-	}
-	m.m.bytes.WithLabelValues(kindMetadata).Add(float64(len(raw)))
-	sum := sha256.Sum256(raw)
-	if len(raw) > maxMetadataSize || hex.EncodeToString(sum[:]) != f.UpstreamMetadata {
-		m.m.upstreamError(kindMetadata, "hash_mismatch")
-		return &index.UpstreamError{Status: http.StatusBadGateway, Msg: "the upstream's " + f.Filename + ".metadata does not match the hash on its page; not cached"}
-	}
-	key := storage.Key(f.UpstreamMetadata)
-	if err := storage.PutBytes(ctx, m.store, key, raw); err != nil {
-		return err
-	}
-	_, orphans, err := m.cat.UpdateMirrorFile(ctx, project, f.Filename, func(r *index.MirrorFile) {
-		r.MetadataKey, r.MetadataSHA256 = key, f.UpstreamMetadata
-	})
-	m.deleteBlobs(ctx, orphans)
-	return err
-}
-
-// verifier reads an upstream body, hashing it with every algorithm the
-// page gave (and sha256 always) and copying it to a client tee. Once the
-// expected size is reached, or at EOF, it compares the digests and, on a
-// mismatch, fails the read instead of returning the last bytes or EOF, so
-// that the store never commits a corrupt blob.
-type verifier struct {
-	r        io.Reader
-	size     int64 // expected, -1 unknown
-	n        int64
-	sha256   hash.Hash
-	hashes   map[string]hash.Hash
-	want     map[string]string
-	tee      *clientTee
-	done     bool
-	mismatch string
-	readErr  error
-}
-
-func newVerifier(r io.Reader, want map[string]string, size int64, tee *clientTee) *verifier {
-	v := &verifier{r: r, size: size, sha256: sha256.New(), hashes: map[string]hash.Hash{}, want: want, tee: tee}
-	for alg := range want {
-		var h hash.Hash
-		switch alg {
-		case "sha256":
-			h = v.sha256
-		case "sha512":
-			h = sha512.New()
-		case "sha384":
-			h = sha512.New384()
-		case "sha224":
-			h = sha256.New224()
-		case "sha1":
-			h = sha1.New()
-		case "md5":
-			h = md5.New()
-		default:
-			continue
-		}
-		v.hashes[alg] = h
-	}
-	return v
-}
-
-var errHashMismatch = errors.New("hash mismatch")
-
-func (v *verifier) Read(p []byte) (int, error) {
-	if v.mismatch != "" {
-		return 0, errHashMismatch
-	}
-	if v.done {
-		return 0, io.EOF
-	}
-	n, err := v.r.Read(p)
-	if n > 0 {
-		v.n += int64(n)
-		v.sha256.Write(p[:n])
-		for alg, h := range v.hashes {
-			if alg != "sha256" {
-				h.Write(p[:n])
-			}
-		}
-		if v.size >= 0 && v.n > v.size {
-			v.mismatch = "longer than " + strconv.FormatInt(v.size, 10) + " bytes"
-			return 0, errHashMismatch
-		}
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		v.readErr = err
-		return 0, err
-	}
-	if errors.Is(err, io.EOF) && v.size >= 0 && v.n < v.size {
-		v.readErr = io.ErrUnexpectedEOF
-		return 0, v.readErr
-	}
-	if errors.Is(err, io.EOF) || (v.size >= 0 && v.n == v.size) {
-		v.done = true
-		if !v.check() {
-			return 0, errHashMismatch
-		}
-	}
-	if n > 0 && v.tee != nil {
-		v.tee.Write(p[:n])
-	}
-	if v.done && n == 0 {
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-// check compares the digests; false (and mismatch set) when one differs.
-func (v *verifier) check() bool {
-	for alg, h := range v.hashes {
-		if got := hex.EncodeToString(h.Sum(nil)); got != v.want[alg] {
-			v.mismatch = alg + " " + got + ", the page says " + v.want[alg]
-			return false
-		}
-	}
-	return true
 }
 
 // clientTee writes the first requester's response while the file is being

@@ -1,10 +1,10 @@
 package mirror
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/pyindex/pyindex/storage"
 )
 
 // Label values. Labels are bounded: never a project or file name.
@@ -47,28 +47,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Bytes of files and metadata downloaded from the upstream.",
 		}, []string{"kind"}),
 	}
-	if reg != nil {
-		m.lookups = register(reg, m.lookups)
-		m.duration = register(reg, m.duration)
-		m.errors = register(reg, m.errors)
-		m.bytes = register(reg, m.bytes)
-	}
+	m.lookups = storage.Register(reg, m.lookups)
+	m.duration = storage.Register(reg, m.duration)
+	m.errors = storage.Register(reg, m.errors)
+	m.bytes = storage.Register(reg, m.bytes)
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same description (several mirrors in one test binary).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if prev, ok := are.ExistingCollector.(C); ok {
-				return prev
-			}
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *metrics) lookup(kind, result string) { m.lookups.WithLabelValues(kind, result).Inc() }

@@ -12,7 +12,9 @@
 //
 // Mirror satisfies index.Upstream: the read side asks it for projects not
 // hosted here, and hosted names always win unless merge_upstream opts them
-// in.
+// in. Prefetching whole projects into the cache, on demand or on a
+// schedule, and carrying it across an air gap is package mirror/sync,
+// which goes through the same fetches (prefetch.go).
 package mirror
 
 import (
@@ -51,8 +53,8 @@ type Mirror struct {
 	merge  map[string]bool
 	exempt map[string]bool
 
-	pages singleflight.Group // by project name
-	files singleflight.Group // by project/filename
+	pages singleflight.Group // by project name (flight.go: shared)
+	files singleflight.Group // by project/filename, and project/filename.metadata
 
 	mu           sync.Mutex
 	warmProjects map[string]*projectEntry // warm.go
@@ -62,35 +64,37 @@ type Mirror struct {
 	reads atomic.Int64 // catalog reads by the page and file paths (tests)
 }
 
-// Option configures New.
-type Option func(*options)
-
-type options struct {
-	reg     prometheus.Registerer
-	hc      *http.Client
-	now     func() time.Time
-	baseURL string
+// Deps are what a Mirror is built on.
+type Deps struct {
+	// Catalog keeps the cached pages and records the cached files.
+	Catalog *index.Catalog
+	// Store keeps the files and their PEP 658 metadata.
+	Store storage.Store
+	// Log receives warnings (nil: slog.Default()).
+	Log *slog.Logger
+	// Registerer gets the mirror's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// HTTPClient talks to the upstream; nil builds one that honours
+	// HTTPS_PROXY, HTTP_PROXY and NO_PROXY, with cfg.Timeout as its
+	// response header timeout.
+	HTTPClient *http.Client
+	// Now is the clock of TTLs and the cooldown (nil: time.Now).
+	Now func() time.Time
+	// BaseURL is the server's externally visible URL (index.base_url):
+	// file links are built from its path. It is the read side's setting,
+	// passed here so that it is configured once; empty means links from
+	// the server root.
+	BaseURL string
+	// Auth decides who may read mirrored files and use the mirror's admin
+	// API; nil allows every read and refuses the API.
+	Auth *auth.Service
 }
 
-// WithRegisterer registers the mirror's metrics on reg (nil: none).
-func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
-
-// WithHTTPClient replaces the upstream HTTP client (the default honours
-// HTTPS_PROXY, HTTP_PROXY and NO_PROXY).
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.hc = c } }
-
-// WithClock replaces time.Now (tests of TTLs and the cooldown).
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithBaseURL sets the externally visible URL of the server (index's
-// base_url); file links are built from its path.
-func WithBaseURL(u string) Option { return func(o *options) { o.baseURL = u } }
-
 // New returns a mirror of cfg.Upstream, which must be set (Config.Enabled).
-// cat keeps the pages and store the files. cfg is validated.
-func New(cfg Config, cat *index.Catalog, store storage.Store, log *slog.Logger, opts ...Option) (*Mirror, error) {
-	if cat == nil || store == nil {
-		panic("mirror.New: nil catalog or store")
+// cfg is validated; deps.Catalog and deps.Store are required.
+func New(cfg Config, deps Deps) (*Mirror, error) {
+	if deps.Catalog == nil || deps.Store == nil {
+		return nil, errors.New("mirror: a catalog and a store are required")
 	}
 	if !cfg.Enabled() {
 		return nil, errors.New("mirror: no upstream configured")
@@ -98,27 +102,24 @@ func New(cfg Config, cat *index.Catalog, store storage.Store, log *slog.Logger, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var o options
-	for _, fn := range opts {
-		fn(&o)
-	}
+	log := deps.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	m := &Mirror{cfg: cfg, cat: cat, store: store, log: log.With("component", "mirror"), m: newMetrics(o.reg),
-		now: o.now, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
+	m := &Mirror{cfg: cfg, cat: deps.Catalog, store: deps.Store, log: log.With("component", "mirror"), m: newMetrics(deps.Registerer),
+		now: deps.Now, auth: deps.Auth, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
 		warmProjects: map[string]*projectEntry{}, warmFiles: map[fileKey]*fileEntry{}, neg: map[string]time.Time{}}
 	if m.now == nil {
 		m.now = time.Now
 	}
-	if o.baseURL != "" {
-		u, err := url.Parse(o.baseURL)
+	if deps.BaseURL != "" {
+		u, err := url.Parse(deps.BaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("mirror: base URL: %w", err)
 		}
 		m.prefix = strings.TrimSuffix(u.Path, "/")
 	}
-	c, err := newClient(cfg, o.hc, m.m)
+	c, err := newClient(cfg, deps.HTTPClient, m.m)
 	if err != nil {
 		return nil, err
 	}
@@ -242,21 +243,13 @@ func (m *Mirror) project(ctx context.Context, name string) (e *projectEntry, sta
 }
 
 // refresh asks the upstream for a project's page, once for all concurrent
-// callers. The request runs under its own timeout, not the caller's
-// context: a client hanging up neither fails the others nor leaves the
-// cache half-filled. It returns index.ErrNotFound for an upstream 404.
+// callers (shared: a client hanging up neither fails the others nor leaves
+// the cache half-filled). It returns index.ErrNotFound for an upstream 404.
 func (m *Mirror) refresh(ctx context.Context, name string) error {
-	ch := m.pages.DoChan(name, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.Timeout)
-		defer cancel()
-		return nil, m.fetchPage(ctx, name)
+	_, err := shared(ctx, &m.pages, name, m.cfg.Timeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, m.fetchPage(ctx, name)
 	})
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case r := <-ch:
-		return r.Err
-	}
+	return err
 }
 
 func (m *Mirror) fetchPage(ctx context.Context, name string) error {

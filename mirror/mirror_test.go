@@ -6,189 +6,29 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/index/auth"
-	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/indextest"
-	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
 	"github.com/pyindex/pyindex/storage"
-	"github.com/pyindex/pyindex/storage/fs"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+func sum256(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
-func (c *clock) Now() time.Time       { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration)  { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-func newClock(t time.Time) *clock     { return &clock{t: t} }
-func (e *env) url(path string) string { return e.srv.URL + path }
-func sum256(b []byte) string          { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-func jsonAccept() map[string]string {
-	return map[string]string{"Accept": "application/vnd.pypi.simple.v1+json"}
-}
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// env is a whole read side with a mirror, on a real catalog file and a
-// real fs store, behind a real HTTP server, in front of a local upstream.
-type env struct {
-	t      testing.TB
-	up     *mirrortest.Upstream
-	dir    string
-	cat    *index.Catalog
-	store  storage.Store
-	m      *mirror.Mirror
-	srv    *httptest.Server
-	echo   *echo.Echo // srv's handler, for benchmarks that skip the network
-	clock  *clock
-	reg    *prometheus.Registry
-	config mirror.Config
-	once   sync.Once
-}
+// env is mirrortest's whole read side with a mirror, with the helpers of
+// this package's tests.
+type env struct{ *mirrortest.Env }
 
 func newEnv(t testing.TB, up *mirrortest.Upstream, dir string, mutate func(*mirror.Config)) *env {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	e := &env{t: t, up: up, dir: dir, clock: newClock(time.Date(2024, 6, 2, 12, 0, 0, 0, time.UTC)), reg: prometheus.NewRegistry()}
-	cfg := mirror.DefaultConfig()
-	if up != nil {
-		cfg.Upstream = up.SimpleURL()
-	} else {
-		cfg.Upstream = "http://127.0.0.1:1/simple/"
-	}
-	cfg.Timeout = 2 * time.Second
-	cfg.FileTimeout = 10 * time.Second
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	e.config = cfg
-	cat, err := index.Open(context.Background(), filepath.Join(dir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cat = cat
-	t.Cleanup(e.stop)
-	store, err := fs.New(filepath.Join(dir, "files"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store = store
-	log := quietLog()
-	e.m, err = mirror.New(cfg, e.cat, store, log, mirror.WithClock(e.clock.Now), mirror.WithRegisterer(e.reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	authSvc, err := auth.New(auth.DefaultConfig(), auth.Deps{Catalog: e.cat, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := simple.New(simple.DefaultConfig(), simple.Deps{Catalog: e.cat, Store: store, Auth: authSvc, Upstream: e.m, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ec := echo.New()
-	ec.HTTPErrorHandler = httpx.ErrorHandler(log)
-	ec.Use(authSvc.Middleware())
-	g := ec.Group("")
-	h.Register(g)
-	e.m.Register(g, authSvc)
-	e.echo = ec
-	e.srv = httptest.NewServer(ec)
-	return e
-}
-
-// stop closes the server and then the catalog, once, as a process exiting
-// would.
-func (e *env) stop() {
-	e.once.Do(func() {
-		if e.srv != nil {
-			e.srv.Close()
-		}
-		e.cat.Close()
-	})
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
-}
-
-func (e *env) do(method, path string, hdr map[string]string) response {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.url(path), nil)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	c := &http.Client{Timeout: 20 * time.Second}
-	resp, err := c.Do(req)
-	if err != nil {
-		return response{err: err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b, err: err}
-}
-
-func (e *env) get(path string, hdr map[string]string) response {
-	e.t.Helper()
-	r := e.do(http.MethodGet, path, hdr)
-	if r.err != nil {
-		e.t.Fatalf("GET %s: %v", path, r.err)
-	}
-	return r
-}
-
-type jsonPage struct {
-	Meta struct {
-		LastSerial int64 `json:"_last-serial"`
-	} `json:"meta"`
-	Name     string   `json:"name"`
-	Versions []string `json:"versions"`
-	Files    []struct {
-		Filename       string            `json:"filename"`
-		URL            string            `json:"url"`
-		Hashes         map[string]string `json:"hashes"`
-		RequiresPython *string           `json:"requires-python"`
-		Size           int64             `json:"size"`
-		UploadTime     *string           `json:"upload-time"`
-		Yanked         any               `json:"yanked"`
-		CoreMetadata   any               `json:"core-metadata"`
-	} `json:"files"`
-}
-
-func (e *env) page(name string) jsonPage {
-	e.t.Helper()
-	r := e.get("/simple/"+name+"/", jsonAccept())
-	if r.status != http.StatusOK {
-		e.t.Fatalf("GET /simple/%s/: %d %s", name, r.status, r.body)
-	}
-	var p jsonPage
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		e.t.Fatalf("page %s: %v\n%s", name, err, r.body)
-	}
-	return p
+	return &env{mirrortest.NewEnv(t, up, dir, mutate)}
 }
 
 func distBytes(t *testing.T, name string) []byte {
@@ -215,7 +55,7 @@ func TestPages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			up := mirrortest.Start(t, tc.htmlOnly)
 			e := newEnv(t, up, "", nil)
-			p := e.page("acme-util")
+			p := e.Page("acme-util")
 			if p.Name != "acme-util" || len(p.Files) != 5 {
 				t.Fatalf("page = %+v", p)
 			}
@@ -247,10 +87,10 @@ func TestPages(t *testing.T) {
 				t.Errorf("core-metadata = %#v", whl.CoreMetadata)
 			}
 			// HTML clients get the same links with the data attributes.
-			h := e.get("/simple/acme-util/", map[string]string{"Accept": "text/html"})
+			h := e.Get("/simple/acme-util/", map[string]string{"Accept": "text/html"})
 			for _, want := range []string{`data-requires-python="&gt;=3.8"`, `data-yanked="broken sdist"`, `href="/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl#sha256=ca367a34`, `data-core-metadata="sha256=44bf3479`} {
-				if !strings.Contains(string(h.body), want) {
-					t.Errorf("HTML page lacks %s:\n%s", want, h.body)
+				if !strings.Contains(string(h.Body), want) {
+					t.Errorf("HTML page lacks %s:\n%s", want, h.Body)
 				}
 			}
 			if n := up.Count("/simple/acme-util/"); n != 1 {
@@ -263,19 +103,19 @@ func TestPages(t *testing.T) {
 			// A file is fetched once, then served from storage.
 			want := distBytes(t, "acme_util-0.2-py3-none-any.whl")
 			for i := 0; i < 3; i++ {
-				r := e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
-				if r.status != 200 || sum256(r.body) != sum256(want) {
-					t.Fatalf("file: %d, %d bytes", r.status, len(r.body))
+				r := e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
+				if r.Status != 200 || sum256(r.Body) != sum256(want) {
+					t.Fatalf("file: %d, %d bytes", r.Status, len(r.Body))
 				}
 			}
 			if n := up.Count("/packages/acme_util-0.2-py3-none-any.whl"); n != 1 {
 				t.Errorf("upstream file requests = %d, want 1", n)
 			}
-			if r := e.get("/simple/nope/", nil); r.status != 404 {
-				t.Errorf("unknown project: %d", r.status)
+			if r := e.Get("/simple/nope/", nil); r.Status != 404 {
+				t.Errorf("unknown project: %d", r.Status)
 			}
-			if r := e.get("/mirror/files/acme-util/other-1.0.tar.gz", nil); r.status != 404 {
-				t.Errorf("file not on the page: %d (the mirror is no open proxy)", r.status)
+			if r := e.Get("/mirror/files/acme-util/other-1.0.tar.gz", nil); r.Status != 404 {
+				t.Errorf("file not on the page: %d (the mirror is no open proxy)", r.Status)
 			}
 		})
 	}
@@ -295,7 +135,7 @@ func TestConcurrentFirstRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = e.do(http.MethodGet, "/simple/setuptools/", jsonAccept()).status
+			statuses[i] = e.Do(http.MethodGet, "/simple/setuptools/", mirrortest.JSONAccept()).Status
 		}()
 	}
 	wg.Wait()
@@ -323,8 +163,8 @@ func TestConcurrentFirstRequests(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := e.do(http.MethodGet, "/mirror/files/setuptools/setuptools-65.5.0-py3-none-any.whl", nil)
-			statuses[i], sums[i] = r.status, sum256(r.body)
+			r := e.Do(http.MethodGet, "/mirror/files/setuptools/setuptools-65.5.0-py3-none-any.whl", nil)
+			statuses[i], sums[i] = r.Status, sum256(r.Body)
 		}()
 	}
 	wg.Wait()
@@ -343,10 +183,10 @@ func TestConcurrentFirstRequests(t *testing.T) {
 
 // lookups returns the mirror's cache lookups of one kind and result.
 func lookups(e *env, kind, result string) float64 {
-	e.t.Helper()
-	mfs, err := e.reg.Gather()
+	e.T.Helper()
+	mfs, err := e.Reg.Gather()
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != "pyindex_mirror_cache_lookups_total" {
@@ -370,20 +210,20 @@ func lookups(e *env, kind, result string) float64 {
 func TestStale(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
-	before := e.page("acme-util")
-	e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
+	before := e.Page("acme-util")
+	e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
 
-	e.clock.Add(11 * time.Minute)
-	after := e.page("acme-util") // 304: same page, same serial
+	e.Clock.Add(11 * time.Minute)
+	after := e.Page("acme-util") // 304: same page, same serial
 	if up.Count("/simple/acme-util/") != 2 || after.Meta.LastSerial != before.Meta.LastSerial {
 		t.Errorf("revalidation: %d upstream GETs, serial %d -> %d", up.Count("/simple/acme-util/"), before.Meta.LastSerial, after.Meta.LastSerial)
 	}
 
-	e.clock.Add(11 * time.Minute)
+	e.Clock.Add(11 * time.Minute)
 	up.SetStatus(http.StatusServiceUnavailable)
 	// A stale page lists only the cached file: pip must not pick one that
 	// cannot be fetched while the upstream is down.
-	if p := e.page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != "acme_util-0.2-py3-none-any.whl" {
+	if p := e.Page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != "acme_util-0.2-py3-none-any.whl" {
 		t.Errorf("stale page has %d files, want only the cached one", len(p.Files))
 	}
 	if up.Count("/simple/acme-util/") != 3 {
@@ -394,20 +234,20 @@ func TestStale(t *testing.T) {
 	}
 
 	up.SetStatus(0)
-	e.clock.Add(11 * time.Minute)
-	if p := e.page("acme-util"); len(p.Files) != 5 {
+	e.Clock.Add(11 * time.Minute)
+	if p := e.Page("acme-util"); len(p.Files) != 5 {
 		t.Errorf("upstream back: %d files, want all 5", len(p.Files))
 	}
 	up.Close()
-	e.clock.Add(11 * time.Minute)
-	if p := e.page("acme-util"); len(p.Files) != 1 {
+	e.Clock.Add(11 * time.Minute)
+	if p := e.Page("acme-util"); len(p.Files) != 1 {
 		t.Errorf("stale page (upstream gone) has %d files, want the cached one", len(p.Files))
 	}
-	if r := e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 {
-		t.Errorf("cached file with the upstream gone: %d", r.status)
+	if r := e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 200 {
+		t.Errorf("cached file with the upstream gone: %d", r.Status)
 	}
-	if r := e.get("/mirror/files/acme-util/acme_util-0.1-py3-none-any.whl", nil); r.status != http.StatusBadGateway {
-		t.Errorf("uncached file with the upstream gone: %d %s", r.status, r.body)
+	if r := e.Get("/mirror/files/acme-util/acme_util-0.1-py3-none-any.whl", nil); r.Status != http.StatusBadGateway {
+		t.Errorf("uncached file with the upstream gone: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -432,9 +272,9 @@ func TestUpstreamDown(t *testing.T) {
 			e := newEnv(t, up, "", func(c *mirror.Config) { c.Timeout = 300 * time.Millisecond })
 			tc.setup(up)
 			start := time.Now()
-			r := e.get("/simple/acme-util/", nil)
-			if r.status != tc.want || !strings.Contains(string(r.body), "upstream") {
-				t.Errorf("got %d %q, want %d with a message", r.status, r.body, tc.want)
+			r := e.Get("/simple/acme-util/", nil)
+			if r.Status != tc.want || !strings.Contains(string(r.Body), "upstream") {
+				t.Errorf("got %d %q, want %d with a message", r.Status, r.Body, tc.want)
 			}
 			if d := time.Since(start); d > 3*time.Second {
 				t.Errorf("took %v", d)
@@ -449,26 +289,26 @@ func TestOffline(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	dir := t.TempDir()
 	e := newEnv(t, up, dir, nil)
-	e.page("acme-util")
-	e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
-	e.stop()
+	e.Page("acme-util")
+	e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
+	e.Stop()
 	total := up.Total()
 
 	off := newEnv(t, up, dir, func(c *mirror.Config) { c.Offline = true })
-	off.clock.Add(24 * time.Hour) // long past the TTL
+	off.Clock.Add(24 * time.Hour) // long past the TTL
 	// Offline, the page lists only what is cached: pip must not pick a
 	// file that cannot be served.
-	if p := off.page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != "acme_util-0.2-py3-none-any.whl" {
+	if p := off.Page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != "acme_util-0.2-py3-none-any.whl" {
 		t.Errorf("offline page: %+v, want only the cached file", p.Files)
 	}
-	if r := off.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 {
-		t.Errorf("offline cached file: %d", r.status)
+	if r := off.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 200 {
+		t.Errorf("offline cached file: %d", r.Status)
 	}
-	if r := off.get("/mirror/files/acme-util/acme_util-0.1-py3-none-any.whl", nil); r.status != 503 {
-		t.Errorf("offline uncached file: %d", r.status)
+	if r := off.Get("/mirror/files/acme-util/acme_util-0.1-py3-none-any.whl", nil); r.Status != 503 {
+		t.Errorf("offline uncached file: %d", r.Status)
 	}
-	if r := off.get("/simple/setuptools/", nil); r.status != 503 || !strings.Contains(string(r.body), "offline") {
-		t.Errorf("offline uncached project: %d %s", r.status, r.body)
+	if r := off.Get("/simple/setuptools/", nil); r.Status != 503 || !strings.Contains(string(r.Body), "offline") {
+		t.Errorf("offline uncached project: %d %s", r.Status, r.Body)
 	}
 	if up.Total() != total {
 		t.Errorf("offline mirror made %d upstream requests", up.Total()-total)
@@ -481,19 +321,19 @@ func TestPersistence(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	dir := t.TempDir()
 	e := newEnv(t, up, dir, nil)
-	first := e.page("acme-util")
-	e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
-	e.stop()
+	first := e.Page("acme-util")
+	e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
+	e.Stop()
 	up.Close()
 
 	e2 := newEnv(t, nil, dir, nil)
-	e2.config.Upstream = up.SimpleURL()
-	p := e2.page("acme-util") // within the TTL: no upstream needed
+	e2.Config.Upstream = up.SimpleURL()
+	p := e2.Page("acme-util") // within the TTL: no upstream needed
 	if len(p.Files) != len(first.Files) || p.Meta.LastSerial != first.Meta.LastSerial {
 		t.Errorf("after restart: %d files serial %d, before %d files serial %d", len(p.Files), p.Meta.LastSerial, len(first.Files), first.Meta.LastSerial)
 	}
-	if r := e2.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 {
-		t.Errorf("cached file after restart: %d", r.status)
+	if r := e2.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 200 {
+		t.Errorf("cached file after restart: %d", r.Status)
 	}
 }
 
@@ -510,8 +350,8 @@ func TestHostedWins(t *testing.T) {
 			e := newEnv(t, up, "", func(c *mirror.Config) { c.MergeUpstream = tc.merge })
 			// The hosted acme-util has a release the upstream lacks.
 			fn, whl := indextest.Wheel(t, "acme_util", "9.0", "")
-			indextest.Seed(t, e.cat, e.store, fn, whl)
-			p := e.page("acme-util")
+			indextest.Seed(t, e.Cat, e.Store, fn, whl)
+			p := e.Page("acme-util")
 			if len(p.Files) != tc.wantFiles {
 				t.Errorf("files = %d, want %d", len(p.Files), tc.wantFiles)
 			}
@@ -519,8 +359,8 @@ func TestHostedWins(t *testing.T) {
 				if up.Total() != 0 {
 					t.Errorf("a hosted name reached the upstream (%d requests)", up.Total())
 				}
-				if r := e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 404 {
-					t.Errorf("upstream file of a hosted name: %d", r.status)
+				if r := e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 404 {
+					t.Errorf("upstream file of a hosted name: %d", r.Status)
 				}
 			}
 		})
@@ -536,39 +376,39 @@ func TestMinAge(t *testing.T) {
 		c.MinAgeExempt = []string{"Setuptools"}
 	})
 	// The clock says 2024-06-02 12:00; 1.0rc1 was uploaded 2024-06-01.
-	p := e.page("acme-util")
+	p := e.Page("acme-util")
 	if len(p.Files) != 4 || strings.Join(p.Versions, " ") != "0.1 0.2" {
 		t.Errorf("cooling page: %d files, versions %v", len(p.Files), p.Versions)
 	}
-	if r := e.get("/mirror/files/acme-util/acme_util-1.0rc1-py3-none-any.whl", nil); r.status != 404 {
-		t.Errorf("cooling file by URL: %d", r.status)
+	if r := e.Get("/mirror/files/acme-util/acme_util-1.0rc1-py3-none-any.whl", nil); r.Status != 404 {
+		t.Errorf("cooling file by URL: %d", r.Status)
 	}
-	e.clock.Add(48 * time.Hour) // the page is refetched (TTL) and 1.0rc1 is 3.5 days old
-	p = e.page("acme-util")
+	e.Clock.Add(48 * time.Hour) // the page is refetched (TTL) and 1.0rc1 is 3.5 days old
+	p = e.Page("acme-util")
 	if len(p.Files) != 5 {
 		t.Errorf("after the cooldown: %d files", len(p.Files))
 	}
 	// The same page, still within its TTL: the rendered cache must not
 	// keep the cooled version.
 	e2 := newEnv(t, up, "", func(c *mirror.Config) { c.MinAge = 72 * time.Hour })
-	e2.page("acme-util")
-	e2.clock.Add(5 * time.Minute)
-	if n := len(e2.page("acme-util").Files); n != 4 {
+	e2.Page("acme-util")
+	e2.Clock.Add(5 * time.Minute)
+	if n := len(e2.Page("acme-util").Files); n != 4 {
 		t.Fatalf("files = %d", n)
 	}
-	e2.clock.Add(48 * time.Hour) // revalidated (304): only the clock changes
-	if n := len(e2.page("acme-util").Files); n != 5 {
+	e2.Clock.Add(48 * time.Hour) // revalidated (304): only the clock changes
+	if n := len(e2.Page("acme-util").Files); n != 5 {
 		t.Errorf("after the cooldown with an unchanged page: %d files", n)
 	}
 
 	// HTML upstreams give no upload time: the first sighting counts.
 	html := mirrortest.Start(t, true)
 	e3 := newEnv(t, html, "", func(c *mirror.Config) { c.MinAge = 72 * time.Hour })
-	if n := len(e3.page("acme-util").Files); n != 0 {
+	if n := len(e3.Page("acme-util").Files); n != 0 {
 		t.Errorf("files without upload-time, first seen now: %d shown", n)
 	}
 	// Exempt projects are not cooled.
-	if n := len(e.page("setuptools").Files); n != 1 {
+	if n := len(e.Page("setuptools").Files); n != 1 {
 		t.Errorf("exempt project: %d files", n)
 	}
 }
@@ -579,28 +419,28 @@ func TestMinAge(t *testing.T) {
 func TestHashMismatch(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
-	e.page("acme-util")
+	e.Page("acme-util")
 	good := distBytes(t, "acme_util-0.2-py3-none-any.whl")
 	bad := append([]byte{}, good...)
 	bad[len(bad)/2] ^= 0xff
 	up.SetFile("acme_util-0.2-py3-none-any.whl", bad)
-	r := e.do(http.MethodGet, "/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
-	if r.err == nil && r.status == 200 && sum256(r.body) == sum256(bad) {
+	r := e.Do(http.MethodGet, "/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
+	if r.Err == nil && r.Status == 200 && sum256(r.Body) == sum256(bad) {
 		t.Fatalf("the client got the corrupt file without an error")
 	}
-	if _, err := e.store.Stat(context.Background(), storage.Key(sum256(good))); !errors.Is(err, storage.ErrNotExist) {
+	if _, err := e.Store.Stat(context.Background(), storage.Key(sum256(good))); !errors.Is(err, storage.ErrNotExist) {
 		t.Errorf("a blob was stored for the corrupt file: %v", err)
 	}
-	if f, err := e.cat.MirrorFile(context.Background(), "acme-util", "acme_util-0.2-py3-none-any.whl"); err != nil || f.BlobKey != "" {
+	if f, err := e.Cat.MirrorFile(context.Background(), "acme-util", "acme_util-0.2-py3-none-any.whl"); err != nil || f.BlobKey != "" {
 		t.Errorf("catalog: %+v %v", f, err)
 	}
 	// A HEAD (no tee) gets a clean 502.
-	if r := e.do(http.MethodHead, "/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 502 {
-		t.Errorf("HEAD of a corrupt upstream file: %d", r.status)
+	if r := e.Do(http.MethodHead, "/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 502 {
+		t.Errorf("HEAD of a corrupt upstream file: %d", r.Status)
 	}
 	up.SetFile("acme_util-0.2-py3-none-any.whl", nil)
-	if r := e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.status != 200 || sum256(r.body) != sum256(good) {
-		t.Errorf("after the fix: %d", r.status)
+	if r := e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil); r.Status != 200 || sum256(r.Body) != sum256(good) {
+		t.Errorf("after the fix: %d", r.Status)
 	}
 }
 
@@ -612,11 +452,11 @@ func TestMetadata(t *testing.T) {
 	e := newEnv(t, up, "", nil)
 	whl := distBytes(t, "acme_util-0.2-py3-none-any.whl")
 	want, _ := mirrortest.WheelMetadata(whl)
-	e.page("acme-util")
+	e.Page("acme-util")
 	for range 2 {
-		r := e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl.metadata", nil)
-		if r.status != 200 || string(r.body) != string(want) {
-			t.Fatalf("passthrough metadata: %d %q", r.status, r.body)
+		r := e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl.metadata", nil)
+		if r.Status != 200 || string(r.Body) != string(want) {
+			t.Fatalf("passthrough metadata: %d %q", r.Status, r.Body)
 		}
 	}
 	if n := up.Count("/packages/acme_util-0.2-py3-none-any.whl.metadata"); n != 1 {
@@ -625,17 +465,17 @@ func TestMetadata(t *testing.T) {
 
 	core := distBytes(t, "acme_core-1.0-py3-none-any.whl")
 	coreMeta, _ := mirrortest.WheelMetadata(core)
-	p := e.page("acme-core")
+	p := e.Page("acme-core")
 	for _, f := range p.Files {
 		if f.CoreMetadata != false {
 			t.Errorf("%s advertises metadata before it can be served: %v", f.Filename, f.CoreMetadata)
 		}
 	}
-	if r := e.get("/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl.metadata", nil); r.status != 404 {
-		t.Errorf("metadata before caching: %d", r.status)
+	if r := e.Get("/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl.metadata", nil); r.Status != 404 {
+		t.Errorf("metadata before caching: %d", r.Status)
 	}
-	e.get("/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl", nil)
-	p2 := e.page("acme-core")
+	e.Get("/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl", nil)
+	p2 := e.Page("acme-core")
 	if p2.Meta.LastSerial == p.Meta.LastSerial {
 		t.Errorf("serial did not change with the page")
 	}
@@ -648,8 +488,8 @@ func TestMetadata(t *testing.T) {
 	if md, _ := adv.(map[string]any); md["sha256"] != sum256(coreMeta) {
 		t.Errorf("core-metadata after caching = %v, want sha256 %s", adv, sum256(coreMeta))
 	}
-	if r := e.get("/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl.metadata", nil); r.status != 200 || string(r.body) != string(coreMeta) {
-		t.Errorf("extracted metadata: %d", r.status)
+	if r := e.Get("/mirror/files/acme-core/acme_core-1.0-py3-none-any.whl.metadata", nil); r.Status != 200 || string(r.Body) != string(coreMeta) {
+		t.Errorf("extracted metadata: %d", r.Status)
 	}
 }
 
@@ -658,17 +498,17 @@ func TestMetadata(t *testing.T) {
 func TestSerialBackwards(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
-	e.page("acme-core")
+	e.Page("acme-core")
 	up.SetPage("acme-core", mirrortest.Page{Body: `{"meta":{"api-version":"1.0"},"name":"acme-core","files":[]}`,
 		ContentType: "application/vnd.pypi.simple.v1+json", Serial: "900"})
-	e.clock.Add(time.Hour)
-	if p := e.page("acme-core"); len(p.Files) != 2 {
+	e.Clock.Add(time.Hour)
+	if p := e.Page("acme-core"); len(p.Files) != 2 {
 		t.Errorf("older upstream page replaced the cache: %d files", len(p.Files))
 	}
 	up.SetPage("acme-core", mirrortest.Page{Body: `{"meta":{"api-version":"1.0"},"name":"acme-core","files":[]}`,
 		ContentType: "application/vnd.pypi.simple.v1+json", Serial: "2000"})
-	e.clock.Add(time.Hour)
-	if p := e.page("acme-core"); len(p.Files) != 0 {
+	e.Clock.Add(time.Hour)
+	if p := e.Page("acme-core"); len(p.Files) != 0 {
 		t.Errorf("newer upstream page not taken: %d files", len(p.Files))
 	}
 }
@@ -677,7 +517,7 @@ func TestSerialBackwards(t *testing.T) {
 func TestUpstreamAuth(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", func(c *mirror.Config) { c.Username, c.Password = "mirror", "s3cret" })
-	e.page("acme-core")
+	e.Page("acme-core")
 	if _, auth := up.LastRequest(); auth != "Basic bWlycm9yOnMzY3JldA==" {
 		t.Errorf("Authorization = %q", auth)
 	}
@@ -688,51 +528,51 @@ func TestAdminAPI(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
 	ctx := context.Background()
-	if _, err := e.cat.AddUser(ctx, "root", "pw-root-123", true, "test"); err != nil {
+	if _, err := e.Cat.AddUser(ctx, "root", "pw-root-123", true, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.cat.AddUser(ctx, "ci", "pw-ci-1234", false, "test"); err != nil {
+	if _, err := e.Cat.AddUser(ctx, "ci", "pw-ci-1234", false, "test"); err != nil {
 		t.Fatal(err)
 	}
 	admin := map[string]string{"Authorization": "Basic cm9vdDpwdy1yb290LTEyMw=="} // root:pw-root-123
-	e.page("acme-util")
-	e.get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
+	e.Page("acme-util")
+	e.Get("/mirror/files/acme-util/acme_util-0.2-py3-none-any.whl", nil)
 
-	if r := e.get("/api/v1/mirror/projects", nil); r.status != 401 || !strings.Contains(string(r.body), `"error"`) {
-		t.Errorf("anonymous: %d %s", r.status, r.body)
+	if r := e.Get("/api/v1/mirror/projects", nil); r.Status != 401 || !strings.Contains(string(r.Body), `"error"`) {
+		t.Errorf("anonymous: %d %s", r.Status, r.Body)
 	}
-	if r := e.get("/api/v1/mirror/projects", map[string]string{"Authorization": "Basic Y2k6cHctY2ktMTIzNA=="}); r.status != 403 {
-		t.Errorf("non-admin: %d %s", r.status, r.body)
+	if r := e.Get("/api/v1/mirror/projects", map[string]string{"Authorization": "Basic Y2k6cHctY2ktMTIzNA=="}); r.Status != 403 {
+		t.Errorf("non-admin: %d %s", r.Status, r.Body)
 	}
-	r := e.get("/api/v1/mirror/projects", admin)
+	r := e.Get("/api/v1/mirror/projects", admin)
 	var list struct {
 		Projects []index.MirrorSummary `json:"projects"`
 	}
-	if err := json.Unmarshal(r.body, &list); err != nil || len(list.Projects) != 1 {
-		t.Fatalf("list: %d %s", r.status, r.body)
+	if err := json.Unmarshal(r.Body, &list); err != nil || len(list.Projects) != 1 {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
 	}
 	if s := list.Projects[0]; s.Name != "acme-util" || s.Files != 5 || s.CachedFiles != 1 || s.CachedBytes != 1029 || s.FetchedAt.IsZero() {
 		t.Errorf("summary = %+v", s)
 	}
 
-	if r := e.do(http.MethodPost, "/api/v1/mirror/projects/acme-util/refresh", admin); r.status != 200 || up.Count("/simple/acme-util/") != 2 {
-		t.Errorf("refresh: %d %s (%d upstream GETs)", r.status, r.body, up.Count("/simple/acme-util/"))
+	if r := e.Do(http.MethodPost, "/api/v1/mirror/projects/acme-util/refresh", admin); r.Status != 200 || up.Count("/simple/acme-util/") != 2 {
+		t.Errorf("refresh: %d %s (%d upstream GETs)", r.Status, r.Body, up.Count("/simple/acme-util/"))
 	}
-	if r := e.do(http.MethodPost, "/api/v1/mirror/projects/nope/refresh", admin); r.status != 404 {
-		t.Errorf("refresh unknown: %d %s", r.status, r.body)
+	if r := e.Do(http.MethodPost, "/api/v1/mirror/projects/nope/refresh", admin); r.Status != 404 {
+		t.Errorf("refresh unknown: %d %s", r.Status, r.Body)
 	}
 
-	if r := e.do(http.MethodDelete, "/api/v1/mirror/projects/acme-util", admin); r.status != 200 {
-		t.Errorf("delete: %d %s", r.status, r.body)
+	if r := e.Do(http.MethodDelete, "/api/v1/mirror/projects/acme-util", admin); r.Status != 200 {
+		t.Errorf("delete: %d %s", r.Status, r.Body)
 	}
-	if _, err := e.store.Stat(ctx, storage.Key("ca367a34d668517f8771a7156d8ee5ade7a04d950be88079fc88018c3c0a14f8")); !errors.Is(err, storage.ErrNotExist) {
+	if _, err := e.Store.Stat(ctx, storage.Key("ca367a34d668517f8771a7156d8ee5ade7a04d950be88079fc88018c3c0a14f8")); !errors.Is(err, storage.ErrNotExist) {
 		t.Errorf("blob kept after delete: %v", err)
 	}
-	if r := e.do(http.MethodDelete, "/api/v1/mirror/projects/acme-util", admin); r.status != 404 {
-		t.Errorf("second delete: %d", r.status)
+	if r := e.Do(http.MethodDelete, "/api/v1/mirror/projects/acme-util", admin); r.Status != 404 {
+		t.Errorf("second delete: %d", r.Status)
 	}
 	// The next request fetches it again.
-	if p := e.page("acme-util"); len(p.Files) != 5 || up.Count("/simple/acme-util/") != 3 {
+	if p := e.Page("acme-util"); len(p.Files) != 5 || up.Count("/simple/acme-util/") != 3 {
 		t.Errorf("refetch after delete: %d files", len(p.Files))
 	}
 }
@@ -742,15 +582,15 @@ func TestNegativeCache(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
 	for range 3 {
-		if r := e.get("/simple/nope/", nil); r.status != 404 {
-			t.Fatalf("status %d", r.status)
+		if r := e.Get("/simple/nope/", nil); r.Status != 404 {
+			t.Fatalf("status %d", r.Status)
 		}
 	}
 	if n := up.Count("/simple/nope/"); n != 1 {
 		t.Errorf("upstream GETs = %d, want 1", n)
 	}
-	e.clock.Add(2 * time.Minute)
-	e.get("/simple/nope/", nil)
+	e.Clock.Add(2 * time.Minute)
+	e.Get("/simple/nope/", nil)
 	if n := up.Count("/simple/nope/"); n != 2 {
 		t.Errorf("after negative_ttl: %d GETs", n)
 	}

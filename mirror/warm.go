@@ -153,10 +153,7 @@ func (m *Mirror) lookupFile(ctx context.Context, project, filename string) (inde
 		}
 	}
 	// A hosted name never serves upstream files unless merged.
-	m.reads.Add(1)
-	if _, err := m.cat.ProjectSerial(ctx, project); err == nil && !m.Merge(project) {
-		return index.MirrorFile{}, false, nil
-	} else if err != nil && !errors.Is(err, index.ErrNotFound) {
+	if hosted, err := m.Hosted(ctx, project); err != nil || hosted {
 		return index.MirrorFile{}, false, err
 	}
 	m.reads.Add(1)

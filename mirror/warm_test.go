@@ -23,12 +23,12 @@ const (
 // from memory (each fetch changes the catalog, so the round after the last
 // one still reads it).
 func (e *env) warmUp() {
-	e.t.Helper()
+	e.T.Helper()
 	for range 2 {
-		e.page("acme-util")
+		e.Page("acme-util")
 		for _, p := range []string{warmFile, warmFile + ".metadata"} {
-			if r := e.get(p, nil); r.status != http.StatusOK {
-				e.t.Fatalf("GET %s: %d %s", p, r.status, r.body)
+			if r := e.Get(p, nil); r.Status != http.StatusOK {
+				e.T.Fatalf("GET %s: %d %s", p, r.Status, r.Body)
 			}
 		}
 	}
@@ -36,9 +36,9 @@ func (e *env) warmUp() {
 
 // noReads fails the test when the mirror read the catalog since reads.
 func (e *env) noReads(reads int64, what string) {
-	e.t.Helper()
-	if n := mirror.CatalogReads(e.m) - reads; n != 0 {
-		e.t.Errorf("%s: %d catalog reads, want none", what, n)
+	e.T.Helper()
+	if n := mirror.CatalogReads(e.Mirror) - reads; n != 0 {
+		e.T.Errorf("%s: %d catalog reads, want none", what, n)
 	}
 }
 
@@ -50,22 +50,22 @@ func TestWarmPathsReadNothing(t *testing.T) {
 	e := newEnv(t, up, "", nil)
 	e.warmUp()
 	want := distBytes(t, warmWheel)
-	reads, total, hits := mirror.CatalogReads(e.m), up.Total(), lookups(e, "page", "hit")
+	reads, total, hits := mirror.CatalogReads(e.Mirror), up.Total(), lookups(e, "page", "hit")
 	for range 5 {
-		if p := e.page("acme-util"); len(p.Files) != 5 {
+		if p := e.Page("acme-util"); len(p.Files) != 5 {
 			t.Fatalf("page: %d files", len(p.Files))
 		}
-		if r := e.get("/simple/acme-util/", map[string]string{"Accept": "text/html"}); r.status != 200 {
-			t.Fatalf("HTML page: %d", r.status)
+		if r := e.Get("/simple/acme-util/", map[string]string{"Accept": "text/html"}); r.Status != 200 {
+			t.Fatalf("HTML page: %d", r.Status)
 		}
-		if r := e.get(warmFile, nil); r.status != 200 || sum256(r.body) != sum256(want) {
-			t.Fatalf("file: %d, %d bytes", r.status, len(r.body))
+		if r := e.Get(warmFile, nil); r.Status != 200 || sum256(r.Body) != sum256(want) {
+			t.Fatalf("file: %d, %d bytes", r.Status, len(r.Body))
 		}
-		if r := e.do(http.MethodHead, warmFile, nil); r.status != 200 || r.header.Get("Content-Length") != "1029" {
-			t.Fatalf("HEAD file: %d, length %s", r.status, r.header.Get("Content-Length"))
+		if r := e.Do(http.MethodHead, warmFile, nil); r.Status != 200 || r.Header.Get("Content-Length") != "1029" {
+			t.Fatalf("HEAD file: %d, length %s", r.Status, r.Header.Get("Content-Length"))
 		}
-		if r := e.get(warmFile+".metadata", nil); r.status != 200 {
-			t.Fatalf("metadata: %d", r.status)
+		if r := e.Get(warmFile+".metadata", nil); r.Status != 200 {
+			t.Fatalf("metadata: %d", r.Status)
 		}
 	}
 	e.noReads(reads, "warm requests")
@@ -76,11 +76,11 @@ func TestWarmPathsReadNothing(t *testing.T) {
 		t.Errorf("page hits = %v, want 10", n)
 	}
 	ctx := context.Background()
-	p1, err := e.m.Page(ctx, "acme-util")
+	p1, err := e.Mirror.Page(ctx, "acme-util")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p2, _ := e.m.Page(ctx, "acme-util"); p2 != p1 {
+	if p2, _ := e.Mirror.Page(ctx, "acme-util"); p2 != p1 {
 		t.Errorf("the page was built again")
 	}
 	e.noReads(reads, "Page")
@@ -92,16 +92,16 @@ func TestWarmPathsReadNothing(t *testing.T) {
 func TestWarmSeesOtherProcess(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
-	cli := indextest.OpenCatalog(t, filepath.Join(e.dir, "catalog.db"))
+	cli := indextest.OpenCatalog(t, filepath.Join(e.Dir, "catalog.db"))
 	ctx := context.Background()
 	e.warmUp()
 
 	// The page's last answer from the upstream is made old: the next
 	// request revalidates it.
-	if err := cli.TouchMirrorProject(ctx, "acme-util", e.clock.Now().Add(-time.Hour), "", ""); err != nil {
+	if err := cli.TouchMirrorProject(ctx, "acme-util", e.Clock.Now().Add(-time.Hour), "", ""); err != nil {
 		t.Fatal(err)
 	}
-	e.page("acme-util")
+	e.Page("acme-util")
 	if n := up.Count("/simple/acme-util/"); n != 2 {
 		t.Errorf("after the page aged elsewhere: %d upstream page requests, want 2", n)
 	}
@@ -112,10 +112,10 @@ func TestWarmSeesOtherProcess(t *testing.T) {
 	if _, err := cli.DeleteMirrorProject(ctx, "acme-util"); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.get(warmFile, nil); r.status != http.StatusNotFound {
-		t.Errorf("file of a project dropped elsewhere: %d, want 404", r.status)
+	if r := e.Get(warmFile, nil); r.Status != http.StatusNotFound {
+		t.Errorf("file of a project dropped elsewhere: %d, want 404", r.Status)
 	}
-	e.page("acme-util")
+	e.Page("acme-util")
 	if n := up.Count("/simple/acme-util/"); n != 3 {
 		t.Errorf("after the drop: %d upstream page requests, want 3", n)
 	}
@@ -128,26 +128,26 @@ func TestWarmSeesOtherProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.Delete(ctx, storage.Key(sum256(distBytes(t, warmWheel)))); err != nil {
+	if err := e.Store.Delete(ctx, storage.Key(sum256(distBytes(t, warmWheel)))); err != nil {
 		t.Fatal(err)
 	}
-	reads := mirror.CatalogReads(e.m)
-	if r := e.get(warmFile, nil); r.status != 200 || sum256(r.body) != f.SHA256 {
-		t.Errorf("file uncached elsewhere: %d", r.status)
+	reads := mirror.CatalogReads(e.Mirror)
+	if r := e.Get(warmFile, nil); r.Status != 200 || sum256(r.Body) != f.SHA256 {
+		t.Errorf("file uncached elsewhere: %d", r.Status)
 	}
-	if mirror.CatalogReads(e.m) == reads || up.Count("/packages/"+warmWheel) != fetched+1 {
+	if mirror.CatalogReads(e.Mirror) == reads || up.Count("/packages/"+warmWheel) != fetched+1 {
 		t.Errorf("the change was not seen: catalog reads %d -> %d, upstream file requests %d -> %d",
-			reads, mirror.CatalogReads(e.m), fetched, up.Count("/packages/"+warmWheel))
+			reads, mirror.CatalogReads(e.Mirror), fetched, up.Count("/packages/"+warmWheel))
 	}
 
 	// A hosted project of the same name appears: it wins at once.
 	e.warmUp()
 	fn, whl := indextest.Wheel(t, "acme_util", "9.0", "")
-	indextest.Seed(t, cli, e.store, fn, whl)
-	if r := e.get(warmFile, nil); r.status != http.StatusNotFound {
-		t.Errorf("upstream file of a name now hosted: %d, want 404", r.status)
+	indextest.Seed(t, cli, e.Store, fn, whl)
+	if r := e.Get(warmFile, nil); r.Status != http.StatusNotFound {
+		t.Errorf("upstream file of a name now hosted: %d, want 404", r.Status)
 	}
-	if p := e.page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != fn {
+	if p := e.Page("acme-util"); len(p.Files) != 1 || p.Files[0].Filename != fn {
 		t.Errorf("page of a name now hosted: %+v", p.Files)
 	}
 }
@@ -159,24 +159,24 @@ func TestWarmPageTTL(t *testing.T) {
 	e := newEnv(t, up, "", nil)
 	e.warmUp()
 	for range 3 {
-		e.page("acme-util")
+		e.Page("acme-util")
 	}
 	if n := up.Count("/simple/acme-util/"); n != 1 {
 		t.Fatalf("within the TTL: %d upstream page requests", n)
 	}
-	e.clock.Add(e.config.TTL - time.Second)
-	e.page("acme-util")
+	e.Clock.Add(e.Config.TTL - time.Second)
+	e.Page("acme-util")
 	if n := up.Count("/simple/acme-util/"); n != 1 {
 		t.Errorf("just before the TTL: %d upstream page requests, want 1", n)
 	}
-	e.clock.Add(time.Second)
-	e.page("acme-util") // 304: the catalog records the answer
+	e.Clock.Add(time.Second)
+	e.Page("acme-util") // 304: the catalog records the answer
 	if n := up.Count("/simple/acme-util/"); n != 2 {
 		t.Errorf("at the TTL: %d upstream page requests, want 2", n)
 	}
-	reads := mirror.CatalogReads(e.m)
+	reads := mirror.CatalogReads(e.Mirror)
 	for range 3 {
-		e.page("acme-util")
+		e.Page("acme-util")
 	}
 	e.noReads(reads, "after the revalidation")
 	if n := up.Count("/simple/acme-util/"); n != 2 {
@@ -198,20 +198,20 @@ func TestWarmCooldown(t *testing.T) {
 	e.warmUp()
 	// 1.0rc1 was uploaded 2024-06-01 12:00, the clock says 2024-06-02 12:00:
 	// it leaves the cooldown 48 hours from now.
-	if r := e.get(rc, nil); r.status != http.StatusNotFound {
-		t.Errorf("cooling file by URL: %d, want 404", r.status)
+	if r := e.Get(rc, nil); r.Status != http.StatusNotFound {
+		t.Errorf("cooling file by URL: %d, want 404", r.Status)
 	}
-	e.clock.Add(48*time.Hour - time.Microsecond)
-	reads := mirror.CatalogReads(e.m)
-	cooled := e.page("acme-util")
+	e.Clock.Add(48*time.Hour - time.Microsecond)
+	reads := mirror.CatalogReads(e.Mirror)
+	cooled := e.Page("acme-util")
 	if len(cooled.Files) != 4 {
 		t.Errorf("a microsecond before: %d files, want 4", len(cooled.Files))
 	}
-	if r := e.get(rc, nil); r.status != http.StatusNotFound {
-		t.Errorf("a microsecond before, by URL: %d, want 404", r.status)
+	if r := e.Get(rc, nil); r.Status != http.StatusNotFound {
+		t.Errorf("a microsecond before, by URL: %d, want 404", r.Status)
 	}
-	e.clock.Add(time.Microsecond)
-	p := e.page("acme-util")
+	e.Clock.Add(time.Microsecond)
+	p := e.Page("acme-util")
 	if len(p.Files) != 5 || p.Versions[len(p.Versions)-1] != "1.0rc1" {
 		t.Errorf("at min_age: %d files, versions %v; want 5 and 1.0rc1", len(p.Files), p.Versions)
 	}
@@ -219,8 +219,8 @@ func TestWarmCooldown(t *testing.T) {
 		t.Errorf("the page kept its serial (%d): the index would serve its old rendering", p.Meta.LastSerial)
 	}
 	e.noReads(reads, "the cooldown's end")
-	if r := e.get(rc, nil); r.status != 200 {
-		t.Errorf("at min_age, by URL: %d", r.status)
+	if r := e.Get(rc, nil); r.Status != 200 {
+		t.Errorf("at min_age, by URL: %d", r.Status)
 	}
 	if n := up.Count("/simple/acme-util/"); n != 1 {
 		t.Errorf("%d upstream page requests, want 1", n)
@@ -235,12 +235,12 @@ func TestCachedFileMissingFromStorage(t *testing.T) {
 	e := newEnv(t, up, "", nil)
 	e.warmUp()
 	want := distBytes(t, warmWheel)
-	if err := e.store.Delete(context.Background(), storage.Key(sum256(want))); err != nil {
+	if err := e.Store.Delete(context.Background(), storage.Key(sum256(want))); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if r := e.get(warmFile, nil); r.status != 200 || sum256(r.body) != sum256(want) {
-			t.Errorf("file missing from storage: %d, %d bytes", r.status, len(r.body))
+		if r := e.Get(warmFile, nil); r.Status != 200 || sum256(r.Body) != sum256(want) {
+			t.Errorf("file missing from storage: %d, %d bytes", r.Status, len(r.Body))
 		}
 	}
 	if n := up.Count("/packages/" + warmWheel); n != 2 {

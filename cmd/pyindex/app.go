@@ -24,6 +24,7 @@ import (
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
 	"github.com/pyindex/pyindex/storage/s3"
@@ -57,9 +58,9 @@ type Main struct {
 	ln     net.Listener
 	done   chan error
 
-	logOut    *batchWriter      // nil when logging straight to the writer given to NewMain
-	retention *admin.Retention  // scheduled pruning; Close stops it
-	syncs     *mirror.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
+	logOut    *batchWriter          // nil when logging straight to the writer given to NewMain
+	retention *admin.Retention      // scheduled pruning; Close stops it
+	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w. When w
@@ -182,8 +183,8 @@ func (m *Main) Run(ctx context.Context) error {
 	var mir *mirror.Mirror
 	var upstream simple.Upstream
 	if cfg.Mirror.Enabled() {
-		mir, err = mirror.New(cfg.Mirror, cat, store, m.Log, mirror.WithRegisterer(m.Registry),
-			mirror.WithBaseURL(cfg.Index.BaseURL))
+		mir, err = mirror.New(cfg.Mirror.Config, mirror.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: m.Log,
+			Registerer: m.Registry, BaseURL: cfg.Index.BaseURL})
 		if err != nil {
 			return err
 		}
@@ -244,7 +245,7 @@ func (m *Main) Run(ctx context.Context) error {
 	devVersions.Register(root)
 	adminAPI.Register(root) // /api/v1 admin API
 	if mir != nil {
-		mir.Register(root, authSvc)
+		mir.Register(root)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	m.registerOps(e) // /readyz, /metrics, the home page, /api/v1/version
@@ -278,7 +279,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.retention.Start() // does nothing unless [retention] enabled = true
 	if mir != nil {
-		m.syncs = mir.StartSyncs(cfg.Mirror.Sync, m.Registry) // one goroutine per [[mirror.sync]] entry
+		m.syncs, err = mirrorsync.New(mirrorsync.Config{Jobs: cfg.Mirror.Sync},
+			mirrorsync.Deps{Mirror: mir, Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry})
+		if err != nil {
+			return err
+		}
+		m.syncs.Start(ctx) // one goroutine per [[mirror.sync]] entry
 	}
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil

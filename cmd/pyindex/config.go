@@ -17,6 +17,7 @@ import (
 	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
 )
@@ -41,7 +42,7 @@ type Config struct {
 	Index   simple.Config `toml:"index"`
 	Upload  upload.Config `toml:"upload"`
 	Storage StorageConfig `toml:"storage"`
-	Mirror  mirror.Config `toml:"mirror"`
+	Mirror  MirrorConfig  `toml:"mirror"`
 
 	// Retention prunes dev builds on a schedule (off by default).
 	Retention admin.RetentionConfig `toml:"retention"`
@@ -69,6 +70,25 @@ type ServerConfig struct {
 	// connection, goes through net/http as before. Off routes everything
 	// through net/http.
 	FastLane bool `toml:"fast_lane"`
+}
+
+// MirrorConfig is the [mirror] section: the pull-through cache's keys
+// (package mirror) and the syncs the server runs on a schedule
+// ([[mirror.sync]] entries, package mirror/sync).
+type MirrorConfig struct {
+	mirror.Config
+	// Sync lists the scheduled syncs.
+	Sync []mirrorsync.Job `toml:"sync"`
+}
+
+// Validate reports every invalid key of the section, and scheduled syncs
+// that the mirror cannot run.
+func (c MirrorConfig) Validate() error {
+	errs := []error{c.Config.Validate(), mirrorsync.Config{Jobs: c.Sync}.Validate()}
+	if len(c.Sync) > 0 && (!c.Enabled() || c.Offline) {
+		errs = append(errs, errors.New("mirror.sync: scheduled syncs need an upstream and offline = false"))
+	}
+	return errors.Join(errs...)
 }
 
 // StorageConfig selects where files are kept.
@@ -101,7 +121,7 @@ func DefaultConfig() Config {
 		Index:   simple.DefaultConfig(),
 		Upload:  upload.DefaultConfig(),
 		Storage: StorageConfig{Backend: "fs", S3: s3.DefaultConfig()},
-		Mirror:  mirror.DefaultConfig(),
+		Mirror:  MirrorConfig{Config: mirror.DefaultConfig(), Sync: []mirrorsync.Job{}},
 
 		Retention: admin.DefaultRetentionConfig(),
 	}
@@ -147,6 +167,14 @@ func applyEnv(v reflect.Value, prefix string, env func(string) (string, bool)) e
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			// An embedded section (MirrorConfig's mirror.Config): its
+			// keys are the section's own, as in the TOML file.
+			if err := applyEnv(v.Field(i), prefix, env); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if tag == "" || tag == "-" {
 			continue
 		}

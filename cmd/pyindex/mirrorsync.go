@@ -19,7 +19,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/mirror"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -40,7 +42,7 @@ func newMirrorCmd(load loader) *cobra.Command {
 func newMirrorSyncCmd(load loader) *cobra.Command {
 	var (
 		reqFiles, consFiles []string
-		f                   mirror.Filter
+		f                   mirrorsync.Filter
 		maxSize             string
 		deps, asJSON, dry   bool
 		jobs                int
@@ -86,12 +88,12 @@ any file or project failed.`,
 				}
 				f.MaxFileSize = sz
 			}
-			opts := mirror.SyncOptions{Filter: f, Deps: deps, Jobs: jobs, Actor: cliActor(), DryRun: dry}
+			opts := mirrorsync.Options{Filter: f, Deps: deps, Jobs: jobs, Actor: cliActor(), DryRun: dry}
 			if dry {
 				opts.Actor = "" // nothing fetched: nothing to audit
 			}
 			for _, a := range args {
-				r, err := mirror.ParseRequirement(a)
+				r, err := pep508.ParseRequirement(a)
 				if err != nil {
 					return err
 				}
@@ -99,7 +101,7 @@ any file or project failed.`,
 			}
 			// A -c file's requirements only constrain; its own -c lines too.
 			for i, path := range append(slices.Clone(reqFiles), consFiles...) {
-				rf, err := mirror.ParseRequirementsFile(path)
+				rf, err := mirrorsync.ParseRequirementsFile(path)
 				if err != nil {
 					return err
 				}
@@ -113,10 +115,10 @@ any file or project failed.`,
 			if len(opts.Requirements) == 0 {
 				return errors.New("nothing to sync: name projects or give -r requirements.txt")
 			}
-			return withMirror(cmd, cfg, func(ctx context.Context, m *mirror.Mirror) error {
+			return withMirror(cmd, cfg, func(ctx context.Context, deps mirrorsync.Deps) error {
 				bar := newSyncProgress(cmd.ErrOrStderr(), asJSON)
 				opts.Progress = bar.event
-				rep, err := m.Sync(ctx, opts)
+				rep, err := mirrorsync.Run(ctx, deps, opts)
 				bar.finish()
 				if rep != nil {
 					if perr := printSyncReport(cmd.OutOrStdout(), rep, asJSON, dry); perr != nil {
@@ -155,8 +157,8 @@ any file or project failed.`,
 }
 
 // withMirror opens the catalog and store of cfg and a mirror of its
-// upstream, runs fn and closes them. It logs warnings to stderr.
-func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, *mirror.Mirror) error) error {
+// upstream, runs fn with them and closes them. It logs warnings to stderr.
+func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, mirrorsync.Deps) error) error {
 	if strings.TrimSpace(cfg.Mirror.Upstream) == "" {
 		return errors.New("no upstream to sync from: set mirror.upstream or pass --upstream URL")
 	}
@@ -170,11 +172,11 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, *mirror
 	}
 	defer cat.Close()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
-	m, err := mirror.New(cfg.Mirror, cat, store, log, mirror.WithBaseURL(cfg.Index.BaseURL))
+	m, err := mirror.New(cfg.Mirror.Config, mirror.Deps{Catalog: cat, Store: store, Log: log, BaseURL: cfg.Index.BaseURL})
 	if err != nil {
 		return err
 	}
-	return fn(ctx, m)
+	return fn(ctx, mirrorsync.Deps{Mirror: m, Catalog: cat, Store: store, Log: log})
 }
 
 // syncProgress draws a progress bar on a terminal (files done of files
@@ -196,11 +198,11 @@ func newSyncProgress(w io.Writer, quiet bool) *syncProgress {
 		progressbar.OptionSetPredictTime(false))}
 }
 
-func (p *syncProgress) event(e mirror.SyncEvent) {
+func (p *syncProgress) event(e mirrorsync.Event) {
 	if p.bar == nil {
 		return
 	}
-	if e.Kind == mirror.EventPlanned {
+	if e.Kind == mirrorsync.EventPlanned {
 		p.planned++
 		p.bar.ChangeMax(p.planned)
 		return
@@ -216,7 +218,7 @@ func (p *syncProgress) finish() {
 }
 
 // printSyncReport prints the summary (and, in JSON, every file).
-func printSyncReport(w io.Writer, rep *mirror.SyncReport, asJSON, dry bool) error {
+func printSyncReport(w io.Writer, rep *mirrorsync.Report, asJSON, dry bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -284,7 +286,7 @@ next time to write only the projects that changed or cached files since.`,
 					defer tmp.Close()
 					w = tmp
 				}
-				rep, err := mirror.Export(ctx, cat, store, w, since, cliActor())
+				rep, err := mirrorsync.Export(ctx, cat, store, w, since, cliActor())
 				if err != nil {
 					return err
 				}
@@ -348,7 +350,7 @@ server runs.`,
 				return err
 			}
 			defer cat.Close()
-			rep, err := mirror.Import(ctx, cat, store, r, cliActor())
+			rep, err := mirrorsync.Import(ctx, cat, store, r, cliActor())
 			if err != nil {
 				return err
 			}
@@ -359,7 +361,7 @@ server runs.`,
 	return cmd
 }
 
-func printExportReport(w io.Writer, rep *mirror.ExportReport, asJSON bool, verb string) error {
+func printExportReport(w io.Writer, rep *mirrorsync.ExportReport, asJSON bool, verb string) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -13,8 +13,8 @@ import (
 
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 )
 
 type syncJSON struct {
@@ -194,7 +194,7 @@ max_file_size = "1MiB"
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	evs, err := m.Catalog.AuditEvents(context.Background(), index.AuditQuery{Actor: mirror.SyncActor})
+	evs, err := m.Catalog.AuditEvents(context.Background(), index.AuditQuery{Actor: mirrorsync.Actor})
 	if err != nil || len(evs) != 3 { // acme-core, acme-util, the run
 		t.Errorf("audit: %v %v", evs, err)
 	}
@@ -218,7 +218,7 @@ max_file_size = "1MiB"
 
 	// Invalid jobs are refused at start.
 	bad := pyindex.DefaultConfig()
-	bad.Mirror.Sync = []mirror.SyncJob{{Interval: time.Second, Filter: mirror.Filter{Platforms: []string{"Linux x86"}}},
+	bad.Mirror.Sync = []mirrorsync.Job{{Interval: time.Second, Filter: mirrorsync.Filter{Platforms: []string{"Linux x86"}}},
 		{Interval: time.Hour, Requirements: []string{filepath.Join(dir, "missing.txt")}}}
 	err = bad.Validate()
 	for _, s := range []string{"mirror.sync[0]: needs projects", "interval", "platform", "mirror.sync[1]: requirements: open"} {

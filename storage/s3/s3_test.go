@@ -185,10 +185,10 @@ func TestConfigErrors(t *testing.T) {
 		mod  func(*Config)
 		want string
 	}{
-		{"no endpoint", func(c *Config) { c.Endpoint = "" }, "endpoint is required"},
+		{"no endpoint", func(c *Config) { c.Endpoint = "" }, "storage.s3.endpoint: required"},
 		{"bad scheme", func(c *Config) { c.Endpoint = "ftp://h" }, "want host:port"},
 		{"endpoint path", func(c *Config) { c.Endpoint = "http://h/path" }, "want host:port"},
-		{"no bucket", func(c *Config) { c.Bucket = "" }, "bucket is required"},
+		{"no bucket", func(c *Config) { c.Bucket = "" }, "storage.s3.bucket: required"},
 		{"bad bucket", func(c *Config) { c.Bucket = "B_" }, "bucket \"B_\""},
 		{"small parts", func(c *Config) { c.PartSize = 1 << 20 }, "part_size"},
 		{"long expiry", func(c *Config) { c.PresignExpiry = 8 * 24 * time.Hour }, "presign_expiry"},

@@ -1,4 +1,4 @@
-package mirror
+package pep508
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // Marker is a parsed PEP 508 environment marker, such as
 // `python_version < "3.11" and sys_platform == "linux"`.
 //
-// https://packaging.python.org/en/latest/specifications/dependency-specifiers/#environment-markers
+// https://peps.python.org/pep-0508/#environment-markers
 type Marker struct {
 	root node
 	src  string
@@ -28,6 +28,8 @@ type Env map[string]string
 
 // markerVars are the variables of PEP 508 (and the legacy dotted names
 // packaging still accepts).
+//
+// https://peps.python.org/pep-0508/#environment-markers
 var markerVars = map[string]string{
 	"python_version": "python_version", "python_full_version": "python_full_version",
 	"os_name": "os_name", "sys_platform": "sys_platform", "platform_release": "platform_release",
@@ -161,7 +163,10 @@ func (o operand) value(e Env) (string, bool) {
 	return v, ok
 }
 
-// ParseMarker parses a PEP 508 marker expression.
+// ParseMarker parses a PEP 508 marker expression (the part of a
+// requirement after ";").
+//
+// https://peps.python.org/pep-0508/#grammar
 func ParseMarker(s string) (*Marker, error) {
 	p := &markerParser{s: s}
 	n, err := p.or()

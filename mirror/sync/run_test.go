@@ -1,9 +1,9 @@
-package mirror_test
+package sync_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"crypto/sha256"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -11,8 +11,9 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/dist"
-	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/mirror/mirrortest"
+	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 )
 
 // syncUpstream serves generated projects with several versions, Pythons
@@ -66,11 +67,16 @@ func syncUpstream(t *testing.T) *mirrortest.Upstream {
 	return up
 }
 
-func reqs(t *testing.T, specs ...string) []mirror.Requirement {
+// deps returns what a sync of e's mirror runs on.
+func deps(e *mirrortest.Env) mirrorsync.Deps {
+	return mirrorsync.Deps{Mirror: e.Mirror, Catalog: e.Cat, Store: e.Store, Log: mirrortest.QuietLog()}
+}
+
+func reqs(t *testing.T, specs ...string) []pep508.Requirement {
 	t.Helper()
-	var out []mirror.Requirement
+	var out []pep508.Requirement
 	for _, s := range specs {
-		r, err := mirror.ParseRequirement(s)
+		r, err := pep508.ParseRequirement(s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +85,7 @@ func reqs(t *testing.T, specs ...string) []mirror.Requirement {
 	return out
 }
 
-func fileNames(rep *mirror.SyncReport) []string {
+func fileNames(rep *mirrorsync.Report) []string {
 	var out []string
 	for _, f := range rep.Files {
 		out = append(out, f.Filename)
@@ -102,83 +108,83 @@ func TestSyncFilters(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		reqs   []string
-		filter mirror.Filter
+		filter mirrorsync.Filter
 		deps   bool
 		want   []string
 	}{
 		{name: "everything", reqs: []string{"lib"}, want: libAll},
-		{name: "latest", reqs: []string{"lib"}, filter: mirror.Filter{Latest: 1},
+		{name: "latest", reqs: []string{"lib"}, filter: mirrorsync.Filter{Latest: 1},
 			want: []string{"lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl", "lib-2.1.tar.gz"}},
 		{name: "specifier", reqs: []string{"lib>=1,<2"}, want: []string{"lib-1.5-py3-none-any.whl"}},
-		{name: "python", reqs: []string{"lib"}, filter: mirror.Filter{Pythons: []string{"3.11"}}, want: []string{
+		{name: "python", reqs: []string{"lib"}, filter: mirrorsync.Filter{Pythons: []string{"3.11"}}, want: []string{
 			"lib-1.5-py3-none-any.whl",
 			"lib-2.0-cp311-cp311-macosx_11_0_arm64.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
 			"lib-2.0-cp311-cp311-manylinux_2_34_x86_64.whl", "lib-2.0-cp311-cp311-musllinux_1_2_x86_64.whl",
 			"lib-2.0-cp311-cp311-win_amd64.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl", "lib-2.0.tar.gz",
 		}},
 		{name: "python+platform", reqs: []string{"lib"},
-			filter: mirror.Filter{Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_28_x86_64"}}, want: []string{
+			filter: mirrorsync.Filter{Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_28_x86_64"}}, want: []string{
 				"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", "lib-2.0.tar.gz",
 			}},
 		{name: "two-pythons+platform+only-binary", reqs: []string{"lib"},
-			filter: mirror.Filter{Pythons: []string{"3.11", "3.12"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true}, want: []string{
+			filter: mirrorsync.Filter{Pythons: []string{"3.11", "3.12"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true}, want: []string{
 				"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
 				"lib-2.0-cp312-cp312-manylinux_2_17_x86_64.whl", "lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl",
 			}},
 		{name: "latest-per-python", reqs: []string{"lib"},
-			filter: mirror.Filter{Latest: 1, Pythons: []string{"3.11", "3.12"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true}, want: []string{
+			filter: mirrorsync.Filter{Latest: 1, Pythons: []string{"3.11", "3.12"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true}, want: []string{
 				"lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl", "lib-2.1-cp312-cp312-manylinux_2_17_x86_64.whl",
 			}},
 		{name: "latest-per-platform", reqs: []string{"lib"},
-			filter: mirror.Filter{Latest: 1, Platforms: []string{"win_amd64", "manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
+			filter: mirrorsync.Filter{Latest: 1, Platforms: []string{"win_amd64", "manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
 				"lib-2.0-cp311-cp311-win_amd64.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl",
 			}},
 		{name: "abi3+aarch64", reqs: []string{"lib"},
-			filter: mirror.Filter{Pythons: []string{"3.12"}, Platforms: []string{"manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
+			filter: mirrorsync.Filter{Pythons: []string{"3.12"}, Platforms: []string{"manylinux_2_17_aarch64"}, OnlyBinary: true}, want: []string{
 				"lib-1.5-py3-none-any.whl", "lib-2.0-cp38-abi3-manylinux2014_aarch64.whl",
 			}},
-		{name: "windows", reqs: []string{"lib"}, filter: mirror.Filter{Platforms: []string{"win_amd64"}, OnlyBinary: true}, want: []string{
+		{name: "windows", reqs: []string{"lib"}, filter: mirrorsync.Filter{Platforms: []string{"win_amd64"}, OnlyBinary: true}, want: []string{
 			"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-win_amd64.whl",
 		}},
-		{name: "macos-universal", reqs: []string{"lib"}, filter: mirror.Filter{Platforms: []string{"macosx_12_0_universal2"}, OnlyBinary: true}, want: []string{
+		{name: "macos-universal", reqs: []string{"lib"}, filter: mirrorsync.Filter{Platforms: []string{"macosx_12_0_universal2"}, OnlyBinary: true}, want: []string{
 			"lib-1.5-py3-none-any.whl", "lib-2.0-cp311-cp311-macosx_11_0_arm64.whl",
 		}},
-		{name: "prerelease-and-yanked", reqs: []string{"app"}, filter: mirror.Filter{Latest: 1}, want: []string{
+		{name: "prerelease-and-yanked", reqs: []string{"app"}, filter: mirrorsync.Filter{Latest: 1}, want: []string{
 			"app-2.0-py3-none-any.whl", "app-2.0.tar.gz", "app-2.1rc1-py3-none-any.whl",
 		}},
-		{name: "no-prerelease", reqs: []string{"app"}, filter: mirror.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true}, want: []string{
+		{name: "no-prerelease", reqs: []string{"app"}, filter: mirrorsync.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true}, want: []string{
 			"app-2.0-py3-none-any.whl",
 		}},
-		{name: "explicit-prerelease", reqs: []string{"app==2.1rc1"}, filter: mirror.Filter{NoPrerelease: true}, want: []string{
+		{name: "explicit-prerelease", reqs: []string{"app==2.1rc1"}, filter: mirrorsync.Filter{NoPrerelease: true}, want: []string{
 			"app-2.1rc1-py3-none-any.whl",
 		}},
 		{name: "pinned-yanked", reqs: []string{"app==3.0"}, want: []string{"app-3.0-py3-none-any.whl"}},
-		{name: "max-file-size", reqs: []string{"big", "lib==1.5"}, filter: mirror.Filter{MaxFileSize: 32 << 10}, want: []string{
+		{name: "max-file-size", reqs: []string{"big", "lib==1.5"}, filter: mirrorsync.Filter{MaxFileSize: 32 << 10}, want: []string{
 			"lib-1.5-py3-none-any.whl",
 		}},
-		{name: "marker-false", reqs: []string{`lib; sys_platform == "win32"`}, filter: mirror.Filter{Platforms: []string{"manylinux_2_17_x86_64"}}},
+		{name: "marker-false", reqs: []string{`lib; sys_platform == "win32"`}, filter: mirrorsync.Filter{Platforms: []string{"manylinux_2_17_x86_64"}}},
 		{name: "deps-linux-extra", reqs: []string{"app[fancy]"}, deps: true,
-			filter: mirror.Filter{Latest: 1, NoPrerelease: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true},
+			filter: mirrorsync.Filter{Latest: 1, NoPrerelease: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}, OnlyBinary: true},
 			want: []string{
 				"app-2.0-py3-none-any.whl", "extra_dep-1.0-py3-none-any.whl" /* its lib>=1: the latest for 3.11 */, "lib-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
 			}},
 		{name: "deps-windows-old-python", reqs: []string{"app"}, deps: true,
-			filter: mirror.Filter{Latest: 1, NoPrerelease: true, Pythons: []string{"3.9"}, Platforms: []string{"win_amd64"}},
+			filter: mirrorsync.Filter{Latest: 1, NoPrerelease: true, Pythons: []string{"3.9"}, Platforms: []string{"win_amd64"}},
 			want: []string{
 				"app-2.0-py3-none-any.whl", "app-2.0.tar.gz", "lib-2.0.tar.gz", "oldpy-1.0-py3-none-any.whl", "winonly-1.0-py3-none-any.whl",
 			}},
-		{name: "deps-any-environment", reqs: []string{"app==1.0"}, deps: true, filter: mirror.Filter{OnlyBinary: true},
+		{name: "deps-any-environment", reqs: []string{"app==1.0"}, deps: true, filter: mirrorsync.Filter{OnlyBinary: true},
 			want: []string{"app-1.0-py3-none-any.whl", "lib-1.5-py3-none-any.whl"}},
-		{name: "constraint", reqs: []string{"app==1.0"}, deps: true, filter: mirror.Filter{OnlyBinary: true},
+		{name: "constraint", reqs: []string{"app==1.0"}, deps: true, filter: mirrorsync.Filter{OnlyBinary: true},
 			want: []string{"app-1.0-py3-none-any.whl"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, up, "", nil)
-			opts := mirror.SyncOptions{Requirements: reqs(t, tc.reqs...), Filter: tc.filter, Deps: tc.deps}
+			e := mirrortest.NewEnv(t, up, "", nil)
+			opts := mirrorsync.Options{Requirements: reqs(t, tc.reqs...), Filter: tc.filter, Deps: tc.deps}
 			if tc.name == "constraint" {
 				opts.Constraints = reqs(t, "lib>=3")
 			}
-			rep, err := e.m.Sync(context.Background(), opts)
+			rep, err := mirrorsync.Run(context.Background(), deps(e), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +196,7 @@ func TestSyncFilters(t *testing.T) {
 			}
 			// Every selected file is served from the cache, verified.
 			for _, f := range rep.Files {
-				mf, err := e.cat.MirrorFile(context.Background(), f.Project, f.Filename)
+				mf, err := e.Cat.MirrorFile(context.Background(), f.Project, f.Filename)
 				if err != nil || mf.BlobKey == "" || mf.SHA256 != mf.Hashes["sha256"] {
 					t.Errorf("%s not recorded as cached: %+v %v", f.Filename, mf, err)
 				}
@@ -203,14 +209,14 @@ func TestSyncFilters(t *testing.T) {
 // file as already there; the served pages and files need no upstream.
 func TestSyncIncremental(t *testing.T) {
 	up := syncUpstream(t)
-	e := newEnv(t, up, "", nil)
-	opts := mirror.SyncOptions{Requirements: reqs(t, "app"), Deps: true, Filter: mirror.Filter{Latest: 1, NoPrerelease: true}}
-	first, err := e.m.Sync(context.Background(), opts)
+	e := mirrortest.NewEnv(t, up, "", nil)
+	opts := mirrorsync.Options{Requirements: reqs(t, "app"), Deps: true, Filter: mirrorsync.Filter{Latest: 1, NoPrerelease: true}}
+	first, err := mirrorsync.Run(context.Background(), deps(e), opts)
 	if err != nil || !first.OK() || first.Fetched == 0 || first.Bytes == 0 {
 		t.Fatalf("first sync: %+v %v", first, err)
 	}
 	before := up.Total()
-	second, err := e.m.Sync(context.Background(), opts)
+	second, err := mirrorsync.Run(context.Background(), deps(e), opts)
 	if err != nil || !second.OK() {
 		t.Fatalf("second sync: %+v %v", second, err)
 	}
@@ -222,9 +228,9 @@ func TestSyncIncremental(t *testing.T) {
 		t.Errorf("second sync made %d upstream requests for %d projects", n, len(second.Projects))
 	}
 	// PEP 658 metadata of a wheel is there for offline pip.
-	r := e.get("/mirror/files/app/app-2.0-py3-none-any.whl.metadata", nil)
-	if r.status != 200 || !strings.Contains(string(r.body), "Requires-Dist: lib>=2") {
-		t.Errorf("metadata: %d %s", r.status, r.body)
+	r := e.Get("/mirror/files/app/app-2.0-py3-none-any.whl.metadata", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "Requires-Dist: lib>=2") {
+		t.Errorf("metadata: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -232,13 +238,13 @@ func TestSyncIncremental(t *testing.T) {
 // first run had not finished.
 func TestSyncResume(t *testing.T) {
 	up := syncUpstream(t)
-	e := newEnv(t, up, "", nil)
+	e := mirrortest.NewEnv(t, up, "", nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex
 	var done []string
-	opts := mirror.SyncOptions{Requirements: reqs(t, "lib"), Jobs: 1, Progress: func(ev mirror.SyncEvent) {
-		if ev.Kind == mirror.EventFetched {
+	opts := mirrorsync.Options{Requirements: reqs(t, "lib"), Jobs: 1, Progress: func(ev mirrorsync.Event) {
+		if ev.Kind == mirrorsync.EventFetched {
 			mu.Lock()
 			done = append(done, ev.Filename)
 			if len(done) == 3 {
@@ -247,7 +253,7 @@ func TestSyncResume(t *testing.T) {
 			mu.Unlock()
 		}
 	}}
-	rep, err := e.m.Sync(ctx, opts)
+	rep, err := mirrorsync.Run(ctx, deps(e), opts)
 	if err == nil {
 		t.Fatalf("interrupted sync: no error, %+v", rep)
 	}
@@ -258,7 +264,7 @@ func TestSyncResume(t *testing.T) {
 		t.Fatalf("completed %d files before the interruption", len(completed))
 	}
 	opts.Progress, opts.Jobs = nil, 4
-	rep, err = e.m.Sync(context.Background(), opts)
+	rep, err = mirrorsync.Run(context.Background(), deps(e), opts)
 	if err != nil || !rep.OK() {
 		t.Fatalf("rerun: %+v %v", rep, err)
 	}
@@ -276,16 +282,16 @@ func TestSyncResume(t *testing.T) {
 // in the report (never cached); the rest is synced.
 func TestSyncFailures(t *testing.T) {
 	up := syncUpstream(t)
-	e := newEnv(t, up, "", nil)
+	e := mirrortest.NewEnv(t, up, "", nil)
 	up.SetFile("lib-1.5-py3-none-any.whl", []byte("not the wheel the page describes"))
-	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib<2.1", "no-such-project")})
+	rep, err := mirrorsync.Run(context.Background(), deps(e), mirrorsync.Options{Requirements: reqs(t, "lib<2.1", "no-such-project")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.OK() || len(rep.Failures) != 2 || rep.Failed != 1 || rep.Fetched != 8 {
 		t.Errorf("report: %+v", rep)
 	}
-	mf, _ := e.cat.MirrorFile(context.Background(), "lib", "lib-1.5-py3-none-any.whl")
+	mf, _ := e.Cat.MirrorFile(context.Background(), "lib", "lib-1.5-py3-none-any.whl")
 	if mf.BlobKey != "" {
 		t.Errorf("a corrupt file was cached")
 	}
@@ -295,9 +301,9 @@ func TestSyncFailures(t *testing.T) {
 // upstream, but with --deps the dependencies of its hosted releases are.
 func TestSyncHostedSkipped(t *testing.T) {
 	up := syncUpstream(t)
-	e := newEnv(t, up, "", nil)
+	e := mirrortest.NewEnv(t, up, "", nil)
 	seedHosted(t, e, "lib", "0.1")
-	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib")})
+	rep, err := mirrorsync.Run(context.Background(), deps(e), mirrorsync.Options{Requirements: reqs(t, "lib")})
 	if err != nil || len(rep.Files) != 0 || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "hosted") {
 		t.Errorf("%+v %v", rep, err)
 	}
@@ -307,103 +313,20 @@ func TestSyncHostedSkipped(t *testing.T) {
 	// The site's own app needs app==1.0 (public), which needs lib: hosted.
 	seedHosted(t, e, "site-app", "1.0", "app==1.0", `winonly; sys_platform == "win32"`)
 	seedHosted(t, e, "site-app", "2.0.dev1", "oldpy")
-	rep, err = e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "site-app"), Deps: true,
-		Filter: mirror.Filter{OnlyBinary: true, NoPrerelease: true, Platforms: []string{"manylinux_2_17_x86_64"}}})
+	rep, err = mirrorsync.Run(context.Background(), deps(e), mirrorsync.Options{Requirements: reqs(t, "site-app"), Deps: true,
+		Filter: mirrorsync.Filter{OnlyBinary: true, NoPrerelease: true, Platforms: []string{"manylinux_2_17_x86_64"}}})
 	if got := strings.Join(fileNames(rep), " "); err != nil || got != "app-1.0-py3-none-any.whl" {
 		t.Errorf("hosted deps: %q %v; notes %v", got, err, rep.Notes)
 	}
 }
 
-func seedHosted(t *testing.T, e *env, name, version string, deps ...string) {
+func seedHosted(t *testing.T, e *mirrortest.Env, name, version string, deps ...string) {
 	t.Helper()
 	d := mirrortest.Wheel(mirrortest.Meta{Name: name, Version: version, RequiresDist: deps}, "py3-none-any")
-	if _, _, err := e.cat.AddFile(context.Background(), index.NewFile{Project: name, Version: version, Filename: d.Filename,
-		PackageType: "bdist_wheel", PythonVersion: "py3", Size: int64(len(d.Body)), SHA256: sum256(d.Body),
+	if _, _, err := e.Cat.AddFile(context.Background(), index.NewFile{Project: name, Version: version, Filename: d.Filename,
+		PackageType: "bdist_wheel", PythonVersion: "py3", Size: int64(len(d.Body)), SHA256: fmt.Sprintf("%x", sha256.Sum256(d.Body)),
 		BlobKey: "sha256/x", UploadedBy: "test", Metadata: dist.Metadata{Name: name, Version: version, RequiresDist: deps}}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestRequirementsFile parses includes, constraints, comments, options,
-// and refuses what an index cannot provide.
-func TestRequirementsFile(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("sub/base.txt", "Requests[Socks, security] >= 2.30, <3  # the HTTP library\n-c constraints.txt\n")
-	write("sub/constraints.txt", "urllib3<2\n")
-	main := write("req.txt", "# top\n--index-url https://example.com/simple/\n-r sub/base.txt\n"+
-		"pywin32 >=300 ; sys_platform == 'win32' \\\n   and platform_machine == 'AMD64'\n"+
-		"attrs==23.1.0 --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000\n\n")
-	rf, err := mirror.ParseRequirementsFile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range rf.Requirements {
-		got = append(got, r.String())
-	}
-	want := []string{"requests[security,socks]<3,>=2.30", `pywin32>=300; sys_platform == 'win32'    and platform_machine == 'AMD64'`, "attrs==23.1.0"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("requirements:\n got  %q\n want %q", got, want)
-	}
-	if len(rf.Constraints) != 1 || rf.Constraints[0].String() != "urllib3<2" {
-		t.Errorf("constraints: %v", rf.Constraints)
-	}
-	for _, bad := range []string{"-e ./src/app\n", "https://example.com/x-1.0.tar.gz\n", "app @ https://example.com/app.whl\n", "./local/dir\n"} {
-		_, err := mirror.ParseRequirementsFile(write("bad.txt", bad))
-		if err == nil || !strings.Contains(err.Error(), "bad.txt:1") {
-			t.Errorf("%q: err = %v, want one naming the line", bad, err)
-		}
-	}
-}
-
-// TestMarkers evaluates PEP 508 markers, with unknown variables counting
-// as "may hold".
-func TestMarkers(t *testing.T) {
-	linux311 := mirror.Env{"python_version": "3.11", "python_full_version": "3.11.4", "sys_platform": "linux",
-		"platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix", "implementation_name": "cpython",
-		"platform_python_implementation": "CPython", "extra": ""}
-	for _, tc := range []struct {
-		marker string
-		env    mirror.Env
-		want   bool
-	}{
-		{`python_version < "3.10"`, linux311, false},
-		{`python_version >= "3.8"`, linux311, true},
-		{`python_version > "3.9" and python_version < "3.12"`, linux311, true},
-		{`python_full_version >= "3.11.5"`, linux311, false},
-		{`python_version ~= "3.11"`, linux311, true},
-		{`python_version == "3.11.*"`, linux311, true},
-		{`sys_platform == "win32" or (os_name == "posix" and platform_machine != "aarch64")`, linux311, true},
-		{`"linux" in sys_platform`, linux311, true},
-		{`platform_machine not in "x86_64 AMD64"`, linux311, false},
-		{`extra == "fancy"`, linux311, false},
-		{`extra == "Fancy_Stuff"`, mirror.Env{"extra": "fancy-stuff"}, true},
-		{`sys_platform == "win32"`, mirror.Env{"python_version": "3.11"}, true}, // unknown platform: may hold
-		{`sys_platform == "win32" and python_version < "3"`, mirror.Env{"python_version": "3.11"}, false},
-		{`implementation_name == "pypy"`, linux311, false},
-		{`platform_python_implementation == 'CPython'`, linux311, true},
-	} {
-		m, err := mirror.ParseMarker(tc.marker)
-		if err != nil {
-			t.Errorf("%s: %v", tc.marker, err)
-			continue
-		}
-		if got := m.Eval(tc.env); got != tc.want {
-			t.Errorf("%s = %v, want %v", tc.marker, got, tc.want)
-		}
-	}
-	for _, bad := range []string{`python_version <`, `foo == "1"`, `"a" == "b"`, `(python_version == "3"`, `python_version = "3"`} {
-		if _, err := mirror.ParseMarker(bad); err == nil {
-			t.Errorf("%s: parsed", bad)
-		}
 	}
 }
 
@@ -412,8 +335,8 @@ func TestMarkers(t *testing.T) {
 // is served with the upstream gone.
 func TestSyncMetadataFromWheel(t *testing.T) {
 	up := syncUpstream(t)
-	e := newEnv(t, up, "", nil)
-	rep, err := e.m.Sync(context.Background(), mirror.SyncOptions{Requirements: reqs(t, "lib==1.5")})
+	e := mirrortest.NewEnv(t, up, "", nil)
+	rep, err := mirrorsync.Run(context.Background(), deps(e), mirrorsync.Options{Requirements: reqs(t, "lib==1.5")})
 	if err != nil || !rep.OK() {
 		t.Fatalf("%+v %v", rep, err)
 	}
@@ -421,9 +344,9 @@ func TestSyncMetadataFromWheel(t *testing.T) {
 		t.Errorf("%d upstream requests for metadata the wheel holds", n)
 	}
 	up.Close()
-	r := e.get("/mirror/files/lib/lib-1.5-py3-none-any.whl.metadata", nil)
-	if r.status != 200 || !strings.HasPrefix(string(r.body), "Metadata-Version: 2.1\nName: lib\nVersion: 1.5\n") {
-		t.Errorf("metadata: %d %q", r.status, r.body)
+	r := e.Get("/mirror/files/lib/lib-1.5-py3-none-any.whl.metadata", nil)
+	if r.Status != 200 || !strings.HasPrefix(string(r.Body), "Metadata-Version: 2.1\nName: lib\nVersion: 1.5\n") {
+		t.Errorf("metadata: %d %q", r.Status, r.Body)
 	}
 }
 
@@ -432,20 +355,20 @@ func TestSyncMetadataFromWheel(t *testing.T) {
 // run then fetches exactly that.
 func TestSyncDryRun(t *testing.T) {
 	up := syncUpstream(t)
-	e := newEnv(t, up, "", nil)
-	opts := mirror.SyncOptions{Requirements: reqs(t, "app"), Deps: true, DryRun: true,
-		Filter: mirror.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}}}
-	dry, err := e.m.Sync(context.Background(), opts)
+	e := mirrortest.NewEnv(t, up, "", nil)
+	opts := mirrorsync.Options{Requirements: reqs(t, "app"), Deps: true, DryRun: true,
+		Filter: mirrorsync.Filter{Latest: 1, NoPrerelease: true, OnlyBinary: true, Pythons: []string{"3.11"}, Platforms: []string{"manylinux_2_17_x86_64"}}}
+	dry, err := mirrorsync.Run(context.Background(), deps(e), opts)
 	if err != nil || !dry.OK() || dry.Fetched != 0 || dry.Missing != 2 || dry.MissingBytes == 0 {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}
 	for _, f := range dry.Files {
-		if n := up.Count("/packages/" + f.Filename); n != 0 || f.Status != mirror.EventMissing {
+		if n := up.Count("/packages/" + f.Filename); n != 0 || f.Status != mirrorsync.EventMissing {
 			t.Errorf("%s: %d downloads, status %s", f.Filename, n, f.Status)
 		}
 	}
 	opts.DryRun = false
-	real, err := e.m.Sync(context.Background(), opts)
+	real, err := mirrorsync.Run(context.Background(), deps(e), opts)
 	if err != nil || strings.Join(fileNames(real), " ") != strings.Join(fileNames(dry), " ") || real.Fetched != 2 {
 		t.Errorf("real run after the dry run: %v %v, dry run selected %v", fileNames(real), err, fileNames(dry))
 	}

@@ -1,4 +1,4 @@
-package mirror
+package sync
 
 import (
 	"context"
@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pyindex/pyindex/index/pep508"
+	"github.com/pyindex/pyindex/storage"
 )
 
-// SyncJob is a sync the server runs on a schedule: a [[mirror.sync]]
-// entry of the configuration.
-type SyncJob struct {
+// Job is a sync the server runs on a schedule: a [[mirror.sync]] entry
+// of the configuration.
+type Job struct {
 	// Name labels the job's log lines and metrics; empty: "sync-N" (its
 	// position, from 1).
 	Name string `toml:"name"`
@@ -33,7 +36,7 @@ type SyncJob struct {
 }
 
 // JobName returns the job's name, or "sync-N" for the i-th job (from 0).
-func (j SyncJob) JobName(i int) string {
+func (j Job) JobName(i int) string {
 	if j.Name != "" {
 		return j.Name
 	}
@@ -42,7 +45,7 @@ func (j SyncJob) JobName(i int) string {
 
 // Validate reports every invalid setting of the i-th job (from 0), named
 // as in the configuration file.
-func (j SyncJob) Validate(i int) error {
+func (j Job) Validate(i int) error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("mirror.sync[%d]: %s", i, fmt.Sprintf(format, args...)))
@@ -51,7 +54,7 @@ func (j SyncJob) Validate(i int) error {
 		bad("needs projects or requirements")
 	}
 	for _, p := range j.Projects {
-		if _, err := ParseRequirement(p); err != nil {
+		if _, err := pep508.ParseRequirement(p); err != nil {
 			bad("projects: %v", err)
 		}
 	}
@@ -75,10 +78,10 @@ func (j SyncJob) Validate(i int) error {
 }
 
 // options reads the job's requirements files and returns what to sync.
-func (j SyncJob) options() (SyncOptions, error) {
-	opts := SyncOptions{Filter: j.Filter, Deps: j.Deps, Jobs: j.Jobs}
+func (j Job) options() (Options, error) {
+	opts := Options{Filter: j.Filter, Deps: j.Deps, Jobs: j.Jobs}
 	for _, p := range j.Projects {
-		r, err := ParseRequirement(p)
+		r, err := pep508.ParseRequirement(p)
 		if err != nil {
 			return opts, err
 		}
@@ -95,13 +98,31 @@ func (j SyncJob) options() (SyncOptions, error) {
 	return opts, nil
 }
 
-// SyncActor is the audit-log actor of scheduled syncs.
-const SyncActor = "mirror-sync"
+// Config is the syncs the server runs on a schedule.
+type Config struct {
+	// Jobs are the [[mirror.sync]] entries.
+	Jobs []Job
+}
+
+// Validate reports every invalid setting of every job, named as in the
+// configuration file.
+func (c Config) Validate() error {
+	var errs []error
+	for i, j := range c.Jobs {
+		if err := j.Validate(i); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Actor is the audit-log actor of scheduled syncs.
+const Actor = "mirror-sync"
 
 // Scheduler runs the configured sync jobs inside the server.
 type Scheduler struct {
-	m       *Mirror
-	jobs    []SyncJob
+	deps    Deps
+	jobs    []Job
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -113,37 +134,46 @@ type Scheduler struct {
 	dur     *prometheus.GaugeVec
 }
 
-// StartSyncs starts one goroutine per job (none when jobs is empty), with
-// metrics on reg (nil: none). Stop ends them.
-func (m *Mirror) StartSyncs(jobs []SyncJob, reg prometheus.Registerer) *Scheduler {
-	s := &Scheduler{m: m, jobs: jobs, log: m.log.With("component", "mirror-sync"),
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "runs_total",
-			Help: "Scheduled mirror syncs by job and result (ok, failed: some file or page failed, error: the run could not start)."}, []string{"job", "result"}),
-		files: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "files_total",
-			Help: "Files selected by scheduled mirror syncs, by job and result (fetched, present, failed)."}, []string{"job", "result"}),
-		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "bytes_total",
-			Help: "Bytes downloaded by scheduled mirror syncs."}, []string{"job"}),
-		last: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_run_timestamp_seconds",
-			Help: "When each scheduled mirror sync last finished."}, []string{"job"}),
-		success: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_success_timestamp_seconds",
-			Help: "When each scheduled mirror sync last finished without a failure."}, []string{"job"}),
-		dur: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_duration_seconds",
-			Help: "How long each scheduled mirror sync's last run took."}, []string{"job"}),
+// New returns a scheduler of cfg's jobs (none: it does nothing), with its
+// metrics on deps.Registerer (nil: none). cfg is validated; deps.Mirror,
+// deps.Catalog and deps.Store are required. Start runs the jobs.
+func New(cfg Config, deps Deps) (*Scheduler, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
 	}
-	if reg != nil {
-		s.runs, s.files, s.bytes = register(reg, s.runs), register(reg, s.files), register(reg, s.bytes)
-		s.last, s.success, s.dur = register(reg, s.last), register(reg, s.success), register(reg, s.dur)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	for i, j := range jobs {
+	reg := deps.Registerer
+	s := &Scheduler{deps: deps, jobs: cfg.Jobs, log: deps.log().With("component", "mirror-sync"),
+		runs: storage.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "runs_total",
+			Help: "Scheduled mirror syncs by job and result (ok, failed: some file or page failed, error: the run could not start)."}, []string{"job", "result"})),
+		files: storage.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "files_total",
+			Help: "Files selected by scheduled mirror syncs, by job and result (fetched, present, failed)."}, []string{"job", "result"})),
+		bytes: storage.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "bytes_total",
+			Help: "Bytes downloaded by scheduled mirror syncs."}, []string{"job"})),
+		last: storage.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_run_timestamp_seconds",
+			Help: "When each scheduled mirror sync last finished."}, []string{"job"})),
+		success: storage.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_success_timestamp_seconds",
+			Help: "When each scheduled mirror sync last finished without a failure."}, []string{"job"})),
+		dur: storage.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_duration_seconds",
+			Help: "How long each scheduled mirror sync's last run took."}, []string{"job"})),
+	}
+	return s, nil
+}
+
+// Start starts one goroutine per job, each running its job at once and
+// then every Interval until ctx ends or Stop is called. Start is called
+// once.
+func (s *Scheduler) Start(ctx context.Context) {
+	ctx, s.cancel = context.WithCancel(ctx)
+	for i, j := range s.jobs {
 		s.wg.Add(1)
 		go s.loop(ctx, j, j.JobName(i))
 	}
-	return s
 }
 
-func (s *Scheduler) loop(ctx context.Context, j SyncJob, name string) {
+func (s *Scheduler) loop(ctx context.Context, j Job, name string) {
 	defer s.wg.Done()
 	t := time.NewTicker(j.Interval)
 	defer t.Stop()
@@ -158,7 +188,7 @@ func (s *Scheduler) loop(ctx context.Context, j SyncJob, name string) {
 }
 
 // run runs one job once.
-func (s *Scheduler) run(ctx context.Context, j SyncJob, name string) {
+func (s *Scheduler) run(ctx context.Context, j Job, name string) {
 	start := time.Now()
 	opts, err := j.options()
 	if err != nil {
@@ -166,8 +196,8 @@ func (s *Scheduler) run(ctx context.Context, j SyncJob, name string) {
 		s.runs.WithLabelValues(name, "error").Inc()
 		return
 	}
-	opts.Actor = SyncActor
-	rep, err := s.m.Sync(ctx, opts)
+	opts.Actor = Actor
+	rep, err := Run(ctx, s.deps, opts)
 	if ctx.Err() != nil {
 		return // stopping
 	}
@@ -198,10 +228,11 @@ func (s *Scheduler) run(ctx context.Context, j SyncJob, name string) {
 		"duration", rep.Duration.Round(time.Millisecond))
 }
 
-// Stop cancels the jobs (a run in progress stops at once; what it fetched
-// stays) and waits for them.
+// Stop cancels the jobs and waits for them: a run in progress stops at
+// once; what it fetched stays, and a download it had started finishes
+// under the mirror's own timeout (mirror.file_timeout) and is kept.
 func (s *Scheduler) Stop() {
-	if s == nil {
+	if s == nil || s.cancel == nil {
 		return
 	}
 	s.cancel()

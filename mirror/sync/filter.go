@@ -1,4 +1,4 @@
-package mirror
+package sync
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
+	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -244,25 +245,25 @@ func platformMatch(wheel, target string) bool {
 // platformEnv returns the marker variables a platform tag determines.
 // Several environments come back when the tag covers more than one
 // machine (macOS universal2).
-func platformEnv(tag string) []Env {
+func platformEnv(tag string) []pep508.Env {
 	tag = canonicalPlatform(tag)
 	arch := ""
-	var env Env
+	var env pep508.Env
 	switch {
 	case strings.HasPrefix(tag, "manylinux") || strings.HasPrefix(tag, "musllinux") || strings.HasPrefix(tag, "linux_"):
-		env = Env{"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+		env = pep508.Env{"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
 		if m := platformTagRe.FindStringSubmatch(tag); m != nil {
 			arch = m[4]
 		} else {
 			arch = strings.TrimPrefix(tag, "linux_")
 		}
 	case strings.HasPrefix(tag, "macosx"):
-		env = Env{"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix"}
+		env = pep508.Env{"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix"}
 		if m := platformTagRe.FindStringSubmatch(tag); m != nil {
 			arch = m[4]
 		}
 		if archs, ok := macArchs[arch]; ok {
-			var out []Env
+			var out []pep508.Env
 			for _, a := range archs {
 				e := cloneEnv(env)
 				e["platform_machine"] = a
@@ -271,19 +272,19 @@ func platformEnv(tag string) []Env {
 			return out
 		}
 	case strings.HasPrefix(tag, "win"):
-		env = Env{"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
+		env = pep508.Env{"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
 		arch = map[string]string{"win32": "x86", "win_amd64": "AMD64", "win_arm64": "ARM64", "win_ia64": "ia64"}[tag]
 	default:
-		return []Env{{}}
+		return []pep508.Env{{}}
 	}
 	if arch != "" {
 		env["platform_machine"] = arch
 	}
-	return []Env{env}
+	return []pep508.Env{env}
 }
 
-func cloneEnv(e Env) Env {
-	out := make(Env, len(e)+4)
+func cloneEnv(e pep508.Env) pep508.Env {
+	out := make(pep508.Env, len(e)+4)
 	for k, v := range e {
 		out[k] = v
 	}
@@ -293,29 +294,29 @@ func cloneEnv(e Env) Env {
 // environments returns the marker environments of a filter's Pythons and
 // Platforms (every combination), with the variables it does not fix left
 // unknown. extra is set later.
-func (f Filter) environments() []Env {
-	plats := []Env{{}}
+func (f Filter) environments() []pep508.Env {
+	plats := []pep508.Env{{}}
 	if len(f.Platforms) > 0 {
 		plats = nil
 		for _, p := range f.Platforms {
 			plats = append(plats, platformEnv(p)...)
 		}
 	}
-	var pys []Env
+	var pys []pep508.Env
 	for _, s := range f.Pythons {
 		p, err := parsePython(s)
 		if err != nil {
 			continue
 		}
 		for _, full := range p.fullVersions() {
-			pys = append(pys, Env{"python_version": fmt.Sprintf("%d.%d", p.major, p.minor), "python_full_version": full,
+			pys = append(pys, pep508.Env{"python_version": fmt.Sprintf("%d.%d", p.major, p.minor), "python_full_version": full,
 				"implementation_version": full, "implementation_name": "cpython", "platform_python_implementation": "CPython"})
 		}
 	}
 	if len(pys) == 0 {
-		pys = []Env{{}}
+		pys = []pep508.Env{{}}
 	}
-	var out []Env
+	var out []pep508.Env
 	for _, pe := range pys {
 		for _, pl := range plats {
 			e := cloneEnv(pe)
@@ -372,7 +373,7 @@ func (f Filter) keepFile(mf *index.MirrorFile, pys []python) (bool, string) {
 // selectVersions picks the versions to sync from those that have kept
 // files, for one requirement (and the constraints on its project).
 // versions maps the normalized version string to its parsed form.
-func (f Filter) selectVersions(versions []pep440.Version, req Requirement, constraints []pep440.SpecifierSet) []pep440.Version {
+func (f Filter) selectVersions(versions []pep440.Version, req pep508.Requirement, constraints []pep440.SpecifierSet) []pep440.Version {
 	explicitPre := req.Specifier.Prereleases()
 	var ok []pep440.Version
 	for _, v := range versions {

@@ -1,4 +1,4 @@
-package mirror
+package sync
 
 import (
 	"archive/tar"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -167,7 +168,7 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 				if !ok && strings.HasSuffix(f.Filename, ".whl") && !seen[storage.Key(msha)] {
 					// Never fetched (pip before 22 ignores PEP 658): the
 					// wheel holds the same bytes.
-					if md, err := archiveMetadata(ctx, store, f.BlobKey, f.Filename); err == nil && sha256Hex(md.Raw) == msha {
+					if md, err := mirror.ArchiveMetadata(ctx, store, f.BlobKey, f.Filename); err == nil && sha256Hex(md.Raw) == msha {
 						seen[storage.Key(msha)] = true
 						blobs = append(blobs, blob{storage.Key(msha), msha, int64(len(md.Raw)), md.Raw})
 						ok = true
@@ -321,7 +322,7 @@ func Import(ctx context.Context, cat *index.Catalog, store storage.Store, r io.R
 			return nil, fmt.Errorf("export manifest: invalid project name %q", p.Name)
 		}
 		for _, f := range p.Files {
-			if !hexRe.MatchString(f.SHA256) || (f.Hashes["sha256"] != "" && f.Hashes["sha256"] != f.SHA256) || !validFilename(f.Filename) {
+			if !hexRe.MatchString(f.SHA256) || (f.Hashes["sha256"] != "" && f.Hashes["sha256"] != f.SHA256) || !mirror.ValidFilename(f.Filename) {
 				return nil, fmt.Errorf("export manifest: %s: invalid file entry %q", p.Name, f.Filename)
 			}
 			want[f.SHA256] = f.Size
@@ -356,10 +357,10 @@ func Import(ctx context.Context, cat *index.Catalog, store storage.Store, r io.R
 			rep.Present++
 			continue // content-addressed: the same bytes are here already
 		}
-		v := newVerifier(tr, map[string]string{"sha256": sha}, h.Size, nil)
-		err = store.Put(ctx, key, v, h.Size)
-		if v.mismatch != "" {
-			return rep, fmt.Errorf("the archive's %s does not match its hash (%s); import stopped, nothing recorded", h.Name, v.mismatch)
+		err = mirror.PutVerified(ctx, store, key, tr, map[string]string{"sha256": sha}, h.Size)
+		var mismatch *mirror.HashMismatchError
+		if errors.As(err, &mismatch) {
+			return rep, fmt.Errorf("the archive's %s does not match its hash (%s); import stopped, nothing recorded", h.Name, mismatch.Detail)
 		}
 		if err != nil {
 			return rep, fmt.Errorf("storing %s: %w", h.Name, err)
@@ -420,7 +421,7 @@ func importProject(ctx context.Context, cat *index.Catalog, store storage.Store,
 				p.Versions = append(p.Versions, v)
 			}
 		}
-		sortVersions(p.Versions)
+		mirror.SortVersions(p.Versions)
 	}
 	_, orphans, err := cat.PutMirrorPage(ctx, p)
 	if err != nil {

@@ -61,8 +61,9 @@ func resolveFile(base *url.URL, href string) (string, string, string, error) {
 	return u.String(), alg, sum, nil
 }
 
-// validFilename accepts what can be a path segment of our file URLs.
-func validFilename(fn string) bool {
+// ValidFilename reports whether fn can be the filename of a mirrored file:
+// a path segment of this server's /mirror/files/ URLs.
+func ValidFilename(fn string) bool {
 	return fn != "" && fn != "." && fn != ".." && len(fn) <= 255 && !strings.ContainsAny(fn, "/\\\x00\r\n")
 }
 
@@ -98,7 +99,7 @@ func parseJSON(body []byte, base *url.URL) (*parsedPage, int64, error) {
 	}
 	p := &parsedPage{}
 	for _, jf := range doc.Files {
-		if !validFilename(jf.Filename) {
+		if !ValidFilename(jf.Filename) {
 			continue
 		}
 		u, alg, sum, err := resolveFile(base, jf.URL)
@@ -233,14 +234,14 @@ func parseHTML(body []byte, base *url.URL) (*parsedPage, error) {
 		case html.EndTagToken:
 			if cur != nil && z.Token().DataAtom == atom.A {
 				cur.Filename = strings.TrimSpace(text.String())
-				if !validFilename(cur.Filename) {
+				if !ValidFilename(cur.Filename) {
 					// PEP 503 says the text is the filename; fall back to
 					// the URL's last segment as pip does.
 					if u, err := url.Parse(cur.URL); err == nil {
 						cur.Filename = path.Base(u.Path)
 					}
 				}
-				if validFilename(cur.Filename) {
+				if ValidFilename(cur.Filename) {
 					p.files = append(p.files, *cur)
 				}
 				cur = nil
@@ -272,7 +273,7 @@ func versions(given []string, files []index.MirrorFile) []string {
 			add(v)
 		}
 	}
-	sortVersions(out)
+	SortVersions(out)
 	return out
 }
 
@@ -289,7 +290,9 @@ func fileVersion(fn string) string {
 	return f.Version
 }
 
-func sortVersions(vs []string) {
+// SortVersions sorts the versions of a page by PEP 440, legacy versions
+// (which do not parse) first, in string order.
+func SortVersions(vs []string) {
 	slices.SortStableFunc(vs, func(a, b string) int {
 		va, ea := pep440.Parse(a)
 		vb, eb := pep440.Parse(b)

@@ -1,9 +1,9 @@
-package mirror_test
+package pep508_test
 
 import (
 	"testing"
 
-	"github.com/pyindex/pyindex/mirror"
+	"github.com/pyindex/pyindex/index/pep508"
 )
 
 // FuzzRequirement: parsing requirements and markers (from Requires-Dist
@@ -19,11 +19,11 @@ func FuzzRequirement(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := mirror.ParseRequirement(s)
+		r, err := pep508.ParseRequirement(s)
 		if err != nil {
 			return
 		}
-		r2, err := mirror.ParseRequirement(r.String())
+		r2, err := pep508.ParseRequirement(r.String())
 		if err != nil {
 			t.Fatalf("%q parsed as %q, which does not parse: %v", s, r.String(), err)
 		}
@@ -31,8 +31,8 @@ func FuzzRequirement(f *testing.F) {
 			t.Fatalf("%q: %q then %q", s, r.String(), r2.String())
 		}
 		if r.Marker != nil {
-			r.Marker.Eval(mirror.Env{"python_version": "3.11", "extra": ""})
-			r.Marker.Eval(mirror.Env{})
+			r.Marker.Eval(pep508.Env{"python_version": "3.11", "extra": ""})
+			r.Marker.Eval(pep508.Env{})
 		}
 	})
 }

@@ -1,109 +1,21 @@
-package mirror
+package sync
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
-	"github.com/pyindex/pyindex/index/pep440"
-	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/index/pep508"
 )
-
-// Requirement is a parsed PEP 508 dependency specifier without a URL:
-// `name[extra,...] specifier ; marker`.
-//
-// https://packaging.python.org/en/latest/specifications/dependency-specifiers/
-type Requirement struct {
-	Name      string   // PEP 503 normalized
-	Extras    []string // normalized, sorted, unique
-	Specifier pep440.SpecifierSet
-	Marker    *Marker // nil: none
-}
-
-// String returns the requirement in canonical form.
-func (r Requirement) String() string {
-	var b strings.Builder
-	b.WriteString(r.Name)
-	if len(r.Extras) > 0 {
-		b.WriteString("[" + strings.Join(r.Extras, ",") + "]")
-	}
-	b.WriteString(r.Specifier.String())
-	if r.Marker != nil {
-		b.WriteString("; " + r.Marker.String())
-	}
-	return b.String()
-}
-
-// ErrUnsupportedRequirement is wrapped by errors for requirements a sync
-// cannot follow: URLs, local paths and editables.
-var ErrUnsupportedRequirement = errors.New("unsupported requirement")
-
-// ParseRequirement parses one PEP 508 requirement. Direct references
-// (`name @ URL`) and bare URLs or paths wrap ErrUnsupportedRequirement: a
-// mirror syncs from its upstream index only.
-func ParseRequirement(s string) (Requirement, error) {
-	s = strings.TrimSpace(s)
-	var r Requirement
-	spec, marker, hasMarker := strings.Cut(s, ";")
-	if hasMarker {
-		m, err := ParseMarker(marker)
-		if err != nil {
-			return r, err
-		}
-		r.Marker = m
-	}
-	spec = strings.TrimSpace(spec)
-	i := 0
-	for i < len(spec) && (isIdent(spec[i]) || spec[i] == '-' || spec[i] == '.') {
-		i++
-	}
-	name := spec[:i]
-	rest := strings.TrimSpace(spec[i:])
-	if strings.Contains(s, "://") || strings.HasPrefix(rest, "@") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") {
-		return r, fmt.Errorf("%w: %q is a URL or a path; sync takes names from the upstream index (name, extras, versions, markers)", ErrUnsupportedRequirement, s)
-	}
-	if name == "" || !pep503.Valid(name) {
-		return r, fmt.Errorf("invalid requirement %q: no project name", s)
-	}
-	r.Name = pep503.Normalize(name)
-	if strings.HasPrefix(rest, "[") {
-		end := strings.IndexByte(rest, ']')
-		if end < 0 {
-			return r, fmt.Errorf("invalid requirement %q: missing ']'", s)
-		}
-		for _, e := range strings.Split(rest[1:end], ",") {
-			if e = strings.TrimSpace(e); e != "" {
-				if !pep503.Valid(e) {
-					return r, fmt.Errorf("invalid requirement %q: bad extra %q", s, e)
-				}
-				r.Extras = append(r.Extras, pep503.Normalize(e))
-			}
-		}
-		slices.Sort(r.Extras)
-		r.Extras = slices.Compact(r.Extras)
-		rest = strings.TrimSpace(rest[end+1:])
-	}
-	if strings.HasPrefix(rest, "(") && strings.HasSuffix(rest, ")") {
-		rest = rest[1 : len(rest)-1]
-	}
-	set, err := pep440.ParseSpecifierSet(rest)
-	if err != nil {
-		return r, fmt.Errorf("invalid requirement %q: %w", s, err)
-	}
-	r.Specifier = set
-	return r, nil
-}
 
 // RequirementsFile is what a pip requirements file asks for.
 type RequirementsFile struct {
-	Requirements []Requirement
+	Requirements []pep508.Requirement
 	// Constraints come from -c files: they narrow the versions of a
 	// project whenever it is synced, and add no project.
-	Constraints []Requirement
+	Constraints []pep508.Requirement
 }
 
 // ParseRequirementsFile reads a pip requirements file: one requirement a
@@ -111,7 +23,7 @@ type RequirementsFile struct {
 // FILE` constraints (relative to the including file). Per-requirement
 // options (--hash) and global options (--index-url, --pre, ...) are
 // ignored. Editables (-e), URLs and paths are refused with an error
-// wrapping ErrUnsupportedRequirement that names the file and line.
+// wrapping pep508.ErrUnsupported that names the file and line.
 //
 // https://pip.pypa.io/en/stable/reference/requirements-file-format/
 func ParseRequirementsFile(path string) (*RequirementsFile, error) {
@@ -195,7 +107,7 @@ func reqLine(path string, n int, text string, out *RequirementsFile, constraint 
 				return fmt.Errorf("%s: %s needs a file", where, opt)
 			}
 			if strings.Contains(arg, "://") {
-				return fmt.Errorf("%s: %w: %s %s is a URL", where, ErrUnsupportedRequirement, opt, arg)
+				return fmt.Errorf("%s: %w: %s %s is a URL", where, pep508.ErrUnsupported, opt, arg)
 			}
 			if !filepath.IsAbs(arg) {
 				arg = filepath.Join(filepath.Dir(path), arg)
@@ -208,7 +120,7 @@ func reqLine(path string, n int, text string, out *RequirementsFile, constraint 
 		case "-c", "--constraint":
 			return include(true)
 		case "-e", "--editable":
-			return fmt.Errorf("%s: %w: editable %q (a local or VCS checkout) cannot be synced from an index", where, ErrUnsupportedRequirement, arg)
+			return fmt.Errorf("%s: %w: editable %q (a local or VCS checkout) cannot be synced from an index", where, pep508.ErrUnsupported, arg)
 		}
 		return nil // --index-url, --pre, --find-links ...: not the sync's business
 	}
@@ -216,7 +128,7 @@ func reqLine(path string, n int, text string, out *RequirementsFile, constraint 
 	if i := strings.Index(text, " --"); i >= 0 {
 		text = strings.TrimSpace(text[:i])
 	}
-	r, err := ParseRequirement(text)
+	r, err := pep508.ParseRequirement(text)
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}

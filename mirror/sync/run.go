@@ -1,32 +1,95 @@
-package mirror
+// Package sync prefetches public projects into the mirror's cache, and
+// carries the cache across an air gap: Run resolves requirements (with
+// filters by version, Python and platform, and their dependencies) to the
+// files of the upstream's pages and fetches them through the pull-through
+// cache (package mirror), so that they are stored exactly as a client's
+// request would store them; a Scheduler runs the [[mirror.sync]] jobs of
+// the configuration inside the server; Export and Import write the cache
+// to a tar archive and load one.
+package sync
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
+	"github.com/pyindex/pyindex/index/pep508"
+	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
 )
 
-// SyncOptions says what a sync fetches.
-type SyncOptions struct {
+// Cache is what a sync needs of the pull-through cache; *mirror.Mirror
+// is one.
+type Cache interface {
+	// Offline reports whether the mirror never contacts the upstream.
+	Offline() bool
+	// Hosted reports whether a project hosted here hides the upstream's.
+	Hosted(ctx context.Context, project string) (bool, error)
+	// Refresh fetches a project's page now (index.ErrNotFound: none).
+	Refresh(ctx context.Context, project string) error
+	// Cooling reports whether the cooldown hides a file.
+	Cooling(project string, f *index.MirrorFile) bool
+	// CacheFile stores a file of a cached page, verified, and returns
+	// its updated row.
+	CacheFile(ctx context.Context, project string, f index.MirrorFile) (index.MirrorFile, error)
+	// CacheMetadata stores a file's PEP 658 metadata; fetched reports an
+	// upstream download (not a copy from the cached wheel).
+	CacheMetadata(ctx context.Context, project string, f index.MirrorFile) (fetched bool, err error)
+	// Metadata reads the core metadata of a cached file.
+	Metadata(ctx context.Context, project, filename string) (dist.Metadata, error)
+}
+
+var _ Cache = (*mirror.Mirror)(nil)
+
+// Deps are what syncs run on.
+type Deps struct {
+	// Mirror is the pull-through cache the files are fetched through.
+	Mirror Cache
+	// Catalog holds the cached pages, the hosted projects (whose
+	// dependencies are followed) and the audit log.
+	Catalog *index.Catalog
+	// Store holds the files; a sync asks it what is stored already.
+	Store storage.Store
+	// Log receives warnings (nil: slog.Default()).
+	Log *slog.Logger
+	// Registerer gets the Scheduler's metrics; nil registers none. Run
+	// keeps no metrics of its own (the mirror counts its fetches).
+	Registerer prometheus.Registerer
+}
+
+func (d Deps) check() error {
+	if d.Mirror == nil || d.Catalog == nil || d.Store == nil {
+		return errors.New("mirror sync: a mirror, a catalog and a store are required")
+	}
+	return nil
+}
+
+func (d Deps) log() *slog.Logger {
+	if d.Log == nil {
+		return slog.Default()
+	}
+	return d.Log
+}
+
+// Options says what a sync fetches.
+type Options struct {
 	// Requirements are the projects to sync, each with optional extras,
 	// version specifier and marker (a requirement whose marker cannot hold
 	// for the filter's Pythons and platforms is skipped).
-	Requirements []Requirement
+	Requirements []pep508.Requirement
 	// Constraints narrow the versions of a project whenever it is synced
 	// (pip's -c files); they add no project.
-	Constraints []Requirement
+	Constraints []pep508.Requirement
 	Filter      Filter
 	// Deps follows Requires-Dist transitively, with markers evaluated for
 	// the filter's Pythons and platforms and the requested extras.
@@ -35,7 +98,7 @@ type SyncOptions struct {
 	Jobs int
 	// Progress, when set, is called (from several goroutines, one call at
 	// a time) as files are planned and finished.
-	Progress func(SyncEvent)
+	Progress func(Event)
 	// Actor, when set, writes audit entries: one per project that got
 	// new files, and one for the run.
 	Actor string
@@ -46,8 +109,8 @@ type SyncOptions struct {
 	DryRun bool
 }
 
-// SyncEvent reports the progress of a sync.
-type SyncEvent struct {
+// Event reports the progress of a sync.
+type Event struct {
 	Kind     string // EventPlanned, EventFetched, EventPresent or EventFailed
 	Project  string
 	Filename string
@@ -55,7 +118,7 @@ type SyncEvent struct {
 	Err      error // EventFailed
 }
 
-// The kinds of SyncEvent.
+// The kinds of Event.
 const (
 	EventPlanned = "planned" // a file was selected
 	EventFetched = "fetched" // downloaded and verified
@@ -64,8 +127,8 @@ const (
 	EventMissing = "missing" // a dry run: not stored, a real run fetches it
 )
 
-// SyncFile is one selected file and what became of it.
-type SyncFile struct {
+// File is one selected file and what became of it.
+type File struct {
 	Project  string `json:"project"`
 	Version  string `json:"version"`
 	Filename string `json:"filename"`
@@ -74,34 +137,34 @@ type SyncFile struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// SyncFailure is something a sync could not do.
-type SyncFailure struct {
+// Failure is something a sync could not do.
+type Failure struct {
 	Project  string `json:"project"`
 	Filename string `json:"filename,omitempty"`
 	Error    string `json:"error"`
 }
 
-// SyncReport summarizes a sync.
-type SyncReport struct {
-	Projects []string   `json:"projects"` // synced, sorted
-	Files    []SyncFile `json:"files"`    // selected, sorted by project and filename
-	Fetched  int        `json:"fetched"`
-	Present  int        `json:"skipped"` // already stored
-	Failed   int        `json:"failed"`
-	Bytes    int64      `json:"bytes"` // downloaded
+// Report summarizes a sync.
+type Report struct {
+	Projects []string `json:"projects"` // synced, sorted
+	Files    []File   `json:"files"`    // selected, sorted by project and filename
+	Fetched  int      `json:"fetched"`
+	Present  int      `json:"skipped"` // already stored
+	Failed   int      `json:"failed"`
+	Bytes    int64    `json:"bytes"` // downloaded
 	// Missing and MissingBytes count the files a dry run found not stored
 	// (bytes as the upstream pages say).
 	Missing      int           `json:"missing,omitempty"`
 	MissingBytes int64         `json:"missing_bytes,omitempty"`
-	Failures     []SyncFailure `json:"failures"`
+	Failures     []Failure     `json:"failures"`
 	Notes        []string      `json:"notes,omitempty"` // skipped requirements and the like
 	Duration     time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether the sync had no failure.
-func (r *SyncReport) OK() bool { return len(r.Failures) == 0 }
+func (r *Report) OK() bool { return len(r.Failures) == 0 }
 
-// Sync fetches the selected files of the requested projects (and, with
+// Run fetches the selected files of the requested projects (and, with
 // Deps, of their dependencies) from the upstream into the cache, exactly
 // as the pull-through cache stores them: verified against the upstream's
 // hashes, with their PEP 658 metadata, so that the server serves them
@@ -114,10 +177,13 @@ func (r *SyncReport) OK() bool { return len(r.Failures) == 0 }
 // server would never serve their upstream files; with Deps the
 // dependencies of their hosted releases are followed. Failures (an unreachable
 // upstream, a hash mismatch) do not stop the run: they are in the report.
-// Sync returns an error only when it cannot run at all (offline mirror,
+// Run returns an error only when it cannot run at all (offline mirror,
 // invalid options) or ctx ends.
-func (m *Mirror) Sync(ctx context.Context, opts SyncOptions) (*SyncReport, error) {
-	if m.cfg.Offline {
+func Run(ctx context.Context, deps Deps, opts Options) (*Report, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
+	}
+	if deps.Mirror.Offline() {
 		return nil, errors.New("the mirror is offline (mirror.offline): a sync needs the upstream")
 	}
 	if err := opts.Filter.Validate(); err != nil {
@@ -127,9 +193,9 @@ func (m *Mirror) Sync(ctx context.Context, opts SyncOptions) (*SyncReport, error
 		opts.Jobs = 4
 	}
 	start := time.Now()
-	r := &syncRun{m: m, opts: opts, envs: opts.Filter.environments(), sem: make(chan struct{}, opts.Jobs),
+	r := &syncRun{m: deps.Mirror, cat: deps.Catalog, store: deps.Store, log: deps.log(), opts: opts, envs: opts.Filter.environments(), sem: make(chan struct{}, opts.Jobs),
 		projects: map[string]*projState{}, reqs: map[string]bool{}, files: map[string]*fileTask{},
-		deps: map[string]bool{}, constraints: map[string][]pep440.SpecifierSet{}, ctx: ctx}
+		deps: map[string]bool{}, constraints: map[string][]pep440.SpecifierSet{}}
 	for _, s := range opts.Filter.Pythons {
 		p, _ := parsePython(s)
 		r.pys = append(r.pys, p)
@@ -143,12 +209,12 @@ func (m *Mirror) Sync(ctx context.Context, opts SyncOptions) (*SyncReport, error
 			continue
 		}
 		req.Marker = nil
-		r.add(req)
+		r.add(ctx, req)
 	}
 	r.wg.Wait()
 	rep := r.report(time.Since(start))
 	if opts.Actor != "" {
-		r.audit(rep)
+		r.audit(ctx, rep)
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
@@ -156,11 +222,14 @@ func (m *Mirror) Sync(ctx context.Context, opts SyncOptions) (*SyncReport, error
 	return rep, nil
 }
 
+// syncRun is the state of one Run.
 type syncRun struct {
-	m           *Mirror
-	opts        SyncOptions
-	ctx         context.Context
-	envs        []Env
+	m           Cache
+	cat         *index.Catalog
+	store       storage.Store
+	log         *slog.Logger
+	opts        Options
+	envs        []pep508.Env
 	pys         []python
 	sem         chan struct{}
 	constraints map[string][]pep440.SpecifierSet
@@ -171,7 +240,7 @@ type syncRun struct {
 	reqs     map[string]bool // requirement keys seen
 	files    map[string]*fileTask
 	deps     map[string]bool // project/version[extras] seen
-	failures []SyncFailure
+	failures []Failure
 	notes    []string
 
 	progressMu sync.Mutex
@@ -193,7 +262,7 @@ type fileTask struct {
 	bytes            int64
 }
 
-func (r *syncRun) event(e SyncEvent) {
+func (r *syncRun) event(e Event) {
 	if r.opts.Progress == nil {
 		return
 	}
@@ -204,7 +273,7 @@ func (r *syncRun) event(e SyncEvent) {
 
 func (r *syncRun) fail(project, filename string, err error) {
 	r.mu.Lock()
-	r.failures = append(r.failures, SyncFailure{Project: project, Filename: filename, Error: err.Error()})
+	r.failures = append(r.failures, Failure{Project: project, Filename: filename, Error: err.Error()})
 	r.mu.Unlock()
 }
 
@@ -215,11 +284,11 @@ func (r *syncRun) note(format string, args ...any) {
 }
 
 // acquire takes a job slot; false when the run is cancelled.
-func (r *syncRun) acquire() bool {
+func (r *syncRun) acquire(ctx context.Context) bool {
 	select {
 	case r.sem <- struct{}{}:
 		return true
-	case <-r.ctx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }
@@ -228,7 +297,7 @@ func (r *syncRun) release() { <-r.sem }
 
 // markerHolds evaluates a marker in every environment of the filter, with
 // "extra" set to each of extras and to "".
-func (r *syncRun) markerHolds(m *Marker, extras []string) bool {
+func (r *syncRun) markerHolds(m *pep508.Marker, extras []string) bool {
 	if m == nil {
 		return true
 	}
@@ -245,25 +314,25 @@ func (r *syncRun) markerHolds(m *Marker, extras []string) bool {
 }
 
 // add syncs one requirement (once per run).
-func (r *syncRun) add(req Requirement) {
+func (r *syncRun) add(ctx context.Context, req pep508.Requirement) {
 	key := req.Name + "[" + strings.Join(req.Extras, ",") + "]" + req.Specifier.String()
 	r.mu.Lock()
 	seen := r.reqs[key]
 	r.reqs[key] = true
 	r.mu.Unlock()
-	if seen || r.ctx.Err() != nil {
+	if seen || ctx.Err() != nil {
 		return
 	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.requirement(req)
+		r.requirement(ctx, req)
 	}()
 }
 
 // project refreshes and loads a project's page once per run. It returns
 // false when there is no page to sync from (hosted says why).
-func (r *syncRun) project(name string) (p *index.MirrorProject, ok, hosted bool) {
+func (r *syncRun) project(ctx context.Context, name string) (p *index.MirrorProject, ok, hosted bool) {
 	r.mu.Lock()
 	ps := r.projects[name]
 	if ps == nil {
@@ -272,8 +341,7 @@ func (r *syncRun) project(name string) (p *index.MirrorProject, ok, hosted bool)
 	}
 	r.mu.Unlock()
 	ps.once.Do(func() {
-		m := r.m
-		if _, err := m.cat.ProjectSerial(r.ctx, name); err == nil && !m.Merge(name) {
+		if h, err := r.m.Hosted(ctx, name); err == nil && h {
 			ps.hosted = true
 			if r.opts.Deps {
 				r.note("%s: hosted here; its upstream files are never served, so not synced (the dependencies of its hosted releases are)", name)
@@ -281,17 +349,16 @@ func (r *syncRun) project(name string) (p *index.MirrorProject, ok, hosted bool)
 				r.note("%s: hosted here; its upstream files are never served, so not synced", name)
 			}
 			return
-		} else if err != nil && !errors.Is(err, index.ErrNotFound) {
+		} else if err != nil {
 			r.fail(name, "", err)
 			return
 		}
-		if !r.acquire() {
+		if !r.acquire(ctx) {
 			return
 		}
-		m.clearNegative(name)
-		err := m.refresh(r.ctx, name)
+		err := r.m.Refresh(ctx, name)
 		r.release()
-		if r.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return // interrupted: not a failure of the upstream
 		}
 		if errors.Is(err, index.ErrNotFound) {
@@ -303,7 +370,7 @@ func (r *syncRun) project(name string) (p *index.MirrorProject, ok, hosted bool)
 			// all there is to check.
 			r.fail(name, "", fmt.Errorf("refreshing the page: %w", err))
 		}
-		p, err := m.cat.MirrorPage(r.ctx, name)
+		p, err := r.cat.MirrorPage(ctx, name)
 		if err != nil {
 			if !errors.Is(err, index.ErrNotFound) {
 				r.fail(name, "", err)
@@ -327,26 +394,25 @@ func pinned(s pep440.SpecifierSet) bool {
 }
 
 // requirement selects the files of one requirement and fetches them.
-func (r *syncRun) requirement(req Requirement) {
-	p, ok, hosted := r.project(req.Name)
+func (r *syncRun) requirement(ctx context.Context, req pep508.Requirement) {
+	p, ok, hosted := r.project(ctx, req.Name)
 	if hosted && r.opts.Deps {
-		r.hostedDeps(req)
+		r.hostedDeps(ctx, req)
 	}
 	if !ok {
 		return
 	}
-	cutoff, cool := r.m.cutoff(req.Name)
 	pin := pinned(req.Specifier)
 	var candidates []index.MirrorFile
 	parsed := map[string]pep440.Version{}
 	for _, f := range p.Files {
-		if cool && cooling(&f, cutoff) {
+		if r.m.Cooling(req.Name, &f) {
 			continue
 		}
 		if f.Yanked && !pin {
 			continue
 		}
-		v, err := pep440.Parse(fileVersion(f.Filename))
+		v, err := fileVersion(f.Filename)
 		if err != nil {
 			continue // a legacy version: no specifier can choose it
 		}
@@ -388,10 +454,10 @@ func (r *syncRun) requirement(req Requirement) {
 	for vs := range chosen {
 		var tasks []*fileTask
 		for _, f := range files[vs] {
-			tasks = append(tasks, r.fetch(req.Name, vs, f))
+			tasks = append(tasks, r.fetch(ctx, req.Name, vs, f))
 		}
 		if r.opts.Deps {
-			r.followDeps(req, vs, tasks)
+			r.followDeps(ctx, req, vs, tasks)
 		}
 	}
 }
@@ -431,7 +497,7 @@ func (r *syncRun) targets() []target {
 }
 
 // fetch starts fetching a file (once per run) and returns its task.
-func (r *syncRun) fetch(project, version string, f index.MirrorFile) *fileTask {
+func (r *syncRun) fetch(ctx context.Context, project, version string, f index.MirrorFile) *fileTask {
 	key := project + "/" + f.Filename
 	r.mu.Lock()
 	t := r.files[key]
@@ -442,37 +508,37 @@ func (r *syncRun) fetch(project, version string, f index.MirrorFile) *fileTask {
 	t = &fileTask{project: project, version: version, file: f, done: make(chan struct{})}
 	r.files[key] = t
 	r.mu.Unlock()
-	r.event(SyncEvent{Kind: EventPlanned, Project: project, Filename: f.Filename, Size: f.Size})
+	r.event(Event{Kind: EventPlanned, Project: project, Filename: f.Filename, Size: f.Size})
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer close(t.done)
-		t.status, t.bytes, t.err = r.fetchFile(project, f)
+		t.status, t.bytes, t.err = r.fetchFile(ctx, project, f)
 		if t.err != nil {
 			t.status = EventFailed
-			if r.ctx.Err() == nil {
+			if ctx.Err() == nil {
 				r.fail(project, f.Filename, t.err)
 			}
 		}
-		r.event(SyncEvent{Kind: t.status, Project: project, Filename: f.Filename, Size: f.Size, Err: t.err})
+		r.event(Event{Kind: t.status, Project: project, Filename: f.Filename, Size: f.Size, Err: t.err})
 	}()
 	return t
 }
 
 // fetchFile makes sure a file and its PEP 658 metadata are stored. It
 // returns EventPresent when nothing had to be downloaded.
-func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, error) {
+func (r *syncRun) fetchFile(ctx context.Context, project string, f index.MirrorFile) (string, int64, error) {
 	m := r.m
-	if !r.acquire() {
-		return "", 0, r.ctx.Err()
+	if !r.acquire(ctx) {
+		return "", 0, ctx.Err()
 	}
 	defer r.release()
 	if r.opts.DryRun {
-		if r.stored(f.BlobKey) {
+		if r.stored(ctx, f.BlobKey) {
 			return EventPresent, 0, nil
 		}
-		if r.opts.Deps && f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) {
-			if err := m.syncMetadata(r.ctx, project, f); err != nil {
+		if r.opts.Deps && f.UpstreamMetadata != "" && !r.stored(ctx, storage.Key(f.UpstreamMetadata)) {
+			if _, err := m.CacheMetadata(ctx, project, f); err != nil {
 				return "", 0, fmt.Errorf("metadata: %w", err)
 			}
 		}
@@ -480,12 +546,12 @@ func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, 
 	}
 	status := EventPresent
 	var n int64
-	if !r.stored(f.BlobKey) {
+	if !r.stored(ctx, f.BlobKey) {
 		// The same bytes may be stored already (a hosted file, or a run
 		// interrupted between storing and recording): then the row is
 		// only recorded, nothing downloaded.
-		had := f.Hashes["sha256"] != "" && r.stored(storage.Key(f.Hashes["sha256"]))
-		cf, err := m.syncFile(r.ctx, project, f)
+		had := f.Hashes["sha256"] != "" && r.stored(ctx, storage.Key(f.Hashes["sha256"]))
+		cf, err := m.CacheFile(ctx, project, f)
 		if err != nil {
 			return "", 0, err
 		}
@@ -494,122 +560,30 @@ func (r *syncRun) fetchFile(project string, f index.MirrorFile) (string, int64, 
 			status, n = EventFetched, cf.Size
 		}
 	}
-	if f.UpstreamMetadata != "" && !r.stored(storage.Key(f.UpstreamMetadata)) && !m.metadataFromWheel(r.ctx, project, f) {
-		if err := m.syncMetadata(r.ctx, project, f); err != nil {
+	if f.UpstreamMetadata != "" && !r.stored(ctx, storage.Key(f.UpstreamMetadata)) {
+		fetched, err := m.CacheMetadata(ctx, project, f)
+		if err != nil {
 			return "", n, fmt.Errorf("metadata: %w", err)
 		}
-		if status == EventPresent {
+		if fetched && status == EventPresent {
 			status = EventFetched
 		}
 	}
 	return status, n, nil
 }
 
-func (r *syncRun) stored(key string) bool {
+func (r *syncRun) stored(ctx context.Context, key string) bool {
 	if key == "" {
 		return false
 	}
-	_, err := r.m.store.Stat(r.ctx, key)
+	_, err := r.store.Stat(ctx, key)
 	return err == nil
-}
-
-// syncFile downloads a file of a cached page into the store, sharing the
-// download with concurrent requests for it (the server's singleflight),
-// and returns the updated row. The download runs under ctx: cancelling a
-// sync stops its downloads (and whoever waits on them retries).
-func (m *Mirror) syncFile(ctx context.Context, project string, f index.MirrorFile) (index.MirrorFile, error) {
-	v, err := m.shared(ctx, project+"/"+f.Filename, func() (any, error) {
-		ctx, cancel := context.WithTimeout(ctx, m.cfg.FileTimeout)
-		defer cancel()
-		cur, err := m.cat.MirrorFile(ctx, project, f.Filename)
-		if err != nil {
-			return f, err
-		}
-		return m.fetchFile(ctx, project, cur, nil)
-	})
-	if err != nil {
-		return f, err
-	}
-	return v.(index.MirrorFile), nil
-}
-
-// shared runs fn as the download of key, or joins the one in flight. A
-// joined download that ended because the sync that started it was
-// cancelled (an interrupted run, its rerun already going) says nothing of
-// this caller's: it is run again, now under this caller's context.
-func (m *Mirror) shared(ctx context.Context, key string, fn func() (any, error)) (any, error) {
-	for attempt := 0; ; attempt++ {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case res := <-m.files.DoChan(key, fn):
-			if res.Err != nil && errors.Is(res.Err, context.Canceled) && ctx.Err() == nil && attempt < 3 {
-				continue
-			}
-			return res.Val, res.Err
-		}
-	}
-}
-
-// metadataFromWheel stores the METADATA of a cached wheel as its PEP 658
-// file when it is byte-identical to the upstream's (it must be: PEP 658),
-// which saves an upstream request. It reports whether it did.
-func (m *Mirror) metadataFromWheel(ctx context.Context, project string, f index.MirrorFile) bool {
-	if f.BlobKey == "" || !strings.HasSuffix(f.Filename, ".whl") {
-		return false
-	}
-	md, err := archiveMetadata(ctx, m.store, f.BlobKey, f.Filename)
-	if err != nil {
-		return false
-	}
-	sum := sha256.Sum256(md.Raw)
-	if hex.EncodeToString(sum[:]) != f.UpstreamMetadata {
-		return false
-	}
-	key := storage.Key(f.UpstreamMetadata)
-	if err := storage.PutBytes(ctx, m.store, key, md.Raw); err != nil {
-		return false
-	}
-	_, orphans, err := m.cat.UpdateMirrorFile(ctx, project, f.Filename, func(r *index.MirrorFile) {
-		r.MetadataKey, r.MetadataSHA256 = key, f.UpstreamMetadata
-	})
-	m.deleteBlobs(ctx, orphans)
-	return err == nil
-}
-
-// archiveMetadata reads the core metadata inside a stored distribution:
-// a wheel's .dist-info/METADATA or an sdist's PKG-INFO.
-func archiveMetadata(ctx context.Context, store storage.Store, key, filename string) (dist.Metadata, error) {
-	fn, err := dist.ParseFilename(filename)
-	if err != nil {
-		return dist.Metadata{}, err
-	}
-	rc, info, err := store.Open(ctx, key)
-	if err != nil {
-		return dist.Metadata{}, err
-	}
-	defer rc.Close()
-	ra, ok := rc.(io.ReaderAt)
-	if !ok {
-		ra = &seekReaderAt{r: rc}
-	}
-	return dist.ReadMetadata(ra, info.Size, fn, dist.Limits{})
-}
-
-// syncMetadata fetches the upstream's PEP 658 file of f.
-func (m *Mirror) syncMetadata(ctx context.Context, project string, f index.MirrorFile) error {
-	_, err := m.shared(ctx, project+"/"+f.Filename+".metadata", func() (any, error) {
-		ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
-		defer cancel()
-		return nil, m.fetchMetadata(ctx, project, f)
-	})
-	return err
 }
 
 // followDeps reads the Requires-Dist of a chosen version (from its
 // wheels' metadata, else its sdist's) once its files are fetched, and
 // syncs the dependencies whose markers can hold.
-func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask) {
+func (r *syncRun) followDeps(ctx context.Context, req pep508.Requirement, version string, tasks []*fileTask) {
 	key := req.Name + "/" + version + "[" + strings.Join(req.Extras, ",") + "]"
 	r.mu.Lock()
 	seen := r.deps[key]
@@ -624,11 +598,11 @@ func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask)
 		for _, t := range tasks {
 			select {
 			case <-t.done:
-			case <-r.ctx.Done():
+			case <-ctx.Done():
 				return
 			}
 		}
-		deps, err := r.requiresDist(req.Name, tasks)
+		deps, err := r.requiresDist(ctx, req.Name, tasks)
 		if err != nil && r.opts.DryRun {
 			r.note("%s %s: dependencies not followed in a dry run (no PEP 658 metadata upstream, and not stored)", req.Name, version)
 			return
@@ -637,24 +611,30 @@ func (r *syncRun) followDeps(req Requirement, version string, tasks []*fileTask)
 			r.fail(req.Name, "", fmt.Errorf("dependencies of %s: %w", version, err))
 			return
 		}
-		for _, d := range deps {
-			dr, err := ParseRequirement(d)
-			if err != nil {
-				r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
-				continue
-			}
-			if !r.markerHolds(dr.Marker, req.Extras) {
-				continue
-			}
-			dr.Marker = nil
-			r.add(dr)
-		}
+		r.addDeps(ctx, req, version, deps)
 	}()
+}
+
+// addDeps syncs the dependencies (Requires-Dist) of a version of req
+// whose markers can hold for the filter and req's extras.
+func (r *syncRun) addDeps(ctx context.Context, req pep508.Requirement, version string, deps []string) {
+	for _, d := range deps {
+		dr, err := pep508.ParseRequirement(d)
+		if err != nil {
+			r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
+			continue
+		}
+		if !r.markerHolds(dr.Marker, req.Extras) {
+			continue
+		}
+		dr.Marker = nil
+		r.add(ctx, dr)
+	}
 }
 
 // requiresDist returns the union of the Requires-Dist of a version's
 // wheels, or of its sdist when it has no wheel selected.
-func (r *syncRun) requiresDist(project string, tasks []*fileTask) ([]string, error) {
+func (r *syncRun) requiresDist(ctx context.Context, project string, tasks []*fileTask) ([]string, error) {
 	var wheels, sdists []*fileTask
 	for _, t := range tasks {
 		if strings.HasSuffix(t.file.Filename, ".whl") {
@@ -672,7 +652,7 @@ func (r *syncRun) requiresDist(project string, tasks []*fileTask) ([]string, err
 	var lastErr error
 	found := false
 	for _, t := range use {
-		md, err := r.metadata(project, t.file.Filename)
+		md, err := r.m.Metadata(ctx, project, t.file.Filename)
 		if err != nil {
 			lastErr = err
 			continue
@@ -694,58 +674,12 @@ func (r *syncRun) requiresDist(project string, tasks []*fileTask) ([]string, err
 	return out, nil
 }
 
-// metadata reads the core metadata of a cached file: its PEP 658 file
-// (passed through or extracted), else from the archive itself.
-func (r *syncRun) metadata(project, filename string) (dist.Metadata, error) {
-	ctx := r.ctx
-	f, err := r.m.cat.MirrorFile(ctx, project, filename)
-	if err != nil {
-		return dist.Metadata{}, err
-	}
-	for _, key := range []string{f.MetadataKey, keyOf(f.UpstreamMetadata)} {
-		if key == "" {
-			continue
-		}
-		if raw, err := readBlob(ctx, r.m.store, key, maxMetadataSize); err == nil {
-			return dist.ParseMetadata(raw)
-		}
-	}
-	if f.BlobKey == "" {
-		return dist.Metadata{}, errors.New(filename + " is not cached")
-	}
-	return archiveMetadata(ctx, r.m.store, f.BlobKey, filename)
-}
-
-func keyOf(sha string) string {
-	if sha == "" {
-		return ""
-	}
-	return storage.Key(sha)
-}
-
-// readBlob reads a small blob whole.
-func readBlob(ctx context.Context, s storage.Store, key string, limit int64) ([]byte, error) {
-	rc, _, err := s.Open(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", key, limit)
-	}
-	return b, nil
-}
-
-func (r *syncRun) report(d time.Duration) *SyncReport {
+func (r *syncRun) report(d time.Duration) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &SyncReport{Projects: []string{}, Files: []SyncFile{}, Failures: r.failures, Notes: r.notes, Duration: d}
+	rep := &Report{Projects: []string{}, Files: []File{}, Failures: r.failures, Notes: r.notes, Duration: d}
 	if rep.Failures == nil {
-		rep.Failures = []SyncFailure{}
+		rep.Failures = []Failure{}
 	}
 	for name, ps := range r.projects {
 		if ps.ok {
@@ -754,7 +688,7 @@ func (r *syncRun) report(d time.Duration) *SyncReport {
 	}
 	slices.Sort(rep.Projects)
 	for _, t := range r.files {
-		sf := SyncFile{Project: t.project, Version: t.version, Filename: t.file.Filename, Size: t.file.Size, Status: t.status}
+		sf := File{Project: t.project, Version: t.version, Filename: t.file.Filename, Size: t.file.Size, Status: t.status}
 		if t.err != nil {
 			sf.Error = t.err.Error()
 		}
@@ -773,13 +707,13 @@ func (r *syncRun) report(d time.Duration) *SyncReport {
 		}
 		rep.Files = append(rep.Files, sf)
 	}
-	slices.SortFunc(rep.Files, func(a, b SyncFile) int {
+	slices.SortFunc(rep.Files, func(a, b File) int {
 		if c := strings.Compare(a.Project, b.Project); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Filename, b.Filename)
 	})
-	slices.SortFunc(rep.Failures, func(a, b SyncFailure) int {
+	slices.SortFunc(rep.Failures, func(a, b Failure) int {
 		if c := strings.Compare(a.Project, b.Project); c != 0 {
 			return c
 		}
@@ -791,8 +725,8 @@ func (r *syncRun) report(d time.Duration) *SyncReport {
 
 // audit writes one entry per project that got new files, and one for the
 // run. Audit failures are logged, not fatal.
-func (r *syncRun) audit(rep *SyncReport) {
-	ctx := context.WithoutCancel(r.ctx)
+func (r *syncRun) audit(ctx context.Context, rep *Report) {
+	ctx = context.WithoutCancel(ctx)
 	perProject := map[string][2]int64{}
 	for _, f := range rep.Files {
 		if f.Status == EventFetched {
@@ -813,8 +747,8 @@ func (r *syncRun) audit(rep *SyncReport) {
 		Detail: fmt.Sprintf("projects=%d files=%d fetched=%d skipped=%d failed=%d bytes=%d failures=%d",
 			len(rep.Projects), len(rep.Files), rep.Fetched, rep.Present, rep.Failed, rep.Bytes, len(rep.Failures))})
 	for _, e := range events {
-		if err := r.m.cat.Audit(ctx, e); err != nil {
-			r.m.log.Warn("writing a sync audit entry", "err", err)
+		if err := r.cat.Audit(ctx, e); err != nil {
+			r.log.Warn("writing a sync audit entry", "err", err)
 		}
 	}
 }
@@ -822,8 +756,8 @@ func (r *syncRun) audit(rep *SyncReport) {
 // hostedDeps follows the dependencies of the hosted releases of a project
 // a requirement selects (by the same version filters): a site's own
 // packages pull in the public projects they need.
-func (r *syncRun) hostedDeps(req Requirement) {
-	_, releases, err := r.m.cat.ProjectDetail(r.ctx, req.Name)
+func (r *syncRun) hostedDeps(ctx context.Context, req pep508.Requirement) {
+	_, releases, err := r.cat.ProjectDetail(ctx, req.Name)
 	if err != nil {
 		r.fail(req.Name, "", fmt.Errorf("hosted releases: %w", err))
 		return
@@ -850,17 +784,17 @@ func (r *syncRun) hostedDeps(req Requirement) {
 		versions = append(versions, v)
 	}
 	for _, v := range r.opts.Filter.selectVersions(versions, req, r.constraints[req.Name]) {
-		for _, d := range byVersion[v.String()].Metadata.RequiresDist {
-			dr, err := ParseRequirement(d)
-			if err != nil {
-				r.note("%s %s: dependency %q not followed: %v", req.Name, v, d, err)
-				continue
-			}
-			if !r.markerHolds(dr.Marker, req.Extras) {
-				continue
-			}
-			dr.Marker = nil
-			r.add(dr)
-		}
+		r.addDeps(ctx, req, v.String(), byVersion[v.String()].Metadata.RequiresDist)
 	}
+}
+
+// fileVersion returns the version of a distribution filename, or an error
+// when the name does not parse or its version is not PEP 440 (a legacy
+// version no specifier can choose).
+func fileVersion(filename string) (pep440.Version, error) {
+	fn, err := dist.ParseFilename(filename)
+	if err != nil {
+		return pep440.Version{}, err
+	}
+	return pep440.Parse(fn.Version)
 }
