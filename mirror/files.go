@@ -179,52 +179,31 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	if c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == "" {
 		tee = &clientTee{w: c.Response()}
 	}
-	var res singleflightResult
-	for attempt := 0; ; attempt++ {
-		ch := m.files.DoChan(name+"/"+filename, func() (any, error) {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.FileTimeout)
-			defer cancel()
-			return m.fetchFile(ctx, name, f, tee)
-		})
-		select {
-		case <-ctx.Done():
-			if tee != nil {
-				tee.finish(false)
-			}
-			return ctx.Err()
-		case r := <-ch:
-			res = singleflightResult{r.Val, r.Err}
+	cf, err := shared(ctx, &m.files, name+"/"+filename, m.cfg.FileTimeout, func(ctx context.Context) (index.MirrorFile, error) {
+		return m.fetchFile(ctx, name, f, tee)
+	})
+	if ctx.Err() != nil { // this client went away; the fetch goes on for the others
+		if tee != nil {
+			tee.finish(false)
 		}
-		// A client's own download is never cancelled (WithoutCancel):
-		// Canceled means it joined one of an interrupted mirror sync, and
-		// fetches the file itself instead.
-		if res.err != nil && errors.Is(res.err, context.Canceled) && (tee == nil || !tee.claimed()) && attempt < 3 {
-			continue
-		}
-		break
+		return ctx.Err()
 	}
 	if tee != nil && tee.claimed() {
-		wrote := tee.finish(res.err == nil)
-		if res.err == nil {
+		wrote := tee.finish(err == nil)
+		if err == nil {
 			return nil // streamed to this client while stored
 		}
 		if wrote {
 			// The client has part of a bad file: break the connection so
 			// that it cannot take it for the whole.
-			m.log.Error("upstream file download failed after streaming began", "project", name, "file", filename, "err", res.err)
+			m.log.Error("upstream file download failed after streaming began", "project", name, "file", filename, "err", err)
 			panic(http.ErrAbortHandler)
 		}
 	}
-	if res.err != nil {
-		return res.err
+	if err != nil {
+		return err
 	}
-	cf := res.val.(index.MirrorFile)
 	return m.serveBlob(c, httpx.Blob{Key: cf.BlobKey, SHA256: cf.SHA256, ContentType: fileType, ModTime: modTime(&cf), Name: path.Base(c.Request().URL.Path)})
-}
-
-type singleflightResult struct {
-	val any
-	err error
 }
 
 // fetchFile downloads f from the upstream into the store, teeing the bytes

@@ -26,7 +26,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +34,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/cache"
 	"github.com/pyindex/pyindex/index/pep503"
 	"github.com/pyindex/pyindex/storage"
 )
@@ -56,10 +56,9 @@ type Mirror struct {
 	pages singleflight.Group // by project name (flight.go: shared)
 	files singleflight.Group // by project/filename, and project/filename.metadata
 
-	mu           sync.Mutex
-	warmProjects map[string]*projectEntry // warm.go
-	warmFiles    map[fileKey]*fileEntry   // warm.go
-	neg          map[string]time.Time     // upstream 404s, remembered until then
+	warmProjects *cache.Map[string, *projectEntry]     // warm.go
+	warmFiles    *cache.Map[fileKey, index.MirrorFile] // warm.go
+	neg          *cache.Map[string, time.Time]         // upstream 404s, remembered until then
 
 	reads atomic.Int64 // catalog reads by the page and file paths (tests)
 }
@@ -108,7 +107,8 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 	}
 	m := &Mirror{cfg: cfg, cat: deps.Catalog, store: deps.Store, log: log.With("component", "mirror"), m: newMetrics(deps.Registerer),
 		now: deps.Now, auth: deps.Auth, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
-		warmProjects: map[string]*projectEntry{}, warmFiles: map[fileKey]*fileEntry{}, neg: map[string]time.Time{}}
+		warmProjects: cache.New[string, *projectEntry](maxWarmProjects), warmFiles: cache.New[fileKey, index.MirrorFile](maxWarmFiles),
+		neg: cache.New[string, time.Time](maxNegative)}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -323,11 +323,9 @@ func (m *Mirror) countError(kind string, err error) {
 }
 
 func (m *Mirror) negative(name string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	until, ok := m.neg[name]
+	until, ok := m.neg.Get(name)
 	if ok && m.now().After(until) {
-		delete(m.neg, name)
+		m.neg.Delete(name)
 		return false
 	}
 	return ok
@@ -337,18 +335,11 @@ func (m *Mirror) setNegative(name string) {
 	if m.cfg.NegativeTTL <= 0 {
 		return
 	}
-	m.mu.Lock()
-	if len(m.neg) > 100000 { // a scan of random names: forget them all
-		clear(m.neg)
-	}
-	m.neg[name] = m.now().Add(m.cfg.NegativeTTL)
-	m.mu.Unlock()
+	m.neg.Put(name, m.now().Add(m.cfg.NegativeTTL))
 }
 
 func (m *Mirror) clearNegative(name string) {
-	m.mu.Lock()
-	delete(m.neg, name)
-	m.mu.Unlock()
+	m.neg.Delete(name)
 }
 
 // drop removes a cached project and the blobs only it used.
@@ -357,9 +348,7 @@ func (m *Mirror) drop(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	delete(m.warmProjects, name)
-	m.mu.Unlock()
+	m.warmProjects.Delete(name)
 	m.deleteBlobs(ctx, orphans)
 	return nil
 }

@@ -22,10 +22,12 @@ import (
 // is served from these caches and every request reads the catalog, as
 // before they existed.
 
-// maxWarmProjects and maxWarmFiles bound the warm caches.
+// maxWarmProjects, maxWarmFiles and maxNegative bound the warm caches and
+// the remembered upstream 404s.
 const (
 	maxWarmProjects = 2048
 	maxWarmFiles    = 8192
+	maxNegative     = 100000
 )
 
 // projectEntry is what the page path knows of a cached project. It is
@@ -50,12 +52,12 @@ type projectEntry struct {
 
 // fileEntry is a file of a cached page, as read under token (the project
 // not hosted, or merged, at that time).
-type fileEntry struct {
-	token int64
-	f     index.MirrorFile
+// fileKey names a file of a cached page as read at one change token: an
+// entry of an older token is never asked for again, and ages out.
+type fileKey struct {
+	token             int64
+	project, filename string
 }
-
-type fileKey struct{ project, filename string }
 
 // token returns the catalog's change token, and false when there is none.
 func (m *Mirror) token() (int64, bool) {
@@ -71,9 +73,7 @@ func (m *Mirror) fresh(st *index.MirrorProject) bool {
 
 // warmProject returns the entry of name when it was read under tok.
 func (m *Mirror) warmProject(name string, tok int64) *projectEntry {
-	m.mu.Lock()
-	e := m.warmProjects[name]
-	m.mu.Unlock()
+	e, _ := m.warmProjects.Get(name)
 	if e == nil || !e.ok || e.token != tok {
 		return nil
 	}
@@ -84,9 +84,7 @@ func (m *Mirror) warmProject(name string, tok int64) *projectEntry {
 // (under tok when ok), decoding its page from the catalog unless the
 // previous entry has the same serial, and remembers it.
 func (m *Mirror) load(ctx context.Context, st index.MirrorProject, tok int64, ok bool) (*projectEntry, error) {
-	m.mu.Lock()
-	old := m.warmProjects[st.Name]
-	m.mu.Unlock()
+	old, _ := m.warmProjects.Get(st.Name)
 	e := &projectEntry{state: st, token: tok, ok: ok}
 	if old != nil && old.p.Serial == st.Serial {
 		e.p, e.page, e.from, e.until = old.p, old.page, old.from, old.until
@@ -113,28 +111,18 @@ func (m *Mirror) pageOf(e *projectEntry) *index.Page {
 	// The cooldown's cutoff was taken during the build: the files shown
 	// stay right from then on (the clock is read again, never earlier).
 	ne.page, ne.from, ne.until = pg, m.now(), until
-	m.mu.Lock()
-	if m.warmProjects[e.state.Name] == e { // else replaced or dropped meanwhile
-		m.warmProjects[e.state.Name] = &ne
-	}
-	m.mu.Unlock()
+	m.warmProjects.Update(e.state.Name, func(cur *projectEntry, _ bool) (*projectEntry, bool) {
+		return &ne, cur == e // else replaced or dropped meanwhile
+	})
 	return pg
 }
 
 // putProject remembers e, unless a newer entry of the same project took
-// its place meanwhile. A full cache first drops the entries of other
-// tokens, then half of the rest.
+// its place meanwhile.
 func (m *Mirror) putProject(e *projectEntry) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	name := e.state.Name
-	if cur := m.warmProjects[name]; cur != nil && cur.p.Serial > e.p.Serial {
-		return
-	}
-	if _, ok := m.warmProjects[name]; !ok && len(m.warmProjects) >= maxWarmProjects {
-		makeRoom(m.warmProjects, maxWarmProjects, func(o *projectEntry) bool { return !o.ok || o.token != e.token })
-	}
-	m.warmProjects[name] = e
+	m.warmProjects.Update(e.state.Name, func(cur *projectEntry, ok bool) (*projectEntry, bool) {
+		return e, !ok || cur.p.Serial <= e.p.Serial
+	})
 }
 
 // lookupFile returns the file of a cached page that the file path serves,
@@ -143,13 +131,10 @@ func (m *Mirror) putProject(e *projectEntry) {
 // under the change token.
 func (m *Mirror) lookupFile(ctx context.Context, project, filename string) (index.MirrorFile, bool, error) {
 	tok, ok := m.token()
-	key := fileKey{project, filename}
+	key := fileKey{tok, project, filename}
 	if ok {
-		m.mu.Lock()
-		e := m.warmFiles[key]
-		m.mu.Unlock()
-		if e != nil && e.token == tok {
-			return e.f, true, nil
+		if f, hit := m.warmFiles.Get(key); hit {
+			return f, true, nil
 		}
 	}
 	// A hosted name never serves upstream files unless merged.
@@ -165,42 +150,9 @@ func (m *Mirror) lookupFile(ctx context.Context, project, filename string) (inde
 		return f, false, err
 	}
 	if ok {
-		m.putFile(key, &fileEntry{token: tok, f: f})
+		m.warmFiles.Put(key, f)
 	}
 	return f, true, nil
-}
-
-// putFile remembers a file entry. A full cache drops the entries of other
-// tokens (useless already), then half of the rest.
-func (m *Mirror) putFile(key fileKey, e *fileEntry) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.warmFiles[key]; !ok && len(m.warmFiles) >= maxWarmFiles {
-		makeRoom(m.warmFiles, maxWarmFiles, func(o *fileEntry) bool { return o.token != e.token })
-	}
-	m.warmFiles[key] = e
-}
-
-// makeRoom frees a full cache of at most limit entries: it drops the
-// entries that are useless already (stale), then, if that was not enough
-// to get under half of limit, about half of the rest at random (map order).
-func makeRoom[K comparable, V any](m map[K]V, limit int, stale func(V) bool) {
-	for k, v := range m {
-		if stale(v) {
-			delete(m, k)
-		}
-	}
-	if len(m) < limit/2 {
-		return
-	}
-	n := len(m) / 2
-	for k := range m {
-		if n == 0 {
-			break
-		}
-		delete(m, k)
-		n--
-	}
 }
 
 // readState and readPage read the catalog for the page path, counting the

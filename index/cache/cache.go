@@ -34,6 +34,24 @@ func (c *Map[K, V]) Get(k K) (V, bool) {
 // map is full.
 func (c *Map[K, V]) Put(k K, v V) {
 	c.mu.Lock()
+	c.put(k, v)
+	c.mu.Unlock()
+}
+
+// Update replaces the value under k with what fn makes of the current one
+// (ok: k is present), atomically with respect to every other method; when
+// fn returns store = false, nothing changes. fn must not call c.
+func (c *Map[K, V]) Update(k K, fn func(cur V, ok bool) (v V, store bool)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur, ok := c.m[k]
+	if v, store := fn(cur, ok); store {
+		c.put(k, v)
+	}
+}
+
+// put is Put with c.mu held.
+func (c *Map[K, V]) put(k K, v V) {
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		n := len(c.m) / 2
 		for key := range c.m {
@@ -45,7 +63,6 @@ func (c *Map[K, V]) Put(k K, v V) {
 		}
 	}
 	c.m[k] = v
-	c.mu.Unlock()
 }
 
 // Delete removes k.

@@ -19,6 +19,18 @@ func TestMapBound(t *testing.T) {
 	if v, ok := c.Get(99); !ok || v != "w" {
 		t.Errorf("Get(99) = %q, %v", v, ok)
 	}
+	c.Update(99, func(cur string, ok bool) (string, bool) { return cur + "!", ok })
+	c.Update(1000, func(cur string, ok bool) (string, bool) { return "new", !ok })
+	c.Update(1001, func(string, bool) (string, bool) { return "not stored", false })
+	if v, _ := c.Get(99); v != "w!" {
+		t.Errorf("after Update, Get(99) = %q", v)
+	}
+	if v, _ := c.Get(1000); v != "new" {
+		t.Errorf("after Update, Get(1000) = %q", v)
+	}
+	if _, ok := c.Get(1001); ok {
+		t.Error("Update stored although fn said not to")
+	}
 	c.Delete(99)
 	if _, ok := c.Get(99); ok {
 		t.Error("deleted key still present")

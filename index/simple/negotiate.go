@@ -1,8 +1,9 @@
 package simple
 
 import (
-	"strconv"
 	"strings"
+
+	"github.com/pyindex/pyindex/index/httpx"
 )
 
 // Format is a negotiated representation of a simple-API page.
@@ -67,27 +68,7 @@ func Negotiate(accept, format string) Format {
 	// media range that set it (exact 3 > type/* 2 > */* 1).
 	var q [3]float64
 	var spec [3]int
-	for len(accept) > 0 {
-		var part string
-		part, accept, _ = strings.Cut(accept, ",")
-		mt, params, _ := strings.Cut(part, ";")
-		mt = strings.ToLower(strings.TrimSpace(mt))
-		if mt == "" {
-			continue
-		}
-		quality := 1.0
-		for params != "" {
-			var p string
-			p, params, _ = strings.Cut(params, ";")
-			k, v, _ := strings.Cut(p, "=")
-			if strings.EqualFold(strings.TrimSpace(k), "q") {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f >= 0 && f <= 1 {
-					quality = f
-				} else {
-					quality = 0
-				}
-			}
-		}
+	for mt, quality := range httpx.Qualities(accept) {
 		for i := FormatHTML; i <= FormatV1JSON; i++ {
 			s := matchSpecificity(mt, i)
 			if s > spec[i] {
@@ -130,34 +111,4 @@ func matchSpecificity(mediaRange string, f Format) int {
 		}
 	}
 	return 0
-}
-
-// acceptsGzip reports whether an Accept-Encoding header allows gzip: an
-// explicit gzip (or x-gzip) entry decides, else "*" does (RFC 9110 12.5.3).
-func acceptsGzip(ae string) bool {
-	gzipQ, starQ := -1.0, -1.0
-	for ae != "" {
-		var part string
-		part, ae, _ = strings.Cut(ae, ",")
-		coding, params, _ := strings.Cut(part, ";")
-		coding = strings.ToLower(strings.TrimSpace(coding))
-		if coding != "gzip" && coding != "x-gzip" && coding != "*" {
-			continue
-		}
-		q := 1.0
-		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-				q = f
-			}
-		}
-		if coding == "*" {
-			starQ = max(starQ, q)
-		} else {
-			gzipQ = max(gzipQ, q)
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return starQ > 0
 }
