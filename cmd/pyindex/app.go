@@ -134,14 +134,31 @@ func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	return nil, fmt.Errorf("unknown storage backend %q", cfg.Storage.Backend)
 }
 
-// Run opens the catalog and store, builds the HTTP server and starts
-// serving in the background. It returns once the listener is bound, so
+// Run builds the server from the configuration (build) and starts serving
+// it in the background (serve). It returns once the listener is bound, so
 // Addr is valid afterwards.
 func (m *Main) Run(ctx context.Context) error {
-	cfg := m.Config
-	if m.Registry == nil {
-		m.Registry = prometheus.NewRegistry()
+	parts, err := m.build(ctx)
+	if err != nil {
+		return err
 	}
+	return m.serve(ctx, parts)
+}
+
+// parts are the components build makes and serve starts.
+type parts struct {
+	auth      *auth.Service
+	read      *simple.Handler
+	mirror    *mirror.Mirror // nil without [mirror] upstream
+	metrics   *serverMetrics
+	retention *admin.Retention
+	syncs     *mirrorsync.Scheduler // nil without a mirror
+}
+
+// open opens the catalog and the store (with metrics, and WrapStore) and
+// removes what a crash left in the data folder.
+func (m *Main) open(ctx context.Context) error {
+	cfg := m.Config
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
@@ -172,42 +189,63 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Log.Info("removed partial blobs left by an earlier run", "count", n)
 		}
 	}
+	return nil
+}
 
-	authSvc, err := auth.New(cfg.Auth, auth.Deps{Catalog: cat, Log: m.Log})
-	if err != nil {
-		return err
+// build opens the data and makes every component, the echo router with
+// its middleware and routes, and the http.Server; nothing listens or runs
+// yet.
+func (m *Main) build(ctx context.Context) (*parts, error) {
+	cfg := m.Config
+	if m.Registry == nil {
+		m.Registry = prometheus.NewRegistry()
 	}
-	m.Auth = authSvc
+	if err := m.open(ctx); err != nil {
+		return nil, err
+	}
+	cat, store := m.Catalog, m.Store
+	p := &parts{}
+	var err error
+	if p.auth, err = auth.New(cfg.Auth, auth.Deps{Catalog: cat, Log: m.Log}); err != nil {
+		return nil, err
+	}
+	m.Auth = p.auth
 	// The mirror serves the projects not hosted here (hosted names win):
 	// the read side falls back to it.
-	var mir *mirror.Mirror
 	var upstream simple.Upstream
 	if cfg.Mirror.Enabled() {
-		mir, err = mirror.New(cfg.Mirror.Config, mirror.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: m.Log,
+		p.mirror, err = mirror.New(cfg.Mirror.Config, mirror.Deps{Catalog: cat, Store: store, Auth: p.auth, Log: m.Log,
 			Registerer: m.Registry, BaseURL: cfg.Index.BaseURL})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		upstream = mir
+		upstream = p.mirror
+		p.syncs, err = mirrorsync.New(mirrorsync.Config{Jobs: cfg.Mirror.Sync},
+			mirrorsync.Deps{Mirror: p.mirror, Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry})
+		if err != nil {
+			return nil, err
+		}
 	}
-	readSide, err := simple.New(cfg.Index, simple.Deps{Catalog: cat, Store: store, Auth: authSvc, Upstream: upstream, Log: m.Log})
-	if err != nil {
-		return err
+	if p.read, err = simple.New(cfg.Index, simple.Deps{Catalog: cat, Store: store, Auth: p.auth, Upstream: upstream, Log: m.Log}); err != nil {
+		return nil, err
 	}
-	met := newServerMetrics(m.Registry, cat, m.Log)
+	p.metrics = newServerMetrics(m.Registry, cat, m.Log)
 	writeSide, err := upload.New(cfg.Upload, upload.Deps{Catalog: cat, Store: store, TempDir: tempPath(cfg),
-		Auth: authSvc, Log: m.Log, OnUpload: met.upload})
+		Auth: p.auth, Log: m.Log, OnUpload: p.metrics.upload})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	adminDeps := admin.Deps{Catalog: cat, Store: store, Auth: authSvc, Log: m.Log, Registerer: m.Registry}
+	adminDeps := admin.Deps{Catalog: cat, Store: store, Auth: p.auth, Log: m.Log, Registerer: m.Registry}
 	devVersions, err := admin.NewDevVersionsHandler(adminDeps)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	adminAPI, err := admin.NewAPI(adminDeps)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if p.retention, err = admin.NewRetention(cfg.Retention, adminDeps); err != nil {
+		return nil, err
 	}
 
 	e := echo.New()
@@ -226,10 +264,12 @@ func (m *Main) Run(ctx context.Context) error {
 	//     final status and the request ID.
 	//  5. metrics: counts and times the request by route template (echo's
 	//     c.Path(), never the raw path), and counts file downloads.
-	//  6. auth: checks credentials when a request has any (429 for an
+	//  6. auth: resolves credentials when a request has any (429 for an
 	//     address over the failed-login limit); handlers then decide with
-	//     Auth.Require/RequireRead.
-	// Each component then registers its own routes on the root group.
+	//     auth.Service's Read and Require.
+	// Each component then registers its own routes on the root group. The
+	// fast lane (serve) answers the read side's routes in front of all of
+	// this, with the same lookups, access line and metrics.
 	e.Pre(stripFragment)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		m.Log.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
@@ -237,25 +277,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}}))
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(m.Log))
-	e.Use(met.middleware)
-	e.Use(authSvc.Middleware())
+	e.Use(p.metrics.middleware)
+	e.Use(p.auth.Middleware())
 	root := e.Group("")
-	readSide.Register(root)
+	p.read.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
 	adminAPI.Register(root) // /api/v1 admin API
-	if mir != nil {
-		mir.Register(root)
+	if p.mirror != nil {
+		p.mirror.Register(root)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	m.registerOps(e) // /readyz, /metrics, the home page, /api/v1/version
 	m.Echo = e
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	m.ln = ln
 	m.server = &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
@@ -263,27 +297,34 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
+	return p, nil
+}
+
+// serve binds the listener and starts the serve loop (the fast lane in
+// front of net/http when [server] fast_lane is on), scheduled retention and
+// the scheduled mirror syncs.
+func (m *Main) serve(ctx context.Context, p *parts) error {
+	cfg := m.Config
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	m.ln = ln
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
-		routes := readSide.Routes()
-		if mir != nil {
-			routes = append(routes, mir.Routes()...)
+		routes := p.read.Routes()
+		if p.mirror != nil {
+			routes = append(routes, p.mirror.Routes()...)
 		}
-		m.lane = m.newLane(routes, authSvc, met)
+		m.lane = m.newLane(routes, p.auth, p.metrics)
 		go func() { m.done <- m.lane.Serve(ln) }()
 	} else {
 		go func() { m.done <- m.server.Serve(ln) }()
 	}
-	if m.retention, err = admin.NewRetention(cfg.Retention, adminDeps); err != nil {
-		return err
-	}
+	m.retention = p.retention
 	m.retention.Start() // does nothing unless [retention] enabled = true
-	if mir != nil {
-		m.syncs, err = mirrorsync.New(mirrorsync.Config{Jobs: cfg.Mirror.Sync},
-			mirrorsync.Deps{Mirror: mir, Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry})
-		if err != nil {
-			return err
-		}
+	if p.syncs != nil {
+		m.syncs = p.syncs
 		m.syncs.Start(ctx) // one goroutine per [[mirror.sync]] entry
 	}
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
