@@ -14,7 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -181,11 +180,12 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 			return m.Close()
 		},
 	}
-	cmd.Flags().String("listen", "127.0.0.1:8080", "address to listen on; env PYINDEX_LISTEN")
-	cmd.Flags().String("log-format", "text", "log format, text or json; env PYINDEX_LOG_FORMAT, config log_format")
-	cmd.Flags().String("upstream", "https://pypi.org/simple/", "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
-	cmd.Flags().Duration("upstream-ttl", 10*time.Minute, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
-	cmd.Flags().Bool("offline", false, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
+	def := DefaultConfig() // flag defaults are the configuration's
+	cmd.Flags().String("listen", def.Listen, "address to listen on; env PYINDEX_LISTEN")
+	cmd.Flags().String("log-format", def.LogFormat, "log format, text or json; env PYINDEX_LOG_FORMAT, config log_format")
+	cmd.Flags().String("upstream", def.Mirror.Upstream, "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
+	cmd.Flags().Duration("upstream-ttl", def.Mirror.TTL, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
+	cmd.Flags().Bool("offline", def.Mirror.Offline, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
 	return cmd
 }
 
