@@ -46,12 +46,6 @@ func ErrorStatus(err error) (int, string) {
 		return http.StatusBadRequest, de.Error()
 	}
 	if code := kindStatus(err); code != 0 {
-		switch code {
-		case http.StatusForbidden:
-			return code, strings.TrimPrefix(err.Error(), "forbidden: ")
-		case http.StatusBadRequest:
-			return code, strings.TrimPrefix(err.Error(), "invalid: ")
-		}
 		return code, kindMessages[code]
 	}
 	return http.StatusInternalServerError, "Internal server error"
@@ -84,6 +78,8 @@ func kindStatus(err error) int {
 // kindMessages are the messages of kinds whose errors carry no message
 // for the client.
 var kindMessages = map[int]string{
+	http.StatusBadRequest:          "Bad Request",
+	http.StatusForbidden:           "Forbidden",
 	http.StatusNotFound:            "Not Found",
 	http.StatusUnauthorized:        "Authentication required",
 	http.StatusConflict:            "Already exists",
