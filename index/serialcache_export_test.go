@@ -10,5 +10,5 @@ func DisableSerialCache(c *Catalog) {
 // SerialChecks returns how many times c's serial cache has run PRAGMA
 // data_version, and whether it watches the WAL index's change counter.
 func SerialChecks(c *Catalog) (pragmas int64, watching bool) {
-	return c.serials.check.pragmas.Load(), c.serials.check.wal != nil
+	return c.serials.check.Pragmas(), c.serials.check.WatchingWAL()
 }

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package index
+package sqlitewatch
 
 type walStamp [3]uint64
 

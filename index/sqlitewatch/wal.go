@@ -1,6 +1,6 @@
 //go:build unix
 
-package index
+package sqlitewatch
 
 import (
 	"os"
@@ -31,7 +31,7 @@ func (h *walHeader) stamp() walStamp {
 // is the last frame and aCksum is a checksum of the header including the
 // last frame's checksum (https://www.sqlite.org/walformat.html, "the
 // wal-index header"). Reading them is a few memory loads, where PRAGMA
-// data_version is a cgo call and a statement step; the serial cache reads
+// data_version is a cgo call and a statement step; the watch reads
 // them first and runs the pragma only when they moved. Taking all three
 // rather than iChange alone means that even a header rebuilt after a
 // crashed writer (which may restart iChange) cannot look unchanged. It
