@@ -363,3 +363,54 @@ func (c *Catalog) ProjectNames(ctx context.Context) ([]ProjectName, int64, error
 	})
 	return out, serial, err
 }
+
+// releaseByVersion finds a project's release by any spelling of its
+// version (1.0 and 1.0.0 are one release).
+func releaseByVersion(ctx context.Context, tx *sql.Tx, project, version string) (Release, error) {
+	v, err := pep440.Parse(version)
+	if err != nil {
+		return Release{}, Errorf(ErrInvalid, "version %q", version)
+	}
+	name := pep503.Normalize(project)
+	var r Release
+	var created int64
+	err = tx.QueryRowContext(ctx, `SELECT r.id, r.project_id, r.version, r.canonical, r.yanked, r.yanked_reason, r.created_at
+		FROM releases r JOIN projects p ON p.id = r.project_id WHERE p.name = ? AND r.canonical = ?`,
+		name, v.Canonical()).Scan(&r.ID, &r.ProjectID, &r.Version, &r.Canonical, &r.Yanked, &r.YankedReason, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, perr := projectID(ctx, tx, name); perr != nil {
+			return Release{}, perr
+		}
+		return Release{}, fmt.Errorf("%w: release %s of %s", ErrNotFound, version, name)
+	}
+	if err != nil {
+		return Release{}, err
+	}
+	r.CreatedAt = time.UnixMicro(created).UTC()
+	r.parsed, _ = pep440.Parse(r.Version)
+	return r, nil
+}
+
+func projectID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM projects WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: project %s", ErrNotFound, name)
+	}
+	return id, err
+}
+
+// touchProjects bumps the global serial once and makes it the last serial
+// of every given project (the page cache is keyed by it).
+func touchProjects(ctx context.Context, tx *sql.Tx, ids ...int64) error {
+	serial, err := bumpSerial(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE projects SET last_serial = ? WHERE id = ?`, serial, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
