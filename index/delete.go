@@ -19,7 +19,7 @@ type Removal struct {
 	// Blobs are the storage keys (files and PEP 658 metadata) the deleted
 	// rows referenced. Another row may still reference a key (blobs are
 	// content-addressed), so delete each only when BlobReferenced says it
-	// is free, and only after the catalog change committed: Admin does.
+	// is free, and only after the catalog change committed: admin.Service does.
 	Blobs []string
 }
 
@@ -57,11 +57,11 @@ func filesWhere(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]F
 	return out, rows.Err()
 }
 
-// DeleteProject deletes a project with its releases, files and owners, in
-// one transaction that bumps the serial and writes an audit entry. The
-// blobs are left to the caller (see Removal.Blobs). It returns ErrNotFound
-// for an unknown project.
-func (c *Catalog) DeleteProject(ctx context.Context, project string, who Actor) (Removal, error) {
+// DeleteProjectRows deletes a project's rows (the project, its releases,
+// files and owners) in one transaction that bumps the serial and writes an
+// audit entry. The blobs are left to the caller (see Removal.Blobs). It
+// returns ErrNotFound for an unknown project.
+func (c *Catalog) DeleteProjectRows(ctx context.Context, project string, who Actor) (Removal, error) {
 	name := pep503.Normalize(project)
 	var rm Removal
 	err := c.write(ctx, func(tx *sql.Tx) error {
@@ -86,10 +86,12 @@ func (c *Catalog) DeleteProject(ctx context.Context, project string, who Actor) 
 	return rm, err
 }
 
-// DeleteRelease deletes a release (any spelling of its version) with its
-// files. The project stays, even with no release left, so that its name
-// stays hosted. It returns ErrNotFound for an unknown project or release.
-func (c *Catalog) DeleteRelease(ctx context.Context, project, version string, who Actor) (Removal, error) {
+// DeleteReleaseRows deletes the rows of a release (any spelling of its
+// version) and of its files; the blobs are left to the caller (see
+// Removal.Blobs). The project stays, even with no release left, so that
+// its name stays hosted. It returns ErrNotFound for an unknown project or
+// release.
+func (c *Catalog) DeleteReleaseRows(ctx context.Context, project, version string, who Actor) (Removal, error) {
 	var rm Removal
 	err := c.write(ctx, func(tx *sql.Tx) error {
 		rel, err := releaseByVersion(ctx, tx, project, version)
@@ -113,10 +115,11 @@ func (c *Catalog) DeleteRelease(ctx context.Context, project, version string, wh
 	return rm, err
 }
 
-// DeleteFile deletes one file of a project; when version is not empty the
+// DeleteFileRows deletes the row of one file of a project (the blobs are
+// left to the caller, see Removal.Blobs); when version is not empty the
 // file must also belong to that release. A release left without files is
 // deleted with it. It returns ErrNotFound when no such file exists.
-func (c *Catalog) DeleteFile(ctx context.Context, project, version, filename string, who Actor) (Removal, error) {
+func (c *Catalog) DeleteFileRows(ctx context.Context, project, version, filename string, who Actor) (Removal, error) {
 	name := pep503.Normalize(project)
 	var rm Removal
 	err := c.write(ctx, func(tx *sql.Tx) error {

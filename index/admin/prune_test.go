@@ -157,7 +157,7 @@ func TestPrunePlans(t *testing.T) {
 				t.Errorf("plan totals: %d files %d bytes, releases say %d %d", len(plan.Files), plan.Bytes, files, bytes)
 			}
 			// The real run deletes exactly the plan.
-			real, err := en.cat.Prune(context.Background(), tc.rules, index.Actor{Name: "test"})
+			real, err := en.cat.PruneRows(context.Background(), tc.rules, index.Actor{Name: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
