@@ -155,26 +155,3 @@ func (c *Catalog) DeleteFileRows(ctx context.Context, project, version, filename
 	})
 	return rm, err
 }
-
-// DeleteBlobIfUnreferenced calls del (which deletes the blob at key) unless
-// a file row (hosted or mirrored) references key as its file or metadata blob, and reports
-// whether it did. It holds the catalog's write lock meanwhile, so no row
-// referencing key can be committed between the check and the deletion.
-func (c *Catalog) DeleteBlobIfUnreferenced(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
-	deleted := false
-	err := c.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n); err != nil {
-			return err
-		}
-		if n == 1 {
-			return nil
-		}
-		if err := del(ctx); err != nil {
-			return err
-		}
-		deleted = true
-		return nil
-	})
-	return deleted, err
-}

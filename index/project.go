@@ -229,14 +229,6 @@ func (c *Catalog) File(ctx context.Context, filename string) (File, error) {
 	return f, formatError(err)
 }
 
-// BlobReferenced reports whether any file row, hosted or mirrored, uses
-// key as its blob or metadata blob.
-func (c *Catalog) BlobReferenced(ctx context.Context, key string) (bool, error) {
-	var n int
-	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n)
-	return n == 1, formatError(err)
-}
-
 // ProjectSerial returns the project's last serial (cheap; used to key the
 // page cache), or ErrNotFound.
 //
