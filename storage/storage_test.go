@@ -1,8 +1,12 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -67,6 +71,31 @@ func TestKey(t *testing.T) {
 		if got := storage.Key(tc.in); got != "" && !storage.ValidKey(got) {
 			t.Errorf("Key(%q) = %q, which ValidKey rejects", tc.in, got)
 		}
+	}
+}
+
+func TestPutContent(t *testing.T) {
+	f, err := fs.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("Metadata-Version: 2.1\nName: acme\n")
+	key, sum, err := storage.PutContent(t.Context(), f, data)
+	digest := sha256.Sum256(data)
+	if err != nil || sum != hex.EncodeToString(digest[:]) || key != storage.Key(sum) {
+		t.Fatalf("PutContent = %q, %q, %v", key, sum, err)
+	}
+	got, _, err := f.Open(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if b, err := io.ReadAll(got); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("stored %q, %v; want %q", b, err, data)
+	}
+	// The same bytes again: the same key, no error.
+	if key2, _, err := storage.PutContent(t.Context(), f, data); err != nil || key2 != key {
+		t.Errorf("second PutContent = %q, %v", key2, err)
 	}
 }
 
