@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// Actor is who makes a change, for the audit log: a user name (or
+// "cli:NAME", "retention") and the client address when there is one.
+type Actor struct {
+	Name       string
+	RemoteAddr string
+}
+
 // Event is one audit-log entry.
 type Event struct {
 	ID         int64     `json:"-"`

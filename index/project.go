@@ -229,14 +229,6 @@ func (c *Catalog) File(ctx context.Context, filename string) (File, error) {
 	return f, formatError(err)
 }
 
-// BlobReferenced reports whether any file row, hosted or mirrored, uses
-// key as its blob or metadata blob.
-func (c *Catalog) BlobReferenced(ctx context.Context, key string) (bool, error) {
-	var n int
-	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n)
-	return n == 1, formatError(err)
-}
-
 // ProjectSerial returns the project's last serial (cheap; used to key the
 // page cache), or ErrNotFound.
 //
@@ -362,4 +354,55 @@ func (c *Catalog) ProjectNames(ctx context.Context) ([]ProjectName, int64, error
 		return rows.Err()
 	})
 	return out, serial, err
+}
+
+// releaseByVersion finds a project's release by any spelling of its
+// version (1.0 and 1.0.0 are one release).
+func releaseByVersion(ctx context.Context, tx *sql.Tx, project, version string) (Release, error) {
+	v, err := pep440.Parse(version)
+	if err != nil {
+		return Release{}, Errorf(ErrInvalid, "version %q", version)
+	}
+	name := pep503.Normalize(project)
+	var r Release
+	var created int64
+	err = tx.QueryRowContext(ctx, `SELECT r.id, r.project_id, r.version, r.canonical, r.yanked, r.yanked_reason, r.created_at
+		FROM releases r JOIN projects p ON p.id = r.project_id WHERE p.name = ? AND r.canonical = ?`,
+		name, v.Canonical()).Scan(&r.ID, &r.ProjectID, &r.Version, &r.Canonical, &r.Yanked, &r.YankedReason, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, perr := projectID(ctx, tx, name); perr != nil {
+			return Release{}, perr
+		}
+		return Release{}, fmt.Errorf("%w: release %s of %s", ErrNotFound, version, name)
+	}
+	if err != nil {
+		return Release{}, err
+	}
+	r.CreatedAt = time.UnixMicro(created).UTC()
+	r.parsed, _ = pep440.Parse(r.Version)
+	return r, nil
+}
+
+func projectID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM projects WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: project %s", ErrNotFound, name)
+	}
+	return id, err
+}
+
+// touchProjects bumps the global serial once and makes it the last serial
+// of every given project (the page cache is keyed by it).
+func touchProjects(ctx context.Context, tx *sql.Tx, ids ...int64) error {
+	serial, err := bumpSerial(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE projects SET last_serial = ? WHERE id = ?`, serial, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -82,8 +82,8 @@ type pruneRel struct {
 	files         []File
 }
 
-// PlanPrune returns what Prune would delete now, changing nothing (the
-// dry run: Prune deletes exactly this when the catalog has not changed
+// PlanPrune returns what PruneRows would delete now, changing nothing (the
+// dry run: PruneRows deletes exactly this when the catalog has not changed
 // meanwhile). It returns ErrInvalid for bad rules.
 func (c *Catalog) PlanPrune(ctx context.Context, rules PruneRules) (PrunePlan, error) {
 	if err := rules.Validate(); err != nil {
@@ -99,12 +99,12 @@ func (c *Catalog) PlanPrune(ctx context.Context, rules PruneRules) (PrunePlan, e
 	return plan, err
 }
 
-// Prune deletes the dev builds the rules select, in one transaction that
-// bumps the serial and each touched project's last serial and writes one
-// audit entry ("prune") per deleted file and per deleted empty release.
+// PruneRows deletes the rows of the dev builds the rules select, in one
+// transaction that bumps the serial and each touched project's last serial
+// and writes one audit entry ("prune") per deleted file and per deleted empty release.
 // The blobs are left to the caller (see Removal.Blobs). It returns
 // ErrInvalid for bad rules.
-func (c *Catalog) Prune(ctx context.Context, rules PruneRules, who Actor) (PrunePlan, error) {
+func (c *Catalog) PruneRows(ctx context.Context, rules PruneRules, who Actor) (PrunePlan, error) {
 	if err := rules.Validate(); err != nil {
 		return PrunePlan{}, err
 	}

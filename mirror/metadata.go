@@ -70,10 +70,7 @@ func (s *seekReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // putMetadata stores a metadata file under the key of its sha256 and
 // returns both.
 func (m *Mirror) putMetadata(ctx context.Context, raw []byte) (key, sum string, err error) {
-	h := sha256.Sum256(raw)
-	sum = hex.EncodeToString(h[:])
-	key = storage.Key(sum)
-	return key, sum, storage.PutBytes(ctx, m.store, key, raw)
+	return storage.PutContent(ctx, m.store, raw)
 }
 
 // recordMetadata notes the stored metadata file of a cached file.

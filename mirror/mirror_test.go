@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/mirror"
@@ -183,26 +184,7 @@ func TestConcurrentFirstRequests(t *testing.T) {
 
 // lookups returns the mirror's cache lookups of one kind and result.
 func lookups(e *env, kind, result string) float64 {
-	e.T.Helper()
-	mfs, err := e.Reg.Gather()
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "pyindex_mirror_cache_lookups_total" {
-			continue
-		}
-		for _, m := range mf.Metric {
-			labels := map[string]string{}
-			for _, l := range m.Label {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["kind"] == kind && labels["result"] == result {
-				return m.Counter.GetValue()
-			}
-		}
-	}
-	return 0
+	return testutil.ToFloat64(mirror.Lookups(e.Mirror).WithLabelValues(kind, result))
 }
 
 // TestStale serves cached pages and files when the upstream answers 503 or

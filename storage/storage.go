@@ -9,6 +9,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -150,4 +151,14 @@ func Key(sha256hex string) string {
 // what Put returns (ErrInvalidKey, ErrNoSpace, a context error, ...).
 func PutBytes(ctx context.Context, s Store, key string, b []byte) error {
 	return s.Put(ctx, key, bytes.NewReader(b), int64(len(b)))
+}
+
+// PutContent stores b under its content address, Key of its SHA-256, and
+// returns that key and the hex digest. Like PutBytes it is meant for small
+// objects; errors are PutBytes's.
+func PutContent(ctx context.Context, s Store, b []byte) (key, sha256hex string, err error) {
+	sum := sha256.Sum256(b)
+	sha256hex = hex.EncodeToString(sum[:])
+	key = Key(sha256hex)
+	return key, sha256hex, PutBytes(ctx, s, key, b)
 }

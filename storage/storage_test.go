@@ -1,13 +1,19 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/fs"
@@ -68,6 +74,31 @@ func TestKey(t *testing.T) {
 	}
 }
 
+func TestPutContent(t *testing.T) {
+	f, err := fs.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("Metadata-Version: 2.1\nName: acme\n")
+	key, sum, err := storage.PutContent(t.Context(), f, data)
+	digest := sha256.Sum256(data)
+	if err != nil || sum != hex.EncodeToString(digest[:]) || key != storage.Key(sum) {
+		t.Fatalf("PutContent = %q, %q, %v", key, sum, err)
+	}
+	got, _, err := f.Open(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if b, err := io.ReadAll(got); err != nil || !bytes.Equal(b, data) {
+		t.Errorf("stored %q, %v; want %q", b, err, data)
+	}
+	// The same bytes again: the same key, no error.
+	if key2, _, err := storage.PutContent(t.Context(), f, data); err != nil || key2 != key {
+		t.Errorf("second PutContent = %q, %v", key2, err)
+	}
+}
+
 // The decorated store must still meet the contract.
 func TestWithMetricsCompliance(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -88,9 +119,13 @@ func TestWithMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := storage.WithMetrics(f, "fs", reg)
+	// Zeros are exported for every op at once, on reg.
+	if n, err := testutil.GatherAndCount(reg, "pyindex_storage_errors_total"); err != nil || n != 5 {
+		t.Errorf("errors_total has %d series (%v), want one per op: 5", n, err)
+	}
 	errCount := func(op string) float64 {
 		t.Helper()
-		return counterValue(t, reg, "pyindex_storage_errors_total", "fs", op)
+		return counterValue(s, "fs", op)
 	}
 
 	if err := storage.PutBytes(ctx, s, "a/b", []byte("x")); err != nil {
@@ -124,14 +159,18 @@ func TestWithMetrics(t *testing.T) {
 		t.Errorf("a callback error counted as a storage error: %v", got)
 	}
 
-	if n := histogramCount(t, reg, "fs", storage.OpStat); n != 2 {
+	if n := histogramCount(t, s, "fs", storage.OpStat); n != 2 {
 		t.Errorf("duration histogram for stat has %d samples, want 2", n)
 	}
-	if n := histogramCount(t, reg, "fs", storage.OpPut); n != 2 {
+	if n := histogramCount(t, s, "fs", storage.OpPut); n != 2 {
 		t.Errorf("duration histogram for put has %d samples, want 2", n)
 	}
-	if n := seriesCount(t, reg, "pyindex_storage_errors_total"); n != 5 {
-		t.Errorf("errors_total has %d series, want one per op: 5", n)
+	if n, err := testutil.GatherAndCount(reg, "pyindex_storage_errors_total"); err != nil || n != 5 {
+		t.Errorf("errors_total has %d series (%v), want one per op: 5", n, err)
+	}
+	// The durations are registered on reg too: put, stat and list ran.
+	if n, err := testutil.GatherAndCount(reg, "pyindex_storage_operation_duration_seconds"); err != nil || n != 3 {
+		t.Errorf("operation_duration_seconds has %d series (%v), want 3", n, err)
 	}
 
 	// Optional interfaces survive the decoration.
@@ -183,8 +222,15 @@ func TestWithMetricsOptionalInterfaces(t *testing.T) {
 	if u, err := p.PresignedGetURL(t.Context(), "k", "f.whl"); err != nil || u.Path != "/k" {
 		t.Errorf("PresignedGetURL = %v, %v", u, err)
 	}
-	if n := histogramCount(t, reg, "s3", storage.OpPresign); n != 1 {
+	if n := histogramCount(t, s, "s3", storage.OpPresign); n != 1 {
 		t.Errorf("presign samples = %d, want 1", n)
+	}
+	if n, err := testutil.GatherAndCount(reg, "pyindex_storage_operation_duration_seconds"); err != nil || n != 1 {
+		t.Errorf("operation_duration_seconds has %d series (%v), want 1 (presign) on reg", n, err)
+	}
+	// A presigner's errors_total exports a zero for presign beside the 5 ops.
+	if n, err := testutil.GatherAndCount(reg, "pyindex_storage_errors_total"); err != nil || n != 6 {
+		t.Errorf("errors_total has %d series (%v), want 6", n, err)
 	}
 
 	// Disabled presigning is passed through but not counted as an error.
@@ -192,7 +238,7 @@ func TestWithMetricsOptionalInterfaces(t *testing.T) {
 	if _, err := off.(storage.Presigner).PresignedGetURL(t.Context(), "k", ""); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("PresignedGetURL = %v, want errors.ErrUnsupported", err)
 	}
-	if got := counterValue(t, reg, "pyindex_storage_errors_total", "s3", storage.OpPresign); got != 0 {
+	if got := counterValue(off, "s3", storage.OpPresign); got != 0 {
 		t.Errorf("disabled presigning counted as an error: %v", got)
 	}
 
@@ -207,73 +253,22 @@ func TestWithMetricsOptionalInterfaces(t *testing.T) {
 	}
 }
 
-func counterValue(t *testing.T, reg *prometheus.Registry, name, backend, op string) float64 {
+// counterValue returns pyindex_storage_errors_total{backend,op} of s, a
+// store decorated by WithMetrics.
+func counterValue(s storage.Store, backend, op string) float64 {
+	_, errs := storage.Collectors(s)
+	return testutil.ToFloat64(errs.WithLabelValues(backend, op))
+}
+
+// histogramCount returns how many durations
+// pyindex_storage_operation_duration_seconds{backend,op} of s has observed
+// (testutil reads counters and gauges only).
+func histogramCount(t *testing.T, s storage.Store, backend, op string) uint64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
+	duration, _ := storage.Collectors(s)
+	var m dto.Metric
+	if err := duration.WithLabelValues(backend, op).(prometheus.Histogram).Write(&m); err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labels(m.GetLabel()) == backend+"/"+op {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no %s{backend=%q,op=%q}", name, backend, op)
-	return 0
-}
-
-func histogramCount(t *testing.T, reg *prometheus.Registry, backend, op string) uint64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "pyindex_storage_operation_duration_seconds" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labels(m.GetLabel()) == backend+"/"+op {
-				return m.GetHistogram().GetSampleCount()
-			}
-		}
-	}
-	return 0
-}
-
-type labelPair interface {
-	GetName() string
-	GetValue() string
-}
-
-func labels[L labelPair](ls []L) string {
-	var backend, op string
-	for _, l := range ls {
-		switch l.GetName() {
-		case "backend":
-			backend = l.GetValue()
-		case "op":
-			op = l.GetValue()
-		}
-	}
-	return backend + "/" + op
-}
-
-func seriesCount(t *testing.T, reg *prometheus.Registry, name string) int {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return len(mf.GetMetric())
-		}
-	}
-	return 0
+	return m.GetHistogram().GetSampleCount()
 }

@@ -159,9 +159,8 @@ func seedFiles(project, version, wheelKey, metaKey, sdistKey string) []index.New
 // sharedBlobs stores the three blobs every seeded row points at.
 func sharedBlobs(ctx context.Context, store storage.Store) (wheel, meta, sdist string, err error) {
 	put := func(b []byte) (string, error) {
-		sum := sha256.Sum256(b)
-		key := storage.Key(hex.EncodeToString(sum[:]))
-		return key, storage.PutBytes(ctx, store, key, b)
+		key, _, err := storage.PutContent(ctx, store, b)
+		return key, err
 	}
 	w, err := buildWheel(io.Discard, "bench_shared", "1.0", 0)
 	if err != nil {

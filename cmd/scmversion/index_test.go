@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pyindex/pyindex/upload/scm"
+	"github.com/pyindex/pyindex/index/devapi"
 )
 
 // fakeIndex implements the dev-versions contract of issue 7: numbers
@@ -23,18 +23,18 @@ type fakeIndex struct {
 	serverBase string
 
 	mu       sync.Mutex
-	last     map[string]int                    // project + base -> last number handed out
-	byCommit map[string]scm.DevVersionResponse // project + base + commit -> answer
-	requests []scm.DevVersionRequest           // in arrival order
-	projects []string                          // project of each request
-	headers  []http.Header                     // headers of each request
+	last     map[string]int             // project + base -> last number handed out
+	byCommit map[string]devapi.Response // project + base + commit -> answer
+	requests []devapi.Request           // in arrival order
+	projects []string                   // project of each request
+	headers  []http.Header              // headers of each request
 	srv      *httptest.Server
 }
 
 func newFakeIndex(t *testing.T) *fakeIndex {
 	f := &fakeIndex{
 		token: "s3cret", serverBase: "3.0.0",
-		last: map[string]int{}, byCommit: map[string]scm.DevVersionResponse{},
+		last: map[string]int{}, byCommit: map[string]devapi.Response{},
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -54,7 +54,7 @@ func (f *fakeIndex) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid or missing token"})
 		return
 	}
-	var req scm.DevVersionRequest
+	var req devapi.Request
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Commit == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "commit is required"})
 		return
@@ -73,7 +73,7 @@ func (f *fakeIndex) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.last[key]++
 	n := f.last[key]
-	resp := scm.DevVersionResponse{Version: base + ".dev" + strconv.Itoa(n), Number: n}
+	resp := devapi.Response{Version: base + ".dev" + strconv.Itoa(n), Number: n}
 	f.byCommit[key+"\x00"+req.Commit] = resp
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -90,7 +90,7 @@ func (f *fakeIndex) nRequests() int {
 	return len(f.requests)
 }
 
-func (f *fakeIndex) lastRequest(t *testing.T) scm.DevVersionRequest {
+func (f *fakeIndex) lastRequest(t *testing.T) devapi.Request {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pyindex/pyindex/index/devapi"
 	"github.com/pyindex/pyindex/upload/scm"
 )
 
@@ -233,7 +234,7 @@ func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, s
 // with it.
 func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, environ []string, rep *report) error {
 	env := envMap(environ)
-	req := scm.DevVersionRequest{Commit: r.Commit, Branch: ciBranch(r.Branch, env)}
+	req := devapi.Request{Commit: r.Commit, Branch: ciBranch(r.Branch, env)}
 	if req.Commit == "" {
 		ho := o
 		ho.Root = r.Root

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/devapi"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/pep503"
 )
@@ -29,13 +30,7 @@ func NewDevVersionsHandler(deps Deps) (*DevVersionsHandler, error) {
 
 // Register adds the route.
 func (h *DevVersionsHandler) Register(g *echo.Group) {
-	g.POST("/api/v1/projects/:project/dev-versions", h.allocate)
-}
-
-type devRequest struct {
-	Base   string `json:"base"`
-	Commit string `json:"commit"`
-	Branch string `json:"branch"`
+	g.POST(devapi.Route, h.allocate)
 }
 
 func (h *DevVersionsHandler) allocate(c echo.Context) error {
@@ -51,7 +46,7 @@ func (h *DevVersionsHandler) allocate(c echo.Context) error {
 	if err := h.cat.AuthorizeUpload(c.Request().Context(), p, project); err != nil {
 		return err
 	}
-	var req devRequest
+	var req devapi.Request
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
 	if err := (&echo.DefaultBinder{}).BindBody(c, &req); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "body must be JSON: {\"base\": \"1.2.4\", \"commit\": \"<sha>\", \"branch\": \"main\"}")
@@ -60,5 +55,5 @@ func (h *DevVersionsHandler) allocate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"version": dv.Version, "number": dv.Number, "base": dv.Base, "reused": dv.Reused})
+	return c.JSON(http.StatusOK, devapi.Response{Base: dv.Base, Number: int(dv.Number), Reused: dv.Reused, Version: dv.Version})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/admin"
@@ -157,7 +158,7 @@ func TestPrunePlans(t *testing.T) {
 				t.Errorf("plan totals: %d files %d bytes, releases say %d %d", len(plan.Files), plan.Bytes, files, bytes)
 			}
 			// The real run deletes exactly the plan.
-			real, err := en.cat.Prune(context.Background(), tc.rules, index.Actor{Name: "test"})
+			real, err := en.cat.PruneRows(context.Background(), tc.rules, index.Actor{Name: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,13 +290,20 @@ func TestRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if admin.FreedCounter(r2) != admin.FreedCounter(r) {
+		t.Error("the second Retention on reg has a counter of its own")
+	}
+	if n, err := testutil.GatherAndCount(reg, "pyindex_retention_bytes_freed_total"); err != nil || n != 1 {
+		t.Errorf("pyindex_retention_bytes_freed_total on reg: %d series, %v", n, err)
+	}
+	freedValue := func() float64 { return testutil.ToFloat64(admin.FreedCounter(r)) }
 	r.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		events, _ := en.cat.AuditEvents(context.Background(), index.AuditQuery{Actor: admin.RetentionActor})
 		// The audit entries commit before the blobs go and the counter
 		// moves; wait for both so that Stop does not cancel the deletion.
-		if len(events) == 2 && counterValue(t, reg, "pyindex_retention_bytes_freed_total") > 0 {
+		if len(events) == 2 && freedValue() > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -306,7 +314,7 @@ func TestRetention(t *testing.T) {
 	r.Stop()
 	r.Stop()
 	r2.Stop() // never started
-	freed := counterValue(t, reg, "pyindex_retention_bytes_freed_total")
+	freed := freedValue()
 	if freed == 0 {
 		t.Error("pyindex_retention_bytes_freed_total is 0")
 	}
@@ -327,20 +335,4 @@ func TestRetention(t *testing.T) {
 			t.Errorf("%+v validates", bad)
 		}
 	}
-}
-
-// counterValue returns the value of the counter called name in reg.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no counter %s", name)
-	return 0
 }

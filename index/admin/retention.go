@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/periodic"
 	"github.com/pyindex/pyindex/storage"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,8 +70,7 @@ type Retention struct {
 	freed prometheus.Counter
 
 	mu     sync.Mutex
-	cancel context.CancelFunc // nil until Start
-	done   chan struct{}
+	runner *periodic.Runner // nil until Start
 }
 
 // NewRetention returns a Retention over deps.Catalog and deps.Store that
@@ -114,38 +114,21 @@ func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
 func (r *Retention) Start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.cfg.Enabled || r.cancel != nil {
+	if !r.cfg.Enabled || r.runner != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.done = make(chan struct{})
-	go func() {
-		defer close(r.done)
-		t := time.NewTicker(r.cfg.Interval)
-		defer t.Stop()
-		for {
-			if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
-				r.log.Error("retention run failed", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+	r.runner = periodic.Start(context.Background(), r.cfg.Interval, func(ctx context.Context) {
+		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("retention run failed", "err", err)
 		}
-	}()
+	})
 }
 
 // Stop stops the schedule, cancelling a run in progress, and waits for it
 // to end. It may be called more than once, and without Start.
 func (r *Retention) Stop() {
 	r.mu.Lock()
-	cancel, done := r.cancel, r.done
+	runner := r.runner
 	r.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
-	<-done
+	runner.Stop()
 }

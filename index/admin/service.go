@@ -59,9 +59,9 @@ type Deleted struct {
 }
 
 // DeleteProject deletes a project, its rows and then its unshared blobs.
-// Errors are Catalog.DeleteProject's.
+// Errors are Catalog.DeleteProjectRows'.
 func (a *Service) DeleteProject(ctx context.Context, project string, who index.Actor) (Deleted, error) {
-	rm, err := a.cat.DeleteProject(ctx, project, who)
+	rm, err := a.cat.DeleteProjectRows(ctx, project, who)
 	if err != nil {
 		return Deleted{}, err
 	}
@@ -69,9 +69,9 @@ func (a *Service) DeleteProject(ctx context.Context, project string, who index.A
 }
 
 // DeleteRelease deletes a release, its rows and then its unshared blobs.
-// Errors are Catalog.DeleteRelease's.
+// Errors are Catalog.DeleteReleaseRows'.
 func (a *Service) DeleteRelease(ctx context.Context, project, version string, who index.Actor) (Deleted, error) {
-	rm, err := a.cat.DeleteRelease(ctx, project, version, who)
+	rm, err := a.cat.DeleteReleaseRows(ctx, project, version, who)
 	if err != nil {
 		return Deleted{}, err
 	}
@@ -79,9 +79,9 @@ func (a *Service) DeleteRelease(ctx context.Context, project, version string, wh
 }
 
 // DeleteFile deletes one file's row and then its blobs unless shared.
-// Errors are Catalog.DeleteFile's.
+// Errors are Catalog.DeleteFileRows'.
 func (a *Service) DeleteFile(ctx context.Context, project, version, filename string, who index.Actor) (Deleted, error) {
-	rm, err := a.cat.DeleteFile(ctx, project, version, filename, who)
+	rm, err := a.cat.DeleteFileRows(ctx, project, version, filename, who)
 	if err != nil {
 		return Deleted{}, err
 	}
@@ -97,13 +97,13 @@ type PruneResult struct {
 }
 
 // Prune deletes the dev builds rules select, or with dryRun reports what it
-// would delete, computed the same way. Errors are Catalog.Prune's.
+// would delete, computed the same way. Errors are Catalog.PruneRows'.
 func (a *Service) Prune(ctx context.Context, rules index.PruneRules, dryRun bool, who index.Actor) (PruneResult, error) {
 	if dryRun {
 		plan, err := a.cat.PlanPrune(ctx, rules)
 		return PruneResult{PrunePlan: plan, DryRun: true}, err
 	}
-	plan, err := a.cat.Prune(ctx, rules, who)
+	plan, err := a.cat.PruneRows(ctx, rules, who)
 	if err != nil {
 		return PruneResult{}, err
 	}

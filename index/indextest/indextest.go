@@ -161,10 +161,7 @@ func Seed(t testing.TB, cat *index.Catalog, store storage.Store, filename string
 	}
 	if wheel {
 		nf.PackageType, nf.PythonVersion = "bdist_wheel", "py3"
-		ms := sha256.Sum256(meta)
-		nf.MetadataSHA256 = hex.EncodeToString(ms[:])
-		nf.MetadataKey = storage.Key(nf.MetadataSHA256)
-		if err := storage.PutBytes(ctx, store, nf.MetadataKey, meta); err != nil {
+		if nf.MetadataKey, nf.MetadataSHA256, err = storage.PutContent(ctx, store, meta); err != nil {
 			t.Fatalf("seed %s metadata: %v", filename, err)
 		}
 	}

@@ -752,7 +752,7 @@ func TestFileCacheInvalidation(t *testing.T) {
 		}
 	}
 	cli := indextest.OpenCatalog(t, en.cat.Path())
-	if _, err := cli.DeleteFile(context.Background(), "acme-util", "0.1", wheel, index.Actor{Name: "cli"}); err != nil {
+	if _, err := cli.DeleteFileRows(context.Background(), "acme-util", "0.1", wheel, index.Actor{Name: "cli"}); err != nil {
 		t.Fatal(err)
 	}
 	if rec := en.get(url); rec.Code != http.StatusNotFound {

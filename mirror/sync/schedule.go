@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index/pep508"
+	"github.com/pyindex/pyindex/index/periodic"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -125,7 +125,7 @@ type Scheduler struct {
 	jobs    []Job
 	log     *slog.Logger
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	runners []*periodic.Runner
 	runs    *prometheus.CounterVec
 	files   *prometheus.CounterVec
 	bytes   *prometheus.CounterVec
@@ -168,22 +168,8 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 func (s *Scheduler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	for i, j := range s.jobs {
-		s.wg.Add(1)
-		go s.loop(ctx, j, j.JobName(i))
-	}
-}
-
-func (s *Scheduler) loop(ctx context.Context, j Job, name string) {
-	defer s.wg.Done()
-	t := time.NewTicker(j.Interval)
-	defer t.Stop()
-	for {
-		s.run(ctx, j, name)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+		name := j.JobName(i)
+		s.runners = append(s.runners, periodic.Start(ctx, j.Interval, func(ctx context.Context) { s.run(ctx, j, name) }))
 	}
 }
 
@@ -235,6 +221,8 @@ func (s *Scheduler) Stop() {
 	if s == nil || s.cancel == nil {
 		return
 	}
-	s.cancel()
-	s.wg.Wait()
+	s.cancel() // all jobs at once, then wait for each
+	for _, r := range s.runners {
+		r.Stop()
+	}
 }

@@ -8,41 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pyindex/pyindex/index/devapi"
 	"github.com/pyindex/pyindex/index/pep440"
 )
-
-// DevVersionsPath is the index endpoint that hands out dev numbers, relative
-// to the index URL; %s is the project name, path-escaped.
-const DevVersionsPath = "/api/v1/projects/%s/dev-versions"
-
-// DevVersionRequest is the JSON body of POST DevVersionsPath.
-//
-// The server's contract: numbers are strictly increasing per project and
-// base, always above any <base>.devN already uploaded, and the same commit
-// (with the same base) gets the same number again, so a retried request is
-// harmless. Without Base the server uses the next version after the
-// project's newest final release.
-type DevVersionRequest struct {
-	// Base is the public version before ".devN" ("1.2.4"), as Result.Base
-	// computes it; empty to let the server choose.
-	Base string `json:"base,omitempty"`
-	// Commit is the full hash of the commit being built.
-	Commit string `json:"commit"`
-	// Branch is the branch being built; informational.
-	Branch string `json:"branch,omitempty"`
-}
-
-// DevVersionResponse is the server's answer: Version is Base + ".dev" +
-// Number (equal to it under PEP 440 when the server normalizes the base).
-type DevVersionResponse struct {
-	Version string `json:"version"`
-	Number  int    `json:"number"`
-}
 
 // HTTPError is a non-2xx answer from the index.
 type HTTPError struct {
@@ -77,17 +49,17 @@ type IndexClient struct {
 // version equal under PEP 440 to req.Base + ".dev" + number (or, without a
 // base, a valid version ending in ".dev" + number). Errors: *HTTPError for an answer
 // other than 2xx, ErrInvalidVersion for an inconsistent answer.
-func (c *IndexClient) DevVersion(ctx context.Context, project string, req DevVersionRequest) (DevVersionResponse, error) {
+func (c *IndexClient) DevVersion(ctx context.Context, project string, req devapi.Request) (devapi.Response, error) {
 	if project == "" {
-		return DevVersionResponse{}, errorf(ErrConfig, "no project name for the index")
+		return devapi.Response{}, errorf(ErrConfig, "no project name for the index")
 	}
 	if req.Commit == "" {
-		return DevVersionResponse{}, errorf(ErrConfig, "no commit to ask the index about (HEAD has no commit)")
+		return devapi.Response{}, errorf(ErrConfig, "no commit to ask the index about (HEAD has no commit)")
 	}
-	endpoint := strings.TrimRight(c.URL, "/") + fmt.Sprintf(DevVersionsPath, url.PathEscape(project))
+	endpoint := strings.TrimRight(c.URL, "/") + devapi.Path(project)
 	body, err := json.Marshal(req)
 	if err != nil {
-		return DevVersionResponse{}, err
+		return devapi.Response{}, err
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -101,7 +73,7 @@ func (c *IndexClient) DevVersion(ctx context.Context, project string, req DevVer
 	if backoff == 0 {
 		backoff = time.Second
 	}
-	var resp DevVersionResponse
+	var resp devapi.Response
 	for attempt := 0; ; attempt++ {
 		var retry bool
 		resp, retry, err = c.post(ctx, hc, endpoint, body)
@@ -110,23 +82,23 @@ func (c *IndexClient) DevVersion(ctx context.Context, project string, req DevVer
 		}
 		select {
 		case <-ctx.Done():
-			return DevVersionResponse{}, errors.Join(err, ctx.Err())
+			return devapi.Response{}, errors.Join(err, ctx.Err())
 		case <-time.After(backoff << attempt):
 		}
 	}
 	if err != nil {
-		return DevVersionResponse{}, err
+		return devapi.Response{}, err
 	}
 	if err := checkDevResponse(req, resp); err != nil {
-		return DevVersionResponse{}, err
+		return devapi.Response{}, err
 	}
 	return resp, nil
 }
 
-func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string, body []byte) (DevVersionResponse, bool, error) {
+func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string, body []byte) (devapi.Response, bool, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return DevVersionResponse{}, false, errorf(ErrConfig, "index URL %q: %v", c.URL, err)
+		return devapi.Response{}, false, errorf(ErrConfig, "index URL %q: %v", c.URL, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
@@ -136,12 +108,12 @@ func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string
 	}
 	hresp, err := hc.Do(hreq)
 	if err != nil {
-		return DevVersionResponse{}, ctx.Err() == nil, fmt.Errorf("POST %s: %w", endpoint, err)
+		return devapi.Response{}, ctx.Err() == nil, fmt.Errorf("POST %s: %w", endpoint, err)
 	}
 	defer hresp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
 	if err != nil {
-		return DevVersionResponse{}, true, fmt.Errorf("POST %s: reading the answer: %w", endpoint, err)
+		return devapi.Response{}, true, fmt.Errorf("POST %s: reading the answer: %w", endpoint, err)
 	}
 	if hresp.StatusCode/100 != 2 {
 		msg := strings.TrimSpace(string(raw))
@@ -153,16 +125,16 @@ func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string
 		}
 		retry := hresp.StatusCode == http.StatusBadGateway || hresp.StatusCode == http.StatusServiceUnavailable ||
 			hresp.StatusCode == http.StatusGatewayTimeout
-		return DevVersionResponse{}, retry, &HTTPError{Status: hresp.StatusCode, Message: msg}
+		return devapi.Response{}, retry, &HTTPError{Status: hresp.StatusCode, Message: msg}
 	}
-	var resp DevVersionResponse
+	var resp devapi.Response
 	if err := json.Unmarshal(raw, &resp); err != nil {
-		return DevVersionResponse{}, false, fmt.Errorf("POST %s: answer is not the expected JSON: %w", endpoint, err)
+		return devapi.Response{}, false, fmt.Errorf("POST %s: answer is not the expected JSON: %w", endpoint, err)
 	}
 	return resp, false, nil
 }
 
-func checkDevResponse(req DevVersionRequest, resp DevVersionResponse) error {
+func checkDevResponse(req devapi.Request, resp devapi.Response) error {
 	if resp.Number < 0 {
 		return errorf(ErrInvalidVersion, "index answered a negative dev number %d", resp.Number)
 	}
@@ -185,10 +157,4 @@ func checkDevResponse(req DevVersionRequest, resp DevVersionResponse) error {
 		return errorf(ErrInvalidVersion, "index answered version %q, which does not end in %s", resp.Version, suffix)
 	}
 	return nil
-}
-
-// DevBase returns the public version before ".devN" in a version the
-// index answered ("1.2.4" for "1.2.4.dev17").
-func (r DevVersionResponse) DevBase() string {
-	return strings.TrimSuffix(r.Version, ".dev"+strconv.Itoa(r.Number))
 }

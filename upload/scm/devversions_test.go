@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyindex/pyindex/index/devapi"
 	"github.com/pyindex/pyindex/upload/scm"
 )
 
@@ -32,7 +33,7 @@ func TestIndexClient(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(map[string]string{"error": "bad token"})
 			return
 		}
-		var req scm.DevVersionRequest
+		var req devapi.Request
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Commit == "" {
 			http.Error(w, `{"error": "bad request"}`, http.StatusBadRequest)
 			return
@@ -47,18 +48,18 @@ func TestIndexClient(t *testing.T) {
 		case "normalize":
 			base = "1.2.4"
 		}
-		_ = json.NewEncoder(w).Encode(scm.DevVersionResponse{Version: base + ".dev7", Number: 7})
+		_ = json.NewEncoder(w).Encode(devapi.Response{Version: base + ".dev7", Number: 7})
 	}))
 	defer srv.Close()
 	ctx := context.Background()
 	c := &scm.IndexClient{URL: srv.URL + "/", Token: "s3cret", Backoff: time.Millisecond}
 
-	resp, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "1.2.4", Commit: "abc", Branch: "main"})
+	resp, err := c.DevVersion(ctx, "my.pkg", devapi.Request{Base: "1.2.4", Commit: "abc", Branch: "main"})
 	if err != nil || resp.Version != "1.2.4.dev7" || resp.Number != 7 || resp.DevBase() != "1.2.4" {
 		t.Fatalf("got %+v, %v", resp, err)
 	}
 
-	resp, err = c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Commit: "abc"})
+	resp, err = c.DevVersion(ctx, "my.pkg", devapi.Request{Commit: "abc"})
 	if err != nil || resp.DevBase() != "2.0.0" {
 		t.Errorf("server base: got %+v, %v", resp, err)
 	}
@@ -66,30 +67,30 @@ func TestIndexClient(t *testing.T) {
 	// 503 twice, then success: retried.
 	hits.Store(0)
 	failFirst.Store(2)
-	if _, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "1.2.4", Commit: "abc"}); err != nil || hits.Load() != 3 {
+	if _, err := c.DevVersion(ctx, "my.pkg", devapi.Request{Base: "1.2.4", Commit: "abc"}); err != nil || hits.Load() != 3 {
 		t.Errorf("retry: %v after %d requests", err, hits.Load())
 	}
 
 	// A server that normalizes the base is fine.
-	if _, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "01.2.4", Commit: "abc", Branch: "normalize"}); err != nil {
+	if _, err := c.DevVersion(ctx, "my.pkg", devapi.Request{Base: "01.2.4", Commit: "abc", Branch: "normalize"}); err != nil {
 		t.Errorf("normalized base: %v", err)
 	}
 
 	// An inconsistent answer is refused.
-	if _, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "1.2.4", Commit: "abc", Branch: "lie"}); !errors.Is(err, scm.ErrInvalidVersion) {
+	if _, err := c.DevVersion(ctx, "my.pkg", devapi.Request{Base: "1.2.4", Commit: "abc", Branch: "lie"}); !errors.Is(err, scm.ErrInvalidVersion) {
 		t.Errorf("inconsistent answer: %v", err)
 	}
 
 	// A 401 is not retried and carries the server's message.
 	hits.Store(0)
 	bad := &scm.IndexClient{URL: srv.URL, Token: "wrong", Backoff: time.Millisecond}
-	_, err = bad.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "1.2.4", Commit: "abc"})
+	_, err = bad.DevVersion(ctx, "my.pkg", devapi.Request{Base: "1.2.4", Commit: "abc"})
 	var he *scm.HTTPError
 	if !errors.As(err, &he) || he.Status != http.StatusUnauthorized || he.Message != "bad token" || hits.Load() != 1 {
 		t.Errorf("401: %v after %d requests", err, hits.Load())
 	}
 
-	if _, err := c.DevVersion(ctx, "my.pkg", scm.DevVersionRequest{Base: "1.2.4"}); !errors.Is(err, scm.ErrConfig) {
+	if _, err := c.DevVersion(ctx, "my.pkg", devapi.Request{Base: "1.2.4"}); !errors.Is(err, scm.ErrConfig) {
 		t.Errorf("no commit: %v", err)
 	}
 }

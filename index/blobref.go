@@ -234,3 +234,62 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 	})
 	return repaired, orphans, err
 }
+
+// BlobReferenced reports whether any file row, hosted or mirrored, uses
+// key as its blob or metadata blob.
+func (c *Catalog) BlobReferenced(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n)
+	return n == 1, formatError(err)
+}
+
+// DeleteBlobIfUnreferenced calls del (which deletes the blob at key) unless
+// a file row (hosted or mirrored) references key as its file or metadata blob, and reports
+// whether it did. It holds the catalog's write lock meanwhile, so no row
+// referencing key can be committed between the check and the deletion.
+func (c *Catalog) DeleteBlobIfUnreferenced(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
+	deleted := false
+	err := c.write(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n); err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		if err := del(ctx); err != nil {
+			return err
+		}
+		deleted = true
+		return nil
+	})
+	return deleted, err
+}
+
+// BlobKeys calls fn once for every blob key the catalog references: hosted
+// files and their extracted metadata, and cached mirror files and theirs.
+// It reads one snapshot; an error from fn stops the walk and is returned.
+func (c *Catalog) BlobKeys(ctx context.Context, fn func(key string) error) error {
+	return c.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT blob_key FROM files
+			UNION SELECT metadata_key FROM files WHERE metadata_key != ''
+			UNION SELECT blob_key FROM mirror_files WHERE blob_key != ''
+			UNION SELECT metadata_key FROM mirror_files WHERE metadata_key != ''
+			ORDER BY 1`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var key string
+			if err := rows.Scan(&key); err != nil {
+				return err
+			}
+			if err := fn(key); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}

@@ -24,7 +24,7 @@ func TestRepairBlobRefRechecks(t *testing.T) {
 	who := index.Actor{Name: "test"}
 
 	// The row was deleted meanwhile (an admin delete): ErrNotFound.
-	if _, err := cat.DeleteFile(ctx, "acme-util", "", a.Filename, who); err != nil {
+	if _, err := cat.DeleteFileRows(ctx, "acme-util", "", a.Filename, who); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := cat.RepairBlobRef(ctx, refs[a.Filename], "missing", who, nil); !errors.Is(err, index.ErrNotFound) {
