@@ -44,8 +44,19 @@ func (m *Mirror) Routes() []httpx.Route {
 	return []httpx.Route{{Path: RouteFile, Lookup: m.storedFile}}
 }
 
-// errNotStored is storedFile's answer when the file must be fetched.
+// errNotStored is storedFile's answer when the file must be fetched; it
+// comes as a *notStored with what was located.
 var errNotStored = errors.New("mirror file not stored")
+
+// notStored is the errNotStored of one located file.
+type notStored struct {
+	name string // the normalized project
+	f    index.MirrorFile
+	meta bool
+}
+
+func (e *notStored) Error() string        { return errNotStored.Error() }
+func (e *notStored) Is(target error) bool { return target == errNotStored }
 
 // locate finds the file a request for /mirror/files/PROJECT/FILENAME
 // names (".metadata" cut off: meta): a file of a cached page (never an
@@ -80,19 +91,20 @@ func (m *Mirror) locate(ctx context.Context, r auth.Result, project, filename st
 // metadata must be fetched first, and the lane gets ErrNotInMemory for
 // anything but a plain 200 of a stored blob.
 func (m *Mirror) storedFile(ctx context.Context, req *httpx.Request, params []string, rep *httpx.Reply) error {
-	_, f, meta, err := m.locate(ctx, req.Auth, params[0], params[1])
+	name, f, meta, err := m.locate(ctx, req.Auth, params[0], params[1])
 	if err != nil {
 		if req.InMemory {
 			return httpx.ErrNotInMemory
 		}
 		return err
 	}
+	notHere := &notStored{name: name, f: f, meta: meta}
 	kind, b := kindFile, httpx.Blob{Key: f.BlobKey, SHA256: f.SHA256, ContentType: fileType, ModTime: modTime(&f), Name: params[1]}
 	if meta {
 		kind, b.Key, b.SHA256 = kindMetadata, f.MetadataKey, f.MetadataSHA256
 		if b.Key == "" && f.UpstreamMetadata != "" {
 			if !req.InMemory {
-				return errNotStored // serveMetadata checks and fetches it
+				return notHere // serveMetadata checks and fetches it
 			}
 			b.Key, b.SHA256 = storage.Key(f.UpstreamMetadata), f.UpstreamMetadata
 		}
@@ -101,9 +113,12 @@ func (m *Mirror) storedFile(ctx context.Context, req *httpx.Request, params []st
 		if req.InMemory {
 			return httpx.ErrNotInMemory
 		}
-		return errNotStored
+		return notHere
 	}
 	if err := m.storedReply(ctx, req, b, rep); err != nil {
+		if errors.Is(err, errNotStored) {
+			return notHere
+		}
 		return err
 	}
 	m.m.lookup(kind, resultHit)
@@ -156,13 +171,11 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	if err == nil {
 		return httpx.Write(c, &rep)
 	}
-	if !errors.Is(err, errNotStored) {
+	var ns *notStored
+	if !errors.As(err, &ns) {
 		return err
 	}
-	name, f, meta, err := m.locate(ctx, req.Auth, params[0], params[1])
-	if err != nil {
-		return err
-	}
+	name, f, meta := ns.name, ns.f, ns.meta
 	if meta {
 		return m.serveMetadata(c, name, f)
 	}
@@ -179,7 +192,7 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	if c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == "" {
 		tee = &clientTee{w: c.Response()}
 	}
-	cf, err := shared(ctx, &m.files, name+"/"+filename, m.cfg.FileTimeout, func(ctx context.Context) (index.MirrorFile, error) {
+	cf, err := shared(ctx, m, &m.files, name+"/"+filename, m.cfg.FileTimeout, func(ctx context.Context) (index.MirrorFile, error) {
 		return m.fetchFile(ctx, name, f, tee)
 	})
 	if ctx.Err() != nil { // this client went away; the fetch goes on for the others
@@ -351,11 +364,7 @@ func (t *clientTee) Write(p []byte) (int, error) {
 	if !t.started {
 		t.started = true
 		hdr := t.w.Header()
-		hdr.Set(echo.HeaderContentType, fileType)
-		hdr.Set("Cache-Control", "max-age=365000000, immutable, public")
-		if t.sha256 != "" {
-			hdr.Set("ETag", `"`+t.sha256+`"`)
-		}
+		httpx.BlobHeaders(httpx.Blob{SHA256: t.sha256, ContentType: fileType}, func(name string, v []string) { hdr[name] = v })
 		if t.size >= 0 {
 			hdr.Set(echo.HeaderContentLength, strconv.FormatInt(t.size, 10))
 		}

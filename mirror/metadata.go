@@ -130,7 +130,7 @@ func (m *Mirror) serveMetadata(c echo.Context, project string, f index.MirrorFil
 // failure or a hash mismatch is an *index.UpstreamError; nothing
 // unverified is stored.
 func (m *Mirror) CacheMetadata(ctx context.Context, project string, f index.MirrorFile) (fetched bool, err error) {
-	return shared(ctx, &m.files, project+"/"+f.Filename+".metadata", m.cfg.Timeout, func(ctx context.Context) (bool, error) {
+	return shared(ctx, m, &m.files, project+"/"+f.Filename+".metadata", m.cfg.Timeout, func(ctx context.Context) (bool, error) {
 		if m.metadataFromWheel(ctx, project, f) {
 			return false, nil
 		}

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,13 @@ import (
 
 // Mirror is the pull-through cache. It is safe for concurrent use.
 type Mirror struct {
+	// life ends with Close, and with it every shared fetch (flight.go).
+	life     context.Context
+	stop     context.CancelFunc
+	lifeMu   sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+
 	cfg    Config
 	cat    *index.Catalog
 	store  storage.Store
@@ -85,7 +93,8 @@ type Deps struct {
 	// the server root.
 	BaseURL string
 	// Auth decides who may read mirrored files and use the mirror's admin
-	// API; nil allows every read and refuses the API.
+	// API. Required for Register (serving); a mirror only synced from the
+	// CLI needs none.
 	Auth *auth.Service
 }
 
@@ -109,6 +118,7 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 		now: deps.Now, auth: deps.Auth, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
 		warmProjects: cache.New[string, *projectEntry](maxWarmProjects), warmFiles: cache.New[fileKey, index.MirrorFile](maxWarmFiles),
 		neg: cache.New[string, time.Time](maxNegative)}
+	m.life, m.stop = context.WithCancel(context.Background())
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -246,7 +256,7 @@ func (m *Mirror) project(ctx context.Context, name string) (e *projectEntry, sta
 // callers (shared: a client hanging up neither fails the others nor leaves
 // the cache half-filled). It returns index.ErrNotFound for an upstream 404.
 func (m *Mirror) refresh(ctx context.Context, name string) error {
-	_, err := shared(ctx, &m.pages, name, m.cfg.Timeout, func(ctx context.Context) (struct{}, error) {
+	_, err := shared(ctx, m, &m.pages, name, m.cfg.Timeout, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, m.fetchPage(ctx, name)
 	})
 	return err

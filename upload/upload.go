@@ -206,17 +206,17 @@ func (s *Service) Add(ctx context.Context, p index.Principal, rcv Received) (Res
 	nf.UploadedBy = p.User
 	nf.RemoteAddr = rcv.RemoteAddr
 	project := pep503.Normalize(nf.Project)
-	if !p.ProjectAllowed(project) {
-		return Result{}, &ForbiddenError{Reason: fmt.Sprintf("The given token isn't allowed to upload to project '%s'", project)}
-	}
 	// Owners may upload; so may admins and tokens limited to this project
-	// (an admin granted that). The catalog checks ownership atomically.
+	// (an admin granted that). The catalog checks ownership atomically
+	// again when it records the file.
 	nf.UploaderID = p.UserID
 	nf.AnyProject = p.Admin || len(p.Projects) > 0
-	if ok, err := s.cat.MayUpload(ctx, project, p.UserID, nf.AnyProject); err != nil {
+	if err := s.cat.AuthorizeUpload(ctx, p, project); err != nil {
+		var ie *index.Error
+		if errors.As(err, &ie) && errors.Is(err, index.ErrForbidden) {
+			return Result{}, &ForbiddenError{Reason: ie.Msg}
+		}
 		return Result{}, err
-	} else if !ok {
-		return Result{}, &ForbiddenError{Reason: fmt.Sprintf("The user '%s' isn't allowed to upload to project '%s': only its owners and admins may", p.User, project)}
 	}
 
 	// A retried upload of the same bytes succeeds without a second copy;

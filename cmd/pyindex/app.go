@@ -61,6 +61,7 @@ type Main struct {
 	logOut    *batchWriter          // nil when logging straight to the writer given to NewMain
 	retention *admin.Retention      // scheduled pruning; Close stops it
 	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
+	mirror    *mirror.Mirror        // nil without a mirror; Close closes it
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w. When w
@@ -142,7 +143,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return m.serve(ctx, parts)
+	return m.serve(parts)
 }
 
 // parts are the components build makes and serve starts.
@@ -303,7 +304,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 // serve binds the listener and starts the serve loop (the fast lane in
 // front of net/http when [server] fast_lane is on), scheduled retention and
 // the scheduled mirror syncs.
-func (m *Main) serve(ctx context.Context, p *parts) error {
+func (m *Main) serve(p *parts) error {
 	cfg := m.Config
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -321,11 +322,11 @@ func (m *Main) serve(ctx context.Context, p *parts) error {
 	} else {
 		go func() { m.done <- m.server.Serve(ln) }()
 	}
-	m.retention = p.retention
+	m.retention, m.mirror = p.retention, p.mirror
 	m.retention.Start() // does nothing unless [retention] enabled = true
 	if p.syncs != nil {
 		m.syncs = p.syncs
-		m.syncs.Start(ctx) // one goroutine per [[mirror.sync]] entry
+		m.syncs.Start(context.Background()) // one goroutine per [[mirror.sync]] entry; Close stops them
 	}
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	return nil
@@ -360,6 +361,9 @@ func (m *Main) Close() error {
 		m.retention.Stop()
 	}
 	m.syncs.Stop() // nil-safe; a sync in progress stops, what it fetched stays
+	if m.mirror != nil {
+		m.mirror.Close() // upstream fetches in flight end before the catalog closes
+	}
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())
 	}

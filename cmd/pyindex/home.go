@@ -61,9 +61,9 @@ func (m *Main) home(c echo.Context) error {
 		d.Host = u.Hostname()
 	}
 	ctx := c.Request().Context()
-	// As RequireRead, but without its 401 challenge: the page itself is
+	// The read rule, but without its 401 challenge: the page itself is
 	// open to anyone.
-	if m.Auth.Config().AnonymousRead || m.Auth.Principal(c).CanRead("") {
+	if m.Auth.Read(m.Auth.FromContext(c), "") == nil {
 		s, err := m.Catalog.Stats(ctx)
 		if err != nil {
 			return err

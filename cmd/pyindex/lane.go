@@ -11,6 +11,7 @@ import (
 	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/index/httpx"
+	"github.com/pyindex/pyindex/index/simple"
 )
 
 // laneLookup is the fast lane's scratch for one lookup: the read side's
@@ -51,7 +52,7 @@ func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverM
 		// Pages the lane has not rendered yet (and requests the lane
 		// declines to authenticate) are served by echo in memory and
 		// sent from the lane, so a connection stays in it.
-		InProcess: func(path string) bool { return strings.HasPrefix(path, "/simple/") },
+		InProcess: func(path string) bool { return strings.HasPrefix(path, simple.RouteRoot) },
 		Lookup: func(req *fastlane.Request, rep *fastlane.Reply) bool {
 			ll := laneLookups.Get().(*laneLookup)
 			defer laneLookups.Put(ll)

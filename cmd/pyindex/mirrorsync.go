@@ -176,6 +176,7 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, mirrors
 	if err != nil {
 		return err
 	}
+	defer m.Close() // before the catalog: an interrupted sync's downloads end first
 	return fn(ctx, mirrorsync.Deps{Mirror: m, Catalog: cat, Store: store, Log: log})
 }
 

@@ -233,7 +233,7 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 				r = s.Resolve(req.Context(), authz, c.RealIP(), req.URL.Path, Full)
 				if errors.Is(r.Err, ErrBlocked) {
 					c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())+1))
-					return echo.NewHTTPError(http.StatusTooManyRequests, "Too many failed logins from this address; try again later")
+					return ErrBlocked // 429 in the error table
 				}
 				if r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials) {
 					return r.Err

@@ -70,15 +70,26 @@ func BlobReply(ctx context.Context, store storage.Store, log *slog.Logger, req *
 		return err
 	}
 	rep.Status = http.StatusOK
-	rep.Add("Content-Type", []string{b.ContentType})
-	rep.Add("Etag", []string{`"` + b.SHA256 + `"`})
-	rep.Add("Cache-Control", blobCacheControl)
-	rep.Add("Access-Control-Allow-Origin", anyOrigin)
+	BlobHeaders(b, rep.Add)
 	rep.File, rep.Size, rep.ModTime = rc, info.Size, b.ModTime
 	if req.InMemory {
 		FileReplyHeaders(rep)
 	}
 	return nil
+}
+
+// BlobHeaders calls add with each header field every reply of a stored
+// blob carries, whoever sends it (BlobReply, and the mirror's first
+// download, streamed while it is stored): Content-Type, the ETag (when the
+// digest is known), immutable caching and CORS. Never a Content-Encoding:
+// pip hashes the bytes it receives.
+func BlobHeaders(b Blob, add func(name string, values []string)) {
+	add("Content-Type", []string{b.ContentType})
+	if b.SHA256 != "" {
+		add("Etag", []string{`"` + b.SHA256 + `"`})
+	}
+	add("Cache-Control", blobCacheControl)
+	add("Access-Control-Allow-Origin", anyOrigin)
 }
 
 // FileReplyHeaders adds to a File reply the fields http.ServeContent adds

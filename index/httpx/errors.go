@@ -17,7 +17,6 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
-	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -39,11 +38,9 @@ func ErrorStatus(err error) (int, string) {
 	}
 	var ie *index.Error
 	if errors.As(err, &ie) {
-		return kindStatus(ie.Kind), ie.Msg
-	}
-	var de *dist.InvalidError
-	if errors.As(err, &de) {
-		return http.StatusBadRequest, de.Error()
+		if code := kindStatus(ie.Kind); code != 0 {
+			return code, ie.Msg
+		}
 	}
 	if code := kindStatus(err); code != 0 {
 		return code, kindMessages[code]

@@ -22,6 +22,7 @@ type Request struct {
 	IfNoneMatch    string
 	Format         string // the ?format= query parameter
 	Query          string // the raw query, kept by redirects
+	ForceQuery     bool   // the URL ended in "?" with nothing after it
 	// Conditional is set when the request has a Range, If-Range,
 	// If-Match, If-Modified-Since or If-Unmodified-Since header.
 	Conditional bool
@@ -124,6 +125,7 @@ func NewRequest(c echo.Context, a auth.Result) Request {
 		IfNoneMatch:    h.Get("If-None-Match"),
 		Format:         c.QueryParam("format"),
 		Query:          r.URL.RawQuery,
+		ForceQuery:     r.URL.ForceQuery,
 		Conditional: h.Get("Range") != "" || h.Get("If-Range") != "" || h.Get("If-Match") != "" ||
 			h.Get("If-Modified-Since") != "" || h.Get("If-Unmodified-Since") != "",
 		Auth: a,

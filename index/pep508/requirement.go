@@ -65,7 +65,7 @@ func ParseRequirement(s string) (Requirement, error) {
 	name := spec[:i]
 	rest := strings.TrimSpace(spec[i:])
 	if strings.Contains(s, "://") || strings.HasPrefix(rest, "@") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "/") {
-		return r, fmt.Errorf("%w: %q is a URL or a path; sync takes names from the upstream index (name, extras, versions, markers)", ErrUnsupported, s)
+		return r, fmt.Errorf("%w: %q is a URL or a path, not a requirement by name (name, extras, versions, markers)", ErrUnsupported, s)
 	}
 	if name == "" || !pep503.Valid(name) {
 		return r, fmt.Errorf("invalid requirement %q: no project name", s)

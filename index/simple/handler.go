@@ -55,7 +55,7 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BaseURL != "" {
 		if _, err := basePath(c.BaseURL); err != nil {
-			errs = append(errs, fmt.Errorf("index.base_url: %w", err))
+			errs = append(errs, fmt.Errorf("index.base_url: %q must be an absolute http(s) URL", c.BaseURL))
 		}
 	}
 	if c.SimpleMaxAge < 0 {
@@ -156,11 +156,11 @@ func (h *Handler) result(c echo.Context) auth.Result {
 // Register adds the read side's routes to g (the server root).
 func (h *Handler) Register(g *echo.Group) {
 	get := []string{http.MethodGet, http.MethodHead}
-	g.Match(get, "/simple", redirectSlash)
+	g.Match(get, strings.TrimSuffix(RouteRoot, "/"), redirectSlash)
 	for _, r := range h.Routes() {
 		g.Match(get, r.Path, httpx.Handler(r, h.result))
 	}
-	g.Match(get, "/simple/:project", h.redirectProject)
+	g.Match(get, strings.TrimSuffix(RouteProject, "/"), h.redirectProject)
 	g.Match(get, "/pypi/:project/json", h.projectJSON)
 	g.Match(get, "/pypi/:project/json/", h.projectJSON)
 	g.Match(get, "/pypi/:project/:version/json", h.releaseJSON)
@@ -169,8 +169,8 @@ func (h *Handler) Register(g *echo.Group) {
 		return echo.NewHTTPError(http.StatusMethodNotAllowed)
 	}
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-		g.Add(m, "/simple/", notAllowed)
-		g.Add(m, "/simple/:project/", notAllowed)
+		g.Add(m, RouteRoot, notAllowed)
+		g.Add(m, RouteProject, notAllowed)
 	}
 }
 
@@ -275,7 +275,7 @@ func (h *Handler) project(ctx context.Context, req *httpx.Request, params []stri
 		if req.InMemory {
 			return httpx.ErrNotInMemory
 		}
-		u := url.URL{Path: h.prefix + "/simple/" + name + "/", RawQuery: req.Query}
+		u := url.URL{Path: h.prefix + "/simple/" + name + "/", RawQuery: req.Query, ForceQuery: req.ForceQuery}
 		rep.Status = http.StatusMovedPermanently
 		rep.Add("Location", []string{u.RequestURI()})
 		return nil

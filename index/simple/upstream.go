@@ -26,7 +26,7 @@ type Upstream interface {
 }
 
 // WarmUpstream is an Upstream that can also answer from memory alone;
-// FastPage serves mirrored projects through it.
+// the fast lane serves warm mirrored pages through it (an InMemory request).
 type WarmUpstream interface {
 	Upstream
 	// WarmPage returns what Page would, when it is already in memory and

@@ -8,6 +8,6 @@ type walHeader struct{}
 
 func (*walHeader) stamp() walStamp { return walStamp{} }
 
-// mapWALHeader is not available here: the serial cache runs PRAGMA
+// mapWALHeader is not available here: the watch runs PRAGMA
 // data_version for every check.
 func mapWALHeader(string) (*walHeader, func()) { return nil, nil }

@@ -131,6 +131,7 @@ func (e *Env) Stop() {
 		if e.Srv != nil {
 			e.Srv.Close()
 		}
+		e.Mirror.Close()
 		e.Cat.Close()
 	})
 }
