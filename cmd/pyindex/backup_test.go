@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/indextest"
 )
 
 // TestBackupRestore backs up a running server to a folder and to a tar
@@ -132,14 +130,7 @@ func TestServeRefusesNewerCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat.Close()
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`INSERT INTO migrations (name, applied_at) VALUES ('9999_from_the_future.sql', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	indextest.MarkNewerSchema(t, path, "9999_from_the_future.sql")
 
 	out, err := runCLI(t, nil, "", "serve", "--data", data, "--listen", "127.0.0.1:0", "--upstream", "")
 	if err == nil {

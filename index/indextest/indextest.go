@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -248,4 +249,19 @@ func CoreMetadata(t testing.TB, filename string, data []byte) []byte {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// MarkNewerSchema records, in the closed SQLite catalog at path, a
+// migration this pyindex does not know, as a newer pyindex would have
+// left it: opening the catalog must then fail with index.ErrSchemaTooNew.
+func MarkNewerSchema(t testing.TB, path, migration string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`INSERT INTO migrations (name, applied_at) VALUES (?, 0)`, migration); err != nil {
+		t.Fatal(err)
+	}
 }
