@@ -85,7 +85,7 @@ their bytes.`,
 				if res.DryRun {
 					fmt.Fprintf(out, "dry run: would delete %d releases, %d files, %s\n", len(res.Releases), len(res.Files), humanBytes(res.Bytes))
 				} else {
-					fmt.Fprintf(out, "deleted %d releases, %d files, %s; freed %s of storage\n", len(res.Releases), len(res.Files), humanBytes(res.Bytes), humanBytes(res.Freed))
+					fmt.Fprintf(out, "deleted %d releases, %d files, %s from %s; freed %s of storage\n", len(res.Releases), len(res.Files), humanBytes(res.Bytes), absPath(a.Catalog().Path()), humanBytes(res.Freed))
 				}
 				return nil
 			})
@@ -118,7 +118,7 @@ reason at once. Undo with "pyindex unyank".`,
 				if err != nil {
 					return err
 				}
-				return printRelease(cmd.OutOrStdout(), asJSON, "yanked", args[0], r)
+				return printRelease(cmd.OutOrStdout(), asJSON, "yanked", args[0], r, a.Catalog().Path())
 			})
 		},
 	}
@@ -139,7 +139,7 @@ func newUnyankCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printRelease(cmd.OutOrStdout(), asJSON, "unyanked", args[0], r)
+				return printRelease(cmd.OutOrStdout(), asJSON, "unyanked", args[0], r, a.Catalog().Path())
 			})
 		},
 	}
@@ -147,15 +147,16 @@ func newUnyankCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 	return cmd
 }
 
-func printRelease(w io.Writer, asJSON bool, verb, project string, r index.Release) error {
+// printRelease reports a yank or unyank of r in the catalog at path.
+func printRelease(w io.Writer, asJSON bool, verb, project string, r index.Release, path string) error {
 	if asJSON {
 		return writeJSON(w, map[string]any{"project": project, "version": r.Version, "yanked": r.Yanked, "yanked_reason": r.YankedReason})
 	}
 	if r.YankedReason != "" {
-		_, err := fmt.Fprintf(w, "%s %s %s: %s\n", verb, project, r.Version, r.YankedReason)
+		_, err := fmt.Fprintf(w, "%s %s %s in %s: %s\n", verb, project, r.Version, absPath(path), r.YankedReason)
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s %s %s\n", verb, project, r.Version)
+	_, err := fmt.Fprintf(w, "%s %s %s in %s\n", verb, project, r.Version, absPath(path))
 	return err
 }
 
@@ -204,7 +205,7 @@ yank" instead: a deleted version breaks everyone who pinned it.`,
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(out, "deleted %d files, %s; freed %s of storage\n", len(d.Files), humanBytes(d.Bytes), humanBytes(d.Freed))
+				_, err = fmt.Fprintf(out, "deleted %d files, %s from %s; freed %s of storage\n", len(d.Files), humanBytes(d.Bytes), absPath(a.Catalog().Path()), humanBytes(d.Freed))
 				return err
 			})
 		},

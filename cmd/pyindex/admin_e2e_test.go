@@ -174,7 +174,7 @@ func TestAdminCLI(t *testing.T) {
 	}
 	out = pyindexCLI(t, m, "yank", "e2e-prune", "1.0", "--reason", "bad")
 	_, page = get(t, m.URL()+"/simple/e2e-prune/", "", "")
-	if !strings.Contains(out, "yanked e2e-prune 1.0: bad") || !strings.Contains(page, `data-yanked="bad"`) {
+	if !strings.Contains(out, "yanked e2e-prune 1.0 in "+filepath.Join(m.Config.Data, "catalog.db")+": bad") || !strings.Contains(page, `data-yanked="bad"`) {
 		t.Errorf("yank: %s\n%s", out, page)
 	}
 	out = pyindexCLI(t, m, "delete", "e2e-prune", "1.0.dev3", "e2e_prune-1.0.dev3-py2.py3-none-any.whl")

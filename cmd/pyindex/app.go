@@ -99,8 +99,26 @@ func filesPath(cfg Config) string {
 }
 
 // openCatalog opens the catalog of cfg (used by the server and the CLI).
+// Unless cfg.mayCreate, a data folder without a catalog is an error rather
+// than a new empty catalog: a command run in the wrong folder must not
+// change a catalog no server reads.
 func openCatalog(ctx context.Context, cfg Config) (*index.Catalog, error) {
-	return index.Open(ctx, catalogPath(cfg))
+	path := catalogPath(cfg)
+	if !cfg.mayCreate {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no catalog at %s: run the command on the data folder the server uses "+
+				"(--data, PYINDEX_DATA or data in the config), or pass --init to create an empty catalog there", absPath(path))
+		}
+	}
+	return index.Open(ctx, path)
+}
+
+// absPath is path made absolute, for messages that name a file.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // openData opens the catalog and the blob store of cfg, for CLI commands
@@ -160,6 +178,7 @@ type parts struct {
 // removes what a crash left in the data folder.
 func (m *Main) open(ctx context.Context) error {
 	cfg := m.Config
+	cfg.mayCreate = true // the server creates the catalog of a new data folder
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,7 +29,10 @@ func TestUserCommands(t *testing.T) {
 		wantErr string
 		wantOut string
 	}{
-		{[]string{"user", "add", "alice", "--password-stdin"}, "alice-password\n", "", "created user alice"},
+		// A command on a folder without a catalog refuses to make one.
+		{[]string{"user", "add", "alice", "--password-stdin"}, "alice-password\n", "no catalog at", ""},
+		{[]string{"user", "list"}, "", "--init", ""},
+		{[]string{"user", "add", "alice", "--password-stdin", "--init"}, "alice-password\n", "", "created user alice in "},
 		{[]string{"user", "add", "root", "--admin", "--password-stdin"}, "root-password", "", "created admin root"},
 		{[]string{"user", "add", "alice", "--password-stdin"}, "another-password\n", "already exists", ""},
 		{[]string{"user", "add", "bob", "--password-stdin"}, "short\n", "at least 8", ""},
@@ -64,6 +68,34 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
+// TestNoCatalogIsNotCreated: a command run where there is no catalog (the
+// wrong folder, a typo in --data) changes nothing and says where it looked;
+// with --init it creates the catalog and names it.
+func TestNoCatalogIsNotCreated(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	for _, args := range [][]string{
+		{"user", "add", "bob", "--password-stdin"},
+		{"user", "list"},
+		{"token", "list"},
+		{"yank", "acme", "1.0"},
+		{"prune", "--keep-dev", "1", "--dry-run"},
+		{"fsck"},
+	} {
+		out, err := runCLI(t, nil, "bob-password-1\n", append(args, "--data", data)...)
+		want := "no catalog at " + filepath.Join(data, "catalog.db")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want one saying %q\n%s", strings.Join(args, " "), err, want, out)
+		}
+		if _, err := os.Stat(filepath.Join(data, "catalog.db")); !os.IsNotExist(err) {
+			t.Fatalf("%s created a catalog (%v)", strings.Join(args, " "), err)
+		}
+	}
+	out, err := runCLI(t, nil, "bob-password-1\n", "user", "add", "bob", "--password-stdin", "--data", data, "--init")
+	if err != nil || !strings.Contains(out, "created user bob in "+filepath.Join(data, "catalog.db")) {
+		t.Errorf("user add --init: %v\n%s", err, out)
+	}
+}
+
 // TestDataPrecedence: --data beats PYINDEX_DATA, which beats the file.
 func TestDataPrecedence(t *testing.T) {
 	dir := t.TempDir()
@@ -76,9 +108,9 @@ func TestDataPrecedence(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 	}
-	add(map[string]string{"PYINDEX_CONFIG": cfgFile}, "u1")
-	add(map[string]string{"PYINDEX_CONFIG": cfgFile, "PYINDEX_DATA": envData}, "u2")
-	add(map[string]string{"PYINDEX_DATA": envData}, "u3", "--config", cfgFile, "--data", flagData)
+	add(map[string]string{"PYINDEX_CONFIG": cfgFile}, "u1", "--init")
+	add(map[string]string{"PYINDEX_CONFIG": cfgFile, "PYINDEX_DATA": envData}, "u2", "--init")
+	add(map[string]string{"PYINDEX_DATA": envData}, "u3", "--config", cfgFile, "--data", flagData, "--init")
 	for dataDir, want := range map[string]string{fileData: "u1", envData: "u2", flagData: "u3"} {
 		out, err := runCLI(t, nil, "", "user", "list", "--data", dataDir)
 		if err != nil || !strings.Contains(out, want) || strings.Count(out, "\n") != 2 {

@@ -37,6 +37,10 @@ type Config struct {
 	// LogLevel is "debug", "info", "warn" or "error".
 	LogLevel string `toml:"log_level"`
 
+	// mayCreate lets a command create an empty catalog where the data
+	// folder has none (serve always may; other commands with --init).
+	mayCreate bool
+
 	Server  ServerConfig  `toml:"server"`
 	Auth    auth.Config   `toml:"auth"`
 	Index   simple.Config `toml:"index"`

@@ -128,7 +128,7 @@ func TestKillDuringUploads(t *testing.T) {
 		t.Skip("crash test skipped with -short")
 	}
 	data := t.TempDir()
-	cli(t, nil, "ci-password-1\n", "user", "add", "ci", "--password-stdin", "--data", data)
+	cli(t, nil, "ci-password-1\n", "user", "add", "ci", "--password-stdin", "--data", data, "--init")
 	proc, url := startProcess(t, data)
 
 	type dist struct {

@@ -71,6 +71,7 @@ func main() {
 type globalFlags struct {
 	data   string
 	config string
+	init   bool
 }
 
 // NewRootCmd returns the pyindex command tree, reading and writing the
@@ -100,6 +101,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.data, "data", "", "data folder (catalog, files); default ./data, env PYINDEX_DATA")
 	root.PersistentFlags().StringVar(&g.config, "config", "", "TOML configuration file; env PYINDEX_CONFIG")
+	root.PersistentFlags().BoolVar(&g.init, "init", false, "create an empty catalog when the data folder has none (serve and restore always do)")
 
 	load := func(cmd *cobra.Command) (Config, error) {
 		path := g.config
@@ -113,6 +115,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if cmd.Flags().Changed("data") {
 			cfg.Data = g.data
 		}
+		cfg.mayCreate = g.init
 		if f := cmd.Flags().Lookup("listen"); f != nil && f.Changed {
 			cfg.Listen = f.Value.String()
 		}
@@ -217,7 +220,7 @@ func newUserCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 				if admin {
 					role = "admin"
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "created %s %s\n", role, args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), "created %s %s in %s\n", role, args[0], absPath(cat.Path()))
 				return nil
 			})
 		},
@@ -238,7 +241,7 @@ func newUserCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 				if err := cat.SetPassword(ctx, args[0], pw, cliActor()); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed in %s\n", args[0], absPath(cat.Path()))
 				return nil
 			})
 		},
@@ -277,7 +280,7 @@ func newUserCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 				if err := cat.RemoveUser(ctx, args[0], cliActor()); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", args[0])
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s from %s\n", args[0], absPath(cat.Path()))
 				return nil
 			})
 		},

@@ -166,6 +166,7 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, mirrors
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	cfg.mayCreate = true // a sync fills a new data folder, as serve, restore and import do
 	cat, store, err := openData(ctx, cfg)
 	if err != nil {
 		return err
@@ -346,6 +347,7 @@ server runs.`,
 				defer f.Close()
 				r = f
 			}
+			cfg.mayCreate = true // an import fills a new data folder
 			cat, store, err := openData(ctx, cfg)
 			if err != nil {
 				return err
