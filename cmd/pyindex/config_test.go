@@ -28,12 +28,46 @@ func TestExampleConfigMatchesDefaults(t *testing.T) {
 	}
 	for _, key := range configKeys(reflect.TypeOf(Config{}), "") {
 		leaf := key[strings.LastIndex(key, ".")+1:]
-		if !strings.Contains(string(body), "\n"+leaf+" = ") {
+		if !strings.Contains(string(body), "\n"+leaf+" = ") && !strings.Contains(string(body), "#   [["+key+"]]") {
 			t.Errorf("config.example.toml does not document %s", key)
 		}
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("defaults do not validate: %v", err)
+	}
+}
+
+// TestExampleSyncJobUncomments: uncommenting the example [[mirror.sync]]
+// table gives a configuration with that job (it once gave "unknown keys:
+// mirror.sync.sync").
+func TestExampleSyncJobUncomments(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(body), "\n")
+	in := false
+	for i, l := range lines {
+		switch {
+		case l == "#   [[mirror.sync]]":
+			in = true
+		case in && !strings.HasPrefix(l, "#   "):
+			in = false
+		}
+		if in {
+			lines[i] = strings.TrimPrefix(l, "#   ")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path, noEnv)
+	if err != nil {
+		t.Fatalf("the example with its sync job uncommented: %v", err)
+	}
+	if len(cfg.Mirror.Sync) != 1 || cfg.Mirror.Sync[0].Name != "site" {
+		t.Errorf("sync jobs = %+v, want the example's", cfg.Mirror.Sync)
 	}
 }
 
