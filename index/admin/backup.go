@@ -78,6 +78,12 @@ type BackupResult struct {
 // Backup checks the same; calling this first fails before the catalog and
 // the store are opened.
 func CheckBackupTarget(out string) error {
+	for _, ext := range []string{".tar.gz", ".tgz", ".gz", ".zip", ".tar.zst", ".tar.xz", ".tar.bz2"} {
+		if strings.HasSuffix(strings.ToLower(out), ext) {
+			return fmt.Errorf("%s: a backup is a folder or an uncompressed .tar file, not %s; name it %s and compress it afterwards if you like",
+				out, ext, strings.TrimSuffix(out[:len(out)-len(ext)], ".tar")+".tar")
+		}
+	}
 	if strings.HasSuffix(out, ".tar") {
 		if _, err := os.Lstat(out); err == nil {
 			return fmt.Errorf("%s already exists", out)

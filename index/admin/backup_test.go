@@ -3,7 +3,9 @@ package admin_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pyindex/pyindex/index/admin"
@@ -73,5 +75,24 @@ func TestBackupRestore(t *testing.T) {
 				t.Errorf("restored blob of %s differs (%v)", whl.Filename, err)
 			}
 		})
+	}
+}
+
+// TestBackupRefusesCompressedNames: "pyindex backup x.tar.gz" once wrote a
+// folder called x.tar.gz; a name that promises compression is refused.
+func TestBackupRefusesCompressedNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"x.tar.gz", "x.tgz", "x.zip", "X.TAR.GZ"} {
+		out := filepath.Join(dir, name)
+		err := admin.CheckBackupTarget(out)
+		if err == nil || !strings.Contains(err.Error(), "uncompressed .tar") || !strings.Contains(err.Error(), "x.tar") && !strings.Contains(err.Error(), "X.tar") {
+			t.Errorf("CheckBackupTarget(%s) = %v", name, err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s was created", name)
+		}
+	}
+	if err := admin.CheckBackupTarget(filepath.Join(dir, "x.tar")); err != nil {
+		t.Errorf("x.tar: %v", err)
 	}
 }
