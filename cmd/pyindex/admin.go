@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -127,6 +128,20 @@ reason at once. Undo with "pyindex unyank".`,
 	return cmd
 }
 
+// confirmName asks on stderr for project's name to be typed on stdin, and
+// refuses unless it is.
+func confirmName(cmd *cobra.Command, project string) error {
+	fmt.Fprintf(cmd.ErrOrStderr(), "Delete project %s with all its releases and files? Type its name to confirm: ", project)
+	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if strings.TrimSpace(line) != project {
+		if err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr())
+		}
+		return fmt.Errorf("not confirmed: nothing deleted (type the project name, or pass --yes)")
+	}
+	return nil
+}
+
 func newUnyankCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -161,7 +176,7 @@ func printRelease(w io.Writer, asJSON bool, verb, project string, r index.Releas
 }
 
 func newDeleteCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
-	var asJSON bool
+	var asJSON, yes bool
 	cmd := &cobra.Command{
 		Use:   "delete PROJECT [VERSION [FILENAME]]",
 		Short: "Delete a project, a release or one file, and their stored files",
@@ -169,12 +184,21 @@ func newDeleteCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 catalog rows go first; then the stored files, unless another file shares
 their bytes. A project keeps its name (and owners) when its last release
 is deleted; only deleting the project frees the name. Consider "pyindex
-yank" instead: a deleted version breaks everyone who pinned it.`,
+yank" instead: a deleted version breaks everyone who pinned it.
+
+Deleting a whole project asks you to type its name first (read from
+standard input); --yes skips the question, for scripts.`,
 		Example: `  pyindex delete acme-util 1.2.0.dev3
   pyindex delete acme-util 1.2.0 acme_util-1.2.0-cp312-cp312-linux_x86_64.whl
-  pyindex delete old-project`,
+  pyindex delete old-project          # asks for the name
+  pyindex delete old-project --yes`,
 		Args: cobra.RangeArgs(1, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && !yes {
+				if err := confirmName(cmd, args[0]); err != nil {
+					return err
+				}
+			}
 			return withAdmin(cmd, load, func(ctx context.Context, a *admin.Service) error {
 				var d admin.Deleted
 				var err error
@@ -211,5 +235,6 @@ yank" instead: a deleted version breaks everyone who pinned it.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&yes, "yes", false, "delete a whole project without asking")
 	return cmd
 }

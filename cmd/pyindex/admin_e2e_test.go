@@ -181,7 +181,25 @@ func TestAdminCLI(t *testing.T) {
 	if !strings.Contains(out, "deleted 1 files") {
 		t.Errorf("delete file: %s", out)
 	}
-	out = pyindexCLI(t, m, "delete", "e2e-prune", "--json")
+	// A whole project goes only once its name is typed, or with --yes.
+	for _, stdin := range []string{"", "e2e\n", "y\n"} {
+		if out, err := runCLI(t, nil, stdin, "delete", "e2e-prune", "--data", m.Config.Data); err == nil || !strings.Contains(err.Error(), "not confirmed") {
+			t.Errorf("delete with %q typed: %v\n%s", stdin, err, out)
+		}
+	}
+	if code, _ := get(t, m.URL()+"/simple/e2e-prune/", "", ""); code != http.StatusOK {
+		t.Fatalf("an unconfirmed delete removed the project (%d)", code)
+	}
+	if out, err := runCLI(t, nil, "e2e-prune\n", "delete", "e2e-prune", "1.0", "e2e_prune-1.0-py2.py3-none-any.whl", "--data", m.Config.Data); err != nil {
+		t.Fatalf("a file delete asks nothing: %v\n%s", err, out)
+	}
+	buildWheel(t, dist, "e2e-prune", "1.1")
+	twineUpload(t, m, "ci", "ci-password-1", filepath.Join(dist, "e2e_prune-1.1-py2.py3-none-any.whl"))
+	if out, err := runCLI(t, nil, "e2e-prune\n", "delete", "e2e-prune", "--data", m.Config.Data); err != nil || !strings.Contains(out, "deleted 1 files") {
+		t.Errorf("delete confirmed by name: %v\n%s", err, out)
+	}
+	twineUpload(t, m, "ci", "ci-password-1", filepath.Join(dist, "e2e_prune-1.0-py2.py3-none-any.whl"))
+	out = pyindexCLI(t, m, "delete", "e2e-prune", "--json", "--yes")
 	if !strings.Contains(out, `"filename": "e2e_prune-1.0-py2.py3-none-any.whl"`) {
 		t.Errorf("delete project: %s", out)
 	}
