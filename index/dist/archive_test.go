@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/index/pep508"
 )
 
 // distsDir holds the shared tiny real distributions (see its README.md).
@@ -76,6 +79,17 @@ func TestReadMetadataSystemWheels(t *testing.T) {
 			m := mustReadMetadata(t, filepath.Base(p), data)
 			if len(m.Raw) == 0 || m.Summary == "" {
 				t.Errorf("metadata looks empty: %+v", m)
+			}
+			// The upload checks of the structured fields must pass them.
+			for _, r := range m.RequiresDist {
+				if err := pep508.Check(r); err != nil {
+					t.Errorf("Requires-Dist %q: %v", r, err)
+				}
+			}
+			for _, e := range m.ProvidesExtra {
+				if !pep503.Valid(e) {
+					t.Errorf("Provides-Extra %q is not a valid name", e)
+				}
 			}
 		})
 	}
