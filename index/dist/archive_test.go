@@ -398,10 +398,20 @@ func TestReadMetadataArchives(t *testing.T) {
 		{name: "gzip bomb after PKG-INFO", fn: tarFn, lim: Limits{RatioMinSize: 1 << 20}, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), gzipOf(t, io.LimitReader(zeroReader{}, 8<<20))...)
 		}},
-		{name: "trailing garbage tolerated", fn: tarFn, data: func(t testing.TB) []byte {
+		{name: "trailing zeros", fn: tarFn, reason: "corrupt .tar.gz: data after the end of the gzip stream", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), make([]byte, 512)...)
 		}},
-		{name: "tar.gz with a zip appended", fn: tarFn, reason: "both a .tar.gz and a zip", data: func(t testing.TB) []byte {
+		{name: "trailing garbage", fn: tarFn, reason: "corrupt .tar.gz: data after the end of the gzip stream", data: func(t testing.TB) []byte {
+			return append(makeTarGz(t, okTar...), "#!/bin/sh\nrm -rf ~\n"...)
+		}},
+		{name: "one trailing byte", fn: tarFn, reason: "corrupt .tar.gz: data after the end of the gzip stream", data: func(t testing.TB) []byte {
+			return append(makeTarGz(t, okTar...), 0x1f)
+		}},
+		{name: "two gzip members", fn: tarFn, data: func(t testing.TB) []byte {
+			tgz := makeTarGz(t, okTar...)
+			return append(tgz, gzipOf(t, strings.NewReader(""))...)
+		}},
+		{name: "tar.gz with a zip appended", fn: tarFn, reason: "both a .tar.gz and a zip archive: it holds a zip end-of-central-directory record in its last 65558 bytes", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), makeZip(t, okWheel()...)...)
 		}},
 		{name: "not gzip", fn: tarFn, reason: "not a gzip file", data: func(t testing.TB) []byte { return []byte("plain text") }},
