@@ -22,7 +22,10 @@ type Limits struct {
 	// MaxMetadataSize is the largest METADATA, PKG-INFO or WHEEL file read,
 	// in bytes, counted as actually decompressed.
 	MaxMetadataSize int64
-	// MaxMembers is the most members an archive may have.
+	// MaxMembers is the most members an archive may have. For a zip it is
+	// checked against the end record, and the central directory's headers
+	// are counted, before archive/zip loads the directory (which costs
+	// about 200 bytes of memory per entry).
 	MaxMembers int
 	// MaxUncompressed caps the bytes decompressed while scanning a .tar.gz
 	// sdist, which must be read to its end to check its layout.
@@ -85,6 +88,9 @@ func (l Limits) withDefaults() Limits {
 // last gzip member, and must not hold a zip end record (zip or zip64) in its
 // last 65558 bytes, where zip readers look.
 //
+// A zip's end records are read before the archive is opened: a claimed
+// member count above lim.MaxMembers, or a central directory larger than
+// 1 MiB plus 1070 bytes per member, is refused before any of it is loaded.
 // Zips may use only the STORED and DEFLATE methods and may not repeat a
 // member name. Only regular files are read: a symlink or hard link named
 // METADATA or PKG-INFO is refused, never followed.
@@ -171,8 +177,12 @@ func byteSize(n int64) string {
 }
 
 // openZip opens a zip archive and applies the checks common to wheels and
-// zip sdists. It returns the members by name.
+// zip sdists. It returns the members by name. The central directory is
+// checked against lim (checkZipDirectory) before archive/zip loads it.
 func openZip(r io.ReaderAt, size int64, lim Limits) (map[string]*zip.File, []*zip.File, error) {
+	if err := checkZipDirectory(r, size, lim); err != nil {
+		return nil, nil, err
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, nil, &InvalidError{Field: "archive", Reason: "not a zip archive", Err: err}
