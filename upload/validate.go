@@ -10,6 +10,7 @@ import (
 	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -102,10 +103,8 @@ func (s *Service) validate(rcv Received) (index.NewFile, []byte, error) {
 	if err != nil || !mv.Equal(v) {
 		return nf, nil, invalid("version", "The version in the file's metadata ('%s') does not match the form's ('%s')", clip(md.Version), clip(version))
 	}
-	if md.RequiresPython != "" {
-		if _, err := pep440.ParseSpecifierSet(md.RequiresPython); err != nil {
-			return nf, nil, wrapInvalid("metadata", err, "Invalid Requires-Python '%s' in the file's metadata", clip(md.RequiresPython))
-		}
+	if err := checkFields(md); err != nil {
+		return nf, nil, err
 	}
 	pyversion := rcv.get("pyversion")
 	if filetype == "sdist" {
@@ -140,6 +139,47 @@ func (s *Service) validate(rcv Received) (index.NewFile, []byte, error) {
 		nf.MetadataKey = storage.Key(nf.MetadataSHA256)
 	}
 	return nf, meta, nil
+}
+
+// checkFields checks the structured fields of the core metadata, those
+// that installers and resolvers parse, so that a file no consumer can read
+// (or one built to crash a parser, such as a marker nested millions deep)
+// is refused here, with the field named, rather than served. Metadata-Version,
+// Name and Version are checked by dist.ParseMetadata.
+//
+//   - Requires-Python: a PEP 440 specifier set.
+//   - Requires-Dist: each a PEP 508 requirement (pep508.Check: direct
+//     references `name @ URL` are accepted, as pip accepts them; PyPI
+//     refuses them, a private index need not), within pep508.MaxLength and
+//     pep508.MaxDepth.
+//   - Provides-Extra: each a valid extra name (the project-name rules).
+//   - Dynamic (Metadata-Version 2.2): never Name, Version or
+//     Metadata-Version, which may not be left to the build (PEP 643).
+//
+// https://packaging.python.org/en/latest/specifications/core-metadata/
+func checkFields(md dist.Metadata) error {
+	if md.RequiresPython != "" {
+		if _, err := pep440.ParseSpecifierSet(md.RequiresPython); err != nil {
+			return wrapInvalid("metadata", err, "Invalid Requires-Python '%s' in the file's metadata", clip(md.RequiresPython))
+		}
+	}
+	for _, r := range md.RequiresDist {
+		if err := pep508.Check(r); err != nil {
+			return wrapInvalid("metadata", err, "Invalid Requires-Dist '%s' in the file's metadata: %s", clip(r), err)
+		}
+	}
+	for _, e := range md.ProvidesExtra {
+		if !pep503.Valid(e) {
+			return invalid("metadata", "Invalid Provides-Extra '%s' in the file's metadata: not a valid extra name (ASCII letters, digits, '.', '_' and '-', starting and ending with a letter or digit)", clip(e))
+		}
+	}
+	for _, d := range md.Dynamic {
+		switch strings.ToLower(d) {
+		case "name", "version", "metadata-version":
+			return invalid("metadata", "Invalid Dynamic '%s' in the file's metadata: %s may not be dynamic", clip(d), clip(d))
+		}
+	}
+	return nil
 }
 
 func (s *Service) limits() dist.Limits {

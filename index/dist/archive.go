@@ -3,6 +3,7 @@ package dist
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -21,7 +22,10 @@ type Limits struct {
 	// MaxMetadataSize is the largest METADATA, PKG-INFO or WHEEL file read,
 	// in bytes, counted as actually decompressed.
 	MaxMetadataSize int64
-	// MaxMembers is the most members an archive may have.
+	// MaxMembers is the most members an archive may have. For a zip it is
+	// checked against the end record, and the central directory's headers
+	// are counted, before archive/zip loads the directory (which costs
+	// about 200 bytes of memory per entry).
 	MaxMembers int
 	// MaxUncompressed caps the bytes decompressed while scanning a .tar.gz
 	// sdist, which must be read to its end to check its layout.
@@ -80,9 +84,13 @@ func (l Limits) withDefaults() Limits {
 // For an sdist (.tar.gz or .zip) the archive must hold exactly one top-level
 // directory, and its PKG-INFO file is read. Members with absolute paths or
 // ".." components are ignored. A .tar.gz is read to its end, within
-// lim.MaxUncompressed and the compression-ratio limit, and must not also be
-// readable as a zip.
+// lim.MaxUncompressed and the compression-ratio limit; it must end with its
+// last gzip member, and must not hold a zip end record (zip or zip64) in its
+// last 65558 bytes, where zip readers look.
 //
+// A zip's end records are read before the archive is opened: a claimed
+// member count above lim.MaxMembers, or a central directory larger than
+// 1 MiB plus 1070 bytes per member, is refused before any of it is loaded.
 // Zips may use only the STORED and DEFLATE methods and may not repeat a
 // member name. Only regular files are read: a symlink or hard link named
 // METADATA or PKG-INFO is refused, never followed.
@@ -169,8 +177,12 @@ func byteSize(n int64) string {
 }
 
 // openZip opens a zip archive and applies the checks common to wheels and
-// zip sdists. It returns the members by name.
+// zip sdists. It returns the members by name. The central directory is
+// checked against lim (checkZipDirectory) before archive/zip loads it.
 func openZip(r io.ReaderAt, size int64, lim Limits) (map[string]*zip.File, []*zip.File, error) {
+	if err := checkZipDirectory(r, size, lim); err != nil {
+		return nil, nil, err
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, nil, &InvalidError{Field: "archive", Reason: "not a zip archive", Err: err}
@@ -425,22 +437,34 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // whole stream is read, so that the layout is checked for every member and
 // the gzip checksum is verified.
 //
+// The file must be gzip and nothing else: no zip end record in its last
+// zipTailWindow bytes (pip unpacks any file that zipfile.is_zipfile accepts
+// as a zip, whatever its name, so a .tar.gz with a zip appended would
+// install something other than what is checked here), and no bytes after
+// its last gzip member. Several members are read as one stream, as
+// Python's gzip module and tarfile read them; padding after the last one,
+// even zeros (which Python skips), is refused.
+//
 // https://packaging.python.org/en/latest/specifications/source-distribution-format/#source-distribution-archive-features
 func readTarGz(r io.ReaderAt, size int64, lim Limits) (string, []byte, error) {
-	zr, err := gzip.NewReader(io.NewSectionReader(r, 0, size))
+	zr, err := newGzipStream(io.NewSectionReader(r, 0, size))
 	if err != nil {
 		return "", nil, &InvalidError{Field: "archive", Reason: "not a gzip file", Err: err}
 	}
-	// pip unpacks any file that zipfile.is_zipfile accepts as a zip, whatever
-	// its name, so a .tar.gz with a zip appended would install something
-	// other than what is checked here.
-	if _, err := zip.NewReader(r, size); err == nil || errors.Is(err, zip.ErrInsecurePath) {
-		return "", nil, invalid("archive", "file is both a .tar.gz and a zip archive")
+	kind, err := zipTail(r, size)
+	if err != nil {
+		return "", nil, err
+	}
+	if kind != "" {
+		return "", nil, invalid("archive", fmt.Sprintf("file is both a .tar.gz and a zip archive: it holds %s in its last %d bytes, where zip readers (pip's among them) look", kind, zipTailWindow))
 	}
 	lr := &limitedReader{r: zr, compressed: size, lim: lim}
 	corrupt := func(err error) error {
 		if el, ok := errors.AsType[errLimit](err); ok {
 			return el.err
+		}
+		if errors.Is(err, errTrailing) {
+			return &InvalidError{Field: "archive", Reason: "corrupt .tar.gz: " + errTrailing.Error(), Err: err}
 		}
 		return &InvalidError{Field: "archive", Reason: fmt.Sprintf("corrupt .tar.gz: %v", err), Err: err}
 	}
@@ -494,13 +518,63 @@ func readTarGz(r io.ReaderAt, size int64, lim Limits) (string, []byte, error) {
 			return "", nil, tooLarge(name, lim.MaxMetadataSize)
 		}
 	}
-	// Read the rest of the gzip stream to verify its checksum. Bytes after
-	// the end of the gzip data (padding) are tolerated.
-	if _, err := io.Copy(io.Discard, lr); err != nil && !errors.Is(err, gzip.ErrHeader) {
+	// Read the rest of the gzip stream to verify its checksums and that
+	// nothing follows it.
+	if _, err := io.Copy(io.Discard, lr); err != nil {
 		return "", nil, corrupt(err)
 	}
 	if member == "" {
 		return "", nil, layout.missing()
 	}
 	return member, data, nil
+}
+
+// errTrailing reports bytes after the last gzip member of a .tar.gz.
+var errTrailing = errors.New("data after the end of the gzip stream (the file must end with its last gzip member)")
+
+// gzipStream reads the members of a gzip file one after another, and fails
+// with errTrailing when bytes that do not begin a member follow one.
+// Reading members one at a time, from a bufio.Reader that compress/gzip
+// uses as it is (it is an io.ByteReader), keeps track of exactly where each
+// one ends; gzip.Reader's own multistream mode cannot tell trailing garbage
+// from a corrupt member header.
+type gzipStream struct {
+	br *bufio.Reader
+	zr *gzip.Reader
+}
+
+func newGzipStream(r io.Reader) (*gzipStream, error) {
+	br := bufio.NewReader(r)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	zr.Multistream(false)
+	return &gzipStream{br: br, zr: zr}, nil
+}
+
+func (g *gzipStream) Read(p []byte) (int, error) {
+	for {
+		n, err := g.zr.Read(p)
+		if err != io.EOF {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil // the next Read sees the end of the member again
+		}
+		// The member ended. At the end of the file, so does the stream;
+		// otherwise a new member must begin here.
+		if _, err := g.br.Peek(1); err == io.EOF {
+			return 0, io.EOF
+		} else if err != nil {
+			return 0, err
+		}
+		if err := g.zr.Reset(g.br); err != nil {
+			if errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
+				return 0, errTrailing
+			}
+			return 0, err
+		}
+		g.zr.Multistream(false)
+	}
 }

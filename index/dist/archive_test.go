@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pyindex/pyindex/index/pep503"
+	"github.com/pyindex/pyindex/index/pep508"
 )
 
 // distsDir holds the shared tiny real distributions (see its README.md).
@@ -76,6 +79,17 @@ func TestReadMetadataSystemWheels(t *testing.T) {
 			m := mustReadMetadata(t, filepath.Base(p), data)
 			if len(m.Raw) == 0 || m.Summary == "" {
 				t.Errorf("metadata looks empty: %+v", m)
+			}
+			// The upload checks of the structured fields must pass them.
+			for _, r := range m.RequiresDist {
+				if err := pep508.Check(r); err != nil {
+					t.Errorf("Requires-Dist %q: %v", r, err)
+				}
+			}
+			for _, e := range m.ProvidesExtra {
+				if !pep503.Valid(e) {
+					t.Errorf("Provides-Extra %q is not a valid name", e)
+				}
 			}
 		})
 	}
@@ -384,10 +398,20 @@ func TestReadMetadataArchives(t *testing.T) {
 		{name: "gzip bomb after PKG-INFO", fn: tarFn, lim: Limits{RatioMinSize: 1 << 20}, reason: "exceeds compression ratio of 50", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), gzipOf(t, io.LimitReader(zeroReader{}, 8<<20))...)
 		}},
-		{name: "trailing garbage tolerated", fn: tarFn, data: func(t testing.TB) []byte {
+		{name: "trailing zeros", fn: tarFn, reason: "corrupt .tar.gz: data after the end of the gzip stream", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), make([]byte, 512)...)
 		}},
-		{name: "tar.gz with a zip appended", fn: tarFn, reason: "both a .tar.gz and a zip", data: func(t testing.TB) []byte {
+		{name: "trailing garbage", fn: tarFn, reason: "corrupt .tar.gz: data after the end of the gzip stream", data: func(t testing.TB) []byte {
+			return append(makeTarGz(t, okTar...), "#!/bin/sh\nrm -rf ~\n"...)
+		}},
+		{name: "one trailing byte", fn: tarFn, reason: "corrupt .tar.gz: data after the end of the gzip stream", data: func(t testing.TB) []byte {
+			return append(makeTarGz(t, okTar...), 0x1f)
+		}},
+		{name: "two gzip members", fn: tarFn, data: func(t testing.TB) []byte {
+			tgz := makeTarGz(t, okTar...)
+			return append(tgz, gzipOf(t, strings.NewReader(""))...)
+		}},
+		{name: "tar.gz with a zip appended", fn: tarFn, reason: "both a .tar.gz and a zip archive: it holds a zip end-of-central-directory record in its last 65558 bytes", data: func(t testing.TB) []byte {
 			return append(makeTarGz(t, okTar...), makeZip(t, okWheel()...)...)
 		}},
 		{name: "not gzip", fn: tarFn, reason: "not a gzip file", data: func(t testing.TB) []byte { return []byte("plain text") }},

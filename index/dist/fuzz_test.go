@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pyindex/pyindex/index/dist/disttest"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 )
@@ -119,6 +121,48 @@ func FuzzReadMetadata(f *testing.F) {
 		}
 		if int64(len(m.Raw)) > lim.MaxMetadataSize {
 			t.Fatalf("read %d bytes of metadata, limit %d", len(m.Raw), lim.MaxMetadataSize)
+		}
+	})
+}
+
+// FuzzZipEnd: the end-record reader and the directory check never panic
+// and never fail but for the reader; where archive/zip opens an archive,
+// readZipEnd found the same end record (its count agrees with the entries
+// archive/zip loaded, modulo 65536, which is what archive/zip checks), and
+// an archive that checkZipDirectory lets through has at most MaxMembers
+// entries.
+func FuzzZipEnd(f *testing.F) {
+	f.Add(makeZip(f, okWheel()...))
+	f.Add(makeZip(f))
+	for _, z := range []*disttest.Zip{disttest.ManyEntries(3, disttest.Zip64), disttest.ManyEntries(40, disttest.Lying)} {
+		b := make([]byte, z.Size())
+		z.ReadAt(b, 0)
+		f.Add(b)
+	}
+	f.Add(append([]byte("#!/bin/sh\n"), makeZip(f, okWheel()...)...))
+	lim := Limits{MaxMembers: 20}.withDefaults()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		size := int64(len(data))
+		end, ok, err := readZipEnd(bytes.NewReader(data), size)
+		if err != nil {
+			t.Fatalf("readZipEnd: %v", err)
+		}
+		cerr := checkZipDirectory(bytes.NewReader(data), size, lim)
+		if cerr != nil && !errors.Is(cerr, ErrInvalid) {
+			t.Fatalf("checkZipDirectory: %v is not ErrInvalid", cerr)
+		}
+		zr, zerr := zip.NewReader(bytes.NewReader(data), size)
+		if zerr != nil && !errors.Is(zerr, zip.ErrInsecurePath) {
+			return
+		}
+		if !ok {
+			t.Fatalf("archive/zip opens an archive (%d entries) in which readZipEnd finds no end record", len(zr.File))
+		}
+		if uint16(end.records) != uint16(len(zr.File)) {
+			t.Fatalf("readZipEnd read %d records, archive/zip loaded %d entries", end.records, len(zr.File))
+		}
+		if cerr == nil && len(zr.File) > lim.MaxMembers {
+			t.Fatalf("checkZipDirectory let through %d entries, limit %d", len(zr.File), lim.MaxMembers)
 		}
 	})
 }

@@ -13,7 +13,22 @@
 // extras normalized by index/pep503; the package imports nothing else
 // outside the standard library.
 //
-// The marker grammar nests (parentheses): its parser is one recursive
-// descent (markerParser.or, .and, .expr), the one place where a depth
-// limit would go.
+// The marker grammar nests (parentheses), and its parser is a recursive
+// descent (markerParser.or, .and, .expr). Two limits keep hostile input
+// from costing more than a real requirement ever needs: a requirement or
+// marker is at most MaxLength bytes, and parentheses nest at most
+// MaxDepth deep. Input beyond either is refused with an error saying so,
+// before it is parsed further; the parser never recurses without bound.
 package pep508
+
+// MaxLength is the longest requirement (or marker) the parsers accept, in
+// bytes. Real Requires-Dist values are well under a kilobyte, and the
+// longest markers in the wild (long platform lists) a few; 64 KiB leaves
+// room for any of them and bounds the work, and the size of the trees,
+// that one string can cause.
+const MaxLength = 64 << 10
+
+// MaxDepth is the deepest nesting of parentheses in a marker. Python's
+// packaging, which pip uses, gives up at a few hundred levels (its
+// recursion limit); no real marker nests more than two or three.
+const MaxDepth = 64

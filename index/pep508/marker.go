@@ -3,6 +3,7 @@ package pep508
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
@@ -164,20 +165,48 @@ func (o operand) value(e Env) (string, bool) {
 }
 
 // ParseMarker parses a PEP 508 marker expression (the part of a
-// requirement after ";").
+// requirement after ";"). A marker longer than MaxLength bytes, or with
+// parentheses nested deeper than MaxDepth, is refused with an error that
+// says so.
 //
 // https://peps.python.org/pep-0508/#grammar
 func ParseMarker(s string) (*Marker, error) {
+	if err := checkLength("marker", s); err != nil {
+		return nil, err
+	}
 	p := &markerParser{s: s}
 	n, err := p.or()
 	if err != nil {
-		return nil, fmt.Errorf("invalid marker %q: %w", s, err)
+		return nil, fmt.Errorf("invalid marker %s: %w", quote(s), err)
 	}
 	p.space()
 	if p.i < len(p.s) {
-		return nil, fmt.Errorf("invalid marker %q: unexpected %q", s, p.s[p.i:])
+		return nil, fmt.Errorf("invalid marker %s: unexpected %s", quote(s), quote(p.s[p.i:]))
 	}
 	return &Marker{root: n, src: strings.TrimSpace(s)}, nil
+}
+
+// checkLength refuses a requirement or marker longer than MaxLength. The
+// message gives the length, not the text.
+func checkLength(what, s string) error {
+	if len(s) > MaxLength {
+		return fmt.Errorf("invalid %s: %d bytes long, more than the limit of %d KiB", what, len(s), MaxLength>>10)
+	}
+	return nil
+}
+
+// quote quotes s for an error message, shortened to its first 80 bytes:
+// the text of a refused requirement can be as long as MaxLength.
+func quote(s string) string {
+	const n = 80
+	if len(s) <= n {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q...", s[:cut])
 }
 
 // Eval reports whether the marker holds in env: true when it does or may
@@ -190,8 +219,9 @@ func (m *Marker) Eval(env Env) bool {
 }
 
 type markerParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	depth int // parentheses open
 }
 
 func (p *markerParser) space() {
@@ -251,6 +281,9 @@ func (p *markerParser) and() (node, error) {
 func (p *markerParser) expr() (node, error) {
 	p.space()
 	if p.i < len(p.s) && p.s[p.i] == '(' {
+		if p.depth++; p.depth > MaxDepth {
+			return nil, fmt.Errorf("parentheses nested more than %d deep", MaxDepth)
+		}
 		p.i++
 		n, err := p.or()
 		if err != nil {
@@ -261,6 +294,7 @@ func (p *markerParser) expr() (node, error) {
 			return nil, fmt.Errorf("missing ')'")
 		}
 		p.i++
+		p.depth--
 		return n, nil
 	}
 	l, err := p.operand()
@@ -301,7 +335,7 @@ func (p *markerParser) operand() (operand, error) {
 	}
 	name, ok := markerVars[p.s[start:p.i]]
 	if !ok {
-		return operand{}, fmt.Errorf("unknown variable %q", p.s[start:p.i])
+		return operand{}, fmt.Errorf("unknown variable %s", quote(p.s[start:p.i]))
 	}
 	return operand{name: name}, nil
 }
@@ -323,5 +357,5 @@ func (p *markerParser) op() (string, error) {
 		}
 		return "", fmt.Errorf("'not' without 'in'")
 	}
-	return "", fmt.Errorf("expected an operator at %q", p.s[p.i:])
+	return "", fmt.Errorf("expected an operator at %s", quote(p.s[p.i:]))
 }

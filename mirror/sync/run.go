@@ -616,12 +616,22 @@ func (r *syncRun) followDeps(ctx context.Context, req pep508.Requirement, versio
 }
 
 // addDeps syncs the dependencies (Requires-Dist) of a version of req
-// whose markers can hold for the filter and req's extras.
+// whose markers can hold for the filter and req's extras. A dependency
+// that does not parse (a direct reference, or metadata built to be hostile:
+// the parser refuses what is too long or nested too deep) is skipped with
+// a note in the report and a warning in the log; the run goes on.
 func (r *syncRun) addDeps(ctx context.Context, req pep508.Requirement, version string, deps []string) {
 	for _, d := range deps {
 		dr, err := pep508.ParseRequirement(d)
 		if err != nil {
+			// err quotes at most the start of d; so does the note.
+			if len(d) > 100 {
+				d = d[:100] + "..."
+			}
 			r.note("%s %s: dependency %q not followed: %v", req.Name, version, d, err)
+			if !errors.Is(err, pep508.ErrUnsupported) {
+				r.log.Warn("mirror sync: a dependency does not parse; not followed", "project", req.Name, "version", version, "err", err)
+			}
 			continue
 		}
 		if !r.markerHolds(dr.Marker, req.Extras) {
