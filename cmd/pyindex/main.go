@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -19,43 +18,15 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/buildinfo"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
 // otherwise Version falls back to the VCS information Go embeds.
 var version = ""
 
-// Version returns this build's version.
-func Version() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "-dirty"
-			}
-		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev == "" {
-		return "devel"
-	}
-	return "devel-" + rev + dirty
-}
+// Version returns this build's version (buildinfo.Version).
+func Version() string { return buildinfo.Version(version) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pyindex/pyindex/index/buildinfo"
 	"github.com/pyindex/pyindex/index/devapi"
 	"github.com/pyindex/pyindex/upload/scm"
 )
@@ -59,10 +60,14 @@ exactly on a tag (or a pretend version) is printed without asking the server.
 
 See docs/scmversion.md for CI examples.`
 
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	var f flags
 	cmd := &cobra.Command{
 		Use:           "scmversion",
+		Version:       buildinfo.Version(version),
 		Short:         "Print the setuptools_scm version of a git checkout",
 		Long:          long,
 		Args:          cobra.NoArgs,

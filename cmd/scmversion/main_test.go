@@ -252,3 +252,11 @@ func TestIndexRoot(t *testing.T) {
 		t.Error("indexRoot without scheme: no error")
 	}
 }
+
+// TestVersionFlag: scmversion --version names its build, like pyindex.
+func TestVersionFlag(t *testing.T) {
+	out, errOut, code := cli(t, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "scmversion version ") || errOut != "" {
+		t.Errorf("--version: exit %d, %q, %q", code, out, errOut)
+	}
+}
