@@ -210,7 +210,7 @@ func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, s
 	}
 	rep := report{
 		Tag: r.Tag, Distance: r.Distance, Exact: r.Exact, Node: r.Node, Commit: r.Commit,
-		Dirty: r.Dirty, Branch: r.Branch, Source: r.Source, Compat: int(o.Compat),
+		Dirty: r.Dirty, Branch: ciBranch(r.Branch, envMap(environ)), Source: r.Source, Compat: int(o.Compat),
 	}
 	if !r.NodeDate.IsZero() {
 		rep.NodeDate = r.NodeDate.Format("2006-01-02")
@@ -267,7 +267,8 @@ func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, env
 	if project == "" {
 		project = o.DistName
 	}
-	client := &scm.IndexClient{URL: indexURL, Token: token(indexURL, env)}
+	user, secret := credentials(indexURL, env)
+	client := &scm.IndexClient{URL: indexURL, User: user, Token: secret}
 	resp, err := client.DevVersion(ctx, project, req)
 	if err != nil {
 		var he *scm.HTTPError
@@ -304,19 +305,26 @@ func indexRoot(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// token is $PYINDEX_TOKEN, else the netrc password for the index's host.
-func token(indexURL string, env map[string]string) string {
+// credentials are $PYINDEX_TOKEN (a token, user ""), else the netrc entry
+// of the index's host: its password as a token when the login is
+// "__token__" or missing, else the login and password of a user, as twine
+// and pip send them.
+func credentials(indexURL string, env map[string]string) (user, secret string) {
 	if t := env["PYINDEX_TOKEN"]; t != "" {
-		return t
+		return "", t
 	}
 	u, err := url.Parse(indexURL)
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	if p, ok := netrcPassword(env, u.Hostname()); ok {
-		return p
+	login, password, ok := netrcLogin(env, u.Hostname())
+	if !ok {
+		return "", ""
 	}
-	return ""
+	if login == "__token__" {
+		login = ""
+	}
+	return login, password
 }
 
 // ciBranch is the branch reported to the index: git's, or when git only

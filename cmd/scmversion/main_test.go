@@ -225,14 +225,30 @@ macdef init
 
 default login anon password fallback
 `
-	if p, ok := parseNetrc(text, "pypi.example.com"); !ok || p != "s3cret" {
-		t.Errorf("machine: %q, %v", p, ok)
+	if l, p, ok := parseNetrc(text, "pypi.example.com"); !ok || p != "s3cret" || l != "ci" {
+		t.Errorf("machine: %q %q, %v", l, p, ok)
 	}
-	if p, ok := parseNetrc(text, "unknown.example"); !ok || p != "fallback" {
-		t.Errorf("default: %q, %v", p, ok)
+	if l, p, ok := parseNetrc(text, "unknown.example"); !ok || p != "fallback" || l != "anon" {
+		t.Errorf("default: %q %q, %v", l, p, ok)
 	}
-	if _, ok := parseNetrc("machine a password b", "c"); ok {
+	if _, _, ok := parseNetrc("machine a password b", "c"); ok {
 		t.Error("no entry: found one")
+	}
+	// A user's netrc password goes as Basic credentials, a token as Bearer
+	// (it once went as Bearer either way, which the index refuses).
+	dir := t.TempDir()
+	for _, tc := range []struct{ netrc, user, secret string }{
+		{"machine idx.example login ci password pw-1", "ci", "pw-1"},
+		{"machine idx.example login __token__ password pyi_x", "", "pyi_x"},
+		{"machine idx.example password pyi_y", "", "pyi_y"},
+	} {
+		path := filepath.Join(dir, "netrc")
+		if err := os.WriteFile(path, []byte(tc.netrc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if u, s := credentials("https://idx.example", map[string]string{"NETRC": path}); u != tc.user || s != tc.secret {
+			t.Errorf("%s: credentials %q %q, want %q %q", tc.netrc, u, s, tc.user, tc.secret)
+		}
 	}
 }
 

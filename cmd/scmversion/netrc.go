@@ -6,36 +6,37 @@ import (
 	"strings"
 )
 
-// netrcPassword returns the password for host in the netrc file: $NETRC
-// when set, else ~/.netrc. A "machine" entry for the host wins over
+// netrcLogin returns the login and password for host in the netrc file:
+// $NETRC when set, else ~/.netrc. A "machine" entry for the host wins over
 // "default". ok is false when the file or the entry is missing.
 //
 // The format is the one curl, pip and twine read: whitespace-separated
 // tokens machine NAME, default, login NAME, password VALUE, account VALUE,
 // and macdef NAME (whose body, up to an empty line, is skipped).
-func netrcPassword(env map[string]string, host string) (string, bool) {
+func netrcLogin(env map[string]string, host string) (login, password string, ok bool) {
 	path := env["NETRC"]
 	if path == "" {
 		home := env["HOME"]
 		if home == "" {
 			var err error
 			if home, err = os.UserHomeDir(); err != nil {
-				return "", false
+				return "", "", false
 			}
 		}
 		path = filepath.Join(home, ".netrc")
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
 	return parseNetrc(string(b), host)
 }
 
-func parseNetrc(text, host string) (string, bool) {
+func parseNetrc(text, host string) (login, password string, ok bool) {
 	var (
 		inMatch, inDefault     bool
 		match, dflt            string
+		matchLogin, dfltLogin  string
 		haveMatch, haveDefault bool
 	)
 	lines := strings.Split(text, "\n")
@@ -63,7 +64,17 @@ func parseNetrc(text, host string) (string, bool) {
 			i++
 		case "default":
 			inMatch, inDefault = false, true
-		case "login", "account":
+		case "login":
+			if i+1 < len(tokens) {
+				switch {
+				case inMatch && !haveMatch:
+					matchLogin = tokens[i+1]
+				case inDefault && !haveDefault:
+					dfltLogin = tokens[i+1]
+				}
+			}
+			i++
+		case "account":
 			i++
 		case "password":
 			if i+1 >= len(tokens) {
@@ -79,7 +90,7 @@ func parseNetrc(text, host string) (string, bool) {
 		}
 	}
 	if haveMatch {
-		return match, true
+		return matchLogin, match, true
 	}
-	return dflt, haveDefault
+	return dfltLogin, dflt, haveDefault
 }

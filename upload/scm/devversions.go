@@ -30,7 +30,10 @@ func (e *HTTPError) Error() string {
 type IndexClient struct {
 	// URL is the index's base URL, e.g. https://pypi.example.com.
 	URL string
-	// Token is sent as "Authorization: Bearer <Token>" when not empty.
+	// Token is sent as "Authorization: Bearer <Token>" when not empty;
+	// with User, the two are sent as HTTP Basic credentials (a user's
+	// password, or a token under the user's name).
+	User  string
 	Token string
 	// HTTP is the client to use; nil means a client with a 30 s timeout.
 	HTTP *http.Client
@@ -103,7 +106,10 @@ func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("User-Agent", "scmversion")
-	if c.Token != "" {
+	switch {
+	case c.User != "":
+		hreq.SetBasicAuth(c.User, c.Token)
+	case c.Token != "":
 		hreq.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hresp, err := hc.Do(hreq)

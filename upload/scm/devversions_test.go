@@ -119,3 +119,22 @@ func TestSplitCommand(t *testing.T) {
 		t.Errorf("unclosed quote: %v", err)
 	}
 }
+
+// TestIndexClientBasic: with a user, the secret goes as HTTP Basic
+// credentials (a user's password), never as a Bearer token.
+func TestIndexClientBasic(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "pw-1" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "bad credentials"})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(devapi.Response{Version: "1.0.dev1", Number: 1, Base: "1.0"})
+	}))
+	defer srv.Close()
+	c := &scm.IndexClient{URL: srv.URL, User: "ci", Token: "pw-1", Retries: -1}
+	resp, err := c.DevVersion(t.Context(), "p", devapi.Request{Base: "1.0", Commit: "0123456"})
+	if err != nil || resp.Number != 1 {
+		t.Fatalf("DevVersion = %+v, %v", resp, err)
+	}
+}
