@@ -36,6 +36,14 @@ func (s *Service) Register(g *echo.Group) {
 	g.POST("/legacy", s.serveUpload, s.limit)
 	g.POST("/legacy/", s.serveUpload, s.limit)
 	g.POST("/", s.serveUpload, s.limit)
+	// A browser or pip pointed at the upload URL: say what it is for (the
+	// error table words the 405).
+	onlyPost := func(c echo.Context) error {
+		c.Response().Header().Set("Allow", http.MethodPost)
+		return echo.NewHTTPError(http.StatusMethodNotAllowed)
+	}
+	g.Match([]string{http.MethodGet, http.MethodHead}, "/legacy", onlyPost)
+	g.Match([]string{http.MethodGet, http.MethodHead}, "/legacy/", onlyPost)
 }
 
 // serveUpload is the legacy upload endpoint: it authenticates, reads the

@@ -441,3 +441,34 @@ func TestMetricsCountPanics(t *testing.T) {
 		t.Errorf("in flight during a scrape = %v, want 1", v)
 	}
 }
+
+// TestWrongURLHints: the URLs people type by mistake say what they are
+// for, or lead to the right place.
+func TestWrongURLHints(t *testing.T) {
+	m := startServer(t, nil)
+	for _, tc := range []struct {
+		path string
+		code int
+		want string
+	}{
+		{"/legacy/", http.StatusMethodNotAllowed, "this is the upload URL"},
+		{"/legacy", http.StatusMethodNotAllowed, "this is the upload URL"},
+		{"/healthz", http.StatusOK, "ok"},
+		// pip --index-url http://HOST/ follows the redirect to /simple/NAME/.
+		{"/no-such-project/", http.StatusNotFound, "Not Found"},
+	} {
+		code, body := get(t, m.URL()+tc.path, "", "")
+		if code != tc.code || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %d %q, want %d with %q", tc.path, code, body, tc.code, tc.want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, m.URL()+"/Acme_Core/", nil)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/simple/acme-core/" {
+		t.Errorf("GET /Acme_Core/: %d to %q, want 301 to /simple/acme-core/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -111,6 +111,9 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if code == http.StatusMethodNotAllowed && strings.HasPrefix(req.URL.Path, "/simple") {
 			msg = "Method Not Allowed: this is the simple index URL; upload to /legacy/ instead"
 		}
+		if code == http.StatusMethodNotAllowed && strings.HasPrefix(req.URL.Path, "/legacy") {
+			msg = "Method Not Allowed: this is the upload URL (twine upload --repository-url .../legacy/); pip installs from /simple/"
+		}
 		path := req.URL.Path
 		var body []byte
 		var ctype string

@@ -161,6 +161,9 @@ func (h *Handler) Register(g *echo.Group) {
 		g.Match(get, r.Path, httpx.Handler(r, h.result))
 	}
 	g.Match(get, strings.TrimSuffix(RouteProject, "/"), h.redirectProject)
+	// pip --index-url http://HOST/ (without /simple/) asks for /NAME/:
+	// send it to the simple page.
+	g.Match(get, "/:project/", h.redirectProject)
 	g.Match(get, "/pypi/:project/json", h.projectJSON)
 	g.Match(get, "/pypi/:project/json/", h.projectJSON)
 	g.Match(get, "/pypi/:project/:version/json", h.releaseJSON)

@@ -413,6 +413,10 @@ func TestRedirects(t *testing.T) {
 		{"query kept no slash", "/simple/ACME_util?a=1&b=2", "/simple/acme-util/?a=1&b=2"},
 		{"json api", "/pypi/Acme_Util/json", "/pypi/acme-util/json"},
 		{"json api version", "/pypi/Acme_Util/0.2/json", "/pypi/acme-util/0.2/json"},
+		{"redirect with a bare ?", "/simple/Acme_Util/?", "/simple/acme-util/?"},
+		// pip --index-url http://HOST/ (no /simple/) asks for /NAME/.
+		{"index url without /simple/", "/acme-util/", "/simple/acme-util/"},
+		{"index url without /simple/, not normalized", "/Acme_Util/", "/simple/acme-util/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
