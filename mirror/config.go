@@ -121,3 +121,7 @@ func redact(s string) string {
 	}
 	return u.Redacted()
 }
+
+// RedactedUpstream is Upstream without the password of its user
+// information, for logs.
+func (c Config) RedactedUpstream() string { return redact(c.Upstream) }

@@ -350,7 +350,7 @@ func (m *Main) serve(p *parts) error {
 	m.Log.Info("pyindex serving", "addr", ln.Addr().String(), "data", cfg.Data, "version", Version())
 	if p.mirror != nil {
 		m.Log.Info("projects not hosted here are mirrored from the upstream (--upstream \"\" or mirror.upstream = \"\" turns this off)",
-			"upstream", mirror.Redact(cfg.Mirror.Upstream), "offline", cfg.Mirror.Offline)
+			"upstream", cfg.Mirror.RedactedUpstream(), "offline", cfg.Mirror.Offline)
 	}
 	return nil
 }
