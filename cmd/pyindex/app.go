@@ -62,6 +62,7 @@ type Main struct {
 	retention *admin.Retention      // scheduled pruning; Close stops it
 	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 	mirror    *mirror.Mirror        // nil without a mirror; Close closes it
+	unlock    func()                // releases the data folder's lock; nil before Run
 }
 
 // NewMain returns a Main for cfg (already validated), logging to w. When w
@@ -182,6 +183,13 @@ func (m *Main) open(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
+	// A shared lock while serving: restore, which replaces the catalog,
+	// refuses to run under a server that has it open.
+	unlock, err := lockData(cfg.Data, false)
+	if err != nil {
+		return err
+	}
+	m.unlock = unlock
 	cat, err := openCatalog(ctx, cfg)
 	if err != nil {
 		return err
@@ -390,6 +398,9 @@ func (m *Main) Close() error {
 	if m.Catalog != nil {
 		errs = append(errs, m.Catalog.Close())
 	}
+	if m.unlock != nil {
+		m.unlock()
+	}
 	if m.logOut != nil {
 		m.logOut.Close() // later lines (a caller's last words) go straight out
 	}
@@ -450,3 +461,7 @@ func logRequest(h slog.Handler, ctx context.Context, method, path string, status
 		slog.String("user_agent", userAgent))
 	_ = h.Handle(ctx, r) // as Logger does, a failed log write is dropped
 }
+
+// errDataInUse is lockData's answer when another process holds the data
+// folder's lock in a way that excludes the one asked for.
+var errDataInUse = errors.New("data folder in use")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -115,6 +116,14 @@ func restore(ctx context.Context, cfg Config, in string, force bool, stdout, std
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return err
 	}
+	unlock, err := lockData(cfg.Data, true)
+	if errors.Is(err, errDataInUse) {
+		return fmt.Errorf("a pyindex server is running on %s: stop it before restoring (it keeps the catalog being replaced open)", absPath(cfg.Data))
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

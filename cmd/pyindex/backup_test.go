@@ -85,6 +85,11 @@ func TestBackupRestore(t *testing.T) {
 			}
 
 			r := startServer(t, func(c *pyindex.Config) { c.Data = data })
+			// Restoring under a running server would split the catalog
+			// (the server keeps the old one open): refused, nothing changed.
+			if out, err := runCLI(t, nil, "", "restore", in, "--data", data, "--force"); err == nil || !strings.Contains(err.Error(), "a pyindex server is running on") {
+				t.Errorf("restore --force under a running server: %v\n%s", err, out)
+			}
 			for _, d := range dists {
 				code, body := get(t, r.URL()+"/files/"+d.sha256()+"/"+d.filename, "", "")
 				if code != 200 || body != string(d.data) {
