@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,7 +69,10 @@ func nextRelease(rels []*Release) string {
 // project's newest final release). Numbers are strictly increasing per
 // project and base, always above any base.devN already uploaded, and the
 // same commit gets the same number again. It returns ErrInvalid for a bad
-// base or commit.
+// base or commit, and ErrExists when the base's numbers are used up: the
+// next one would not fit in an int64 (math.MaxInt64 is taken, or a
+// base.devN above it was uploaded), so no number can be handed out that is
+// above every one before it.
 func (c *Catalog) AllocateDevVersion(ctx context.Context, project, base, commit, branch, actor string) (DevVersion, error) {
 	if !pep503.Valid(project) {
 		return DevVersion{}, Errorf(ErrInvalid, "project name %q", project)
@@ -119,14 +123,22 @@ func (c *Catalog) AllocateDevVersion(ctx context.Context, project, base, commit,
 			name, key).Scan(&max); err != nil {
 			return err
 		}
+		exhausted := max == math.MaxInt64
 		for _, r := range rels {
 			if pep440.Canonical(devBase(r.parsed)) != key {
 				continue
 			}
 			n, _ := r.parsed.Dev()
-			if d, err := strconv.ParseInt(n, 10, 64); err == nil && d > max {
+			// ParseInt answers math.MaxInt64 for a number beyond it.
+			if d, err := strconv.ParseInt(n, 10, 64); d == math.MaxInt64 {
+				exhausted = true
+			} else if err == nil && d > max {
 				max = d
 			}
+		}
+		if exhausted {
+			return Errorf(ErrExists, "no dev number is left for %s %s: the next one would be above %s.dev%d, the largest a dev number may be; use a new base version",
+				name, base, base, int64(math.MaxInt64))
 		}
 		out.Number = max + 1
 		out.Version = base + ".dev" + strconv.FormatInt(out.Number, 10)

@@ -6,12 +6,15 @@ import "slices"
 // upload, or admin for admins), or an API token with its own scope and
 // optional project restriction.
 type Principal struct {
-	User     string
-	UserID   int64
-	Admin    bool     // the admin scope is in effect
-	Scope    Scope    // what the credential may do
-	Projects []string // normalized names the credential is limited to; empty: any
-	TokenID  int64    // 0 for a password
+	User   string
+	UserID int64
+	Admin  bool  // the admin scope is in effect
+	Scope  Scope // what the credential may do
+	// Projects are the normalized names the credential is limited to;
+	// empty: any. A principal with the admin scope never has any
+	// (CreateToken refuses such tokens, CheckToken demotes old ones).
+	Projects []string
+	TokenID  int64 // 0 for a password
 }
 
 // Anonymous is the principal of a request without credentials.

@@ -94,11 +94,18 @@ func hashToken(secret string) string {
 
 // CreateToken creates a token and returns it with its secret, which is
 // shown once and stored only as a SHA-256 hash. A non-admin user cannot
-// hold an admin token. It returns ErrNotFound for an unknown user and
-// ErrInvalid for a bad scope, project name or expiry.
+// hold an admin token, and an admin token cannot be limited to projects
+// (the admin API manages users, tokens and every project, so a project
+// restriction could not hold there). It returns ErrNotFound for an unknown
+// user and ErrInvalid for a bad scope, project name or expiry, or an admin
+// token with projects.
 func (c *Catalog) CreateToken(ctx context.Context, nt NewToken, actor string) (Token, string, error) {
 	if nt.Scope < ScopeRead || nt.Scope > ScopeAdmin {
 		return Token{}, "", Errorf(ErrInvalid, "scope")
+	}
+	if nt.Scope == ScopeAdmin && len(nt.Projects) > 0 {
+		return Token{}, "", Errorf(ErrInvalid, "an admin token cannot be limited to projects: the admin scope acts on users, tokens and every project; "+
+			"create an upload (or read) token limited to the projects instead")
 	}
 	var projects []string
 	for _, p := range nt.Projects {
@@ -268,11 +275,18 @@ func (c *Catalog) CheckToken(ctx context.Context, secret string) (Principal, err
 		return Principal{}, ErrTokenExpired
 	}
 	p.Scope, _ = ParseScope(scope)
+	p.Projects = strings.Fields(projects)
 	if p.Scope == ScopeAdmin && !p.Admin {
 		p.Scope = ScopeUpload // the user lost admin rights after the token was made
 	}
+	if p.Scope == ScopeAdmin && len(p.Projects) > 0 {
+		// An admin token limited to projects, made before CreateToken
+		// refused them: the restriction cannot hold on the admin API, so
+		// the token keeps only what an upload token limited to the same
+		// projects may do.
+		p.Scope = ScopeUpload
+	}
 	p.Admin = p.Scope == ScopeAdmin
-	p.Projects = strings.Fields(projects)
 	c.touchToken(p.TokenID, now)
 	return p, nil
 }

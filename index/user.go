@@ -40,19 +40,27 @@ func ValidUserName(name string) bool {
 // MinPasswordLength is the shortest password AddUser and SetPassword accept.
 const MinPasswordLength = 8
 
+// MaxPasswordLength is the longest password, in bytes, AddUser and
+// SetPassword accept and CheckPassword verifies. bcrypt reads only the
+// first 72 bytes of a password: a longer one would be cut silently, and
+// any suffix of a 72-byte password would log in.
+const MaxPasswordLength = 72
+
 func hashPassword(password string) (string, error) {
 	if len(password) < MinPasswordLength {
 		return "", Errorf(ErrInvalid, "password must be at least %d characters", MinPasswordLength)
 	}
-	if len(password) > 72 {
-		return "", Errorf(ErrInvalid, "password must be at most 72 bytes (a bcrypt limit)")
+	if len(password) > MaxPasswordLength {
+		return "", Errorf(ErrInvalid, "password must be at most %d bytes (bcrypt ignores the rest); this one has %d",
+			MaxPasswordLength, len(password))
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), PasswordCost)
 	return string(h), err
 }
 
-// AddUser creates a user. It returns ErrInvalid for a bad name or a short
-// password and ErrExists when the name is taken.
+// AddUser creates a user. It returns ErrInvalid for a bad name or a
+// password shorter than MinPasswordLength or longer than MaxPasswordLength,
+// and ErrExists when the name is taken.
 func (c *Catalog) AddUser(ctx context.Context, name, password string, admin bool, actor string) (User, error) {
 	if !ValidUserName(name) {
 		return User{}, Errorf(ErrInvalid, "user name %q (letters, digits, '.', '_', '@', '-'; at most 64)", name)
@@ -82,8 +90,8 @@ func (c *Catalog) AddUser(ctx context.Context, name, password string, admin bool
 	return u, err
 }
 
-// SetPassword changes a user's password. It returns ErrNotFound for an
-// unknown user.
+// SetPassword changes a user's password. It returns ErrInvalid for a
+// password AddUser would refuse and ErrNotFound for an unknown user.
 func (c *Catalog) SetPassword(ctx context.Context, name, password, actor string) error {
 	h, err := hashPassword(password)
 	if err != nil {
@@ -158,8 +166,13 @@ type cachedHash struct {
 }
 
 // CheckPassword verifies a user's password. It returns ErrBadCredentials for
-// an unknown user or a wrong password.
+// an unknown user or a wrong password, and for any password longer than
+// MaxPasswordLength (no password that long can be set, and bcrypt would
+// compare only its first 72 bytes), without running bcrypt.
 func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (User, error) {
+	if len(password) > MaxPasswordLength {
+		return User{}, ErrBadCredentials
+	}
 	u, err := c.GetUser(ctx, name)
 	if errors.Is(err, ErrNotFound) {
 		// Spend comparable time so that user names cannot be probed.
@@ -188,6 +201,9 @@ var ErrNotCached = errors.New("password not verified recently")
 // when the password was verified recently (and the hash has not changed
 // since), and returns ErrNotCached otherwise, wrong passwords included.
 func (c *Catalog) CheckPasswordCached(ctx context.Context, name, password string) (User, error) {
+	if len(password) > MaxPasswordLength {
+		return User{}, ErrNotCached // CheckPassword refuses it
+	}
 	u, err := c.GetUser(ctx, name)
 	if err != nil || !c.passwordCached(c.passwordKey(name, password), &u) {
 		return User{}, ErrNotCached

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -182,12 +183,18 @@ func oneLine(s string) string {
 }
 
 // receive reads the multipart body: the "content" part is spooled (Spool)
-// while all three digests are computed in one pass; other fields are read
-// into memory within MaxMetadataSize. Parts may come in any order (uv sends
-// attestations after content). The caller closes the returned Content; on
-// error, receive has removed it.
+// while all three digests are computed in one pass; the headers of every
+// part (its field name among them) and the other parts' values count
+// against MaxMetadataSize, and the reading stops soon after it is spent
+// (formMeter), not at the end of the body. Parts may come in any order (uv
+// sends attestations after content). The caller closes the returned
+// Content; on error, receive has removed it.
 func (s *Service) receive(req *http.Request) (rcv Received, err error) {
+	meter := &formMeter{r: req.Body, left: int64(s.cfg.MaxMetadataSize) + formSlack}
 	defer func() {
+		if meter.over { // whatever error the multipart reader made of it
+			err = &TooLargeError{Field: "form", Limit: s.cfg.MaxMetadataSize}
+		}
 		if err != nil {
 			rcv.Content.Close()
 			rcv.Content = nil
@@ -203,8 +210,14 @@ func (s *Service) receive(req *http.Request) (rcv Received, err error) {
 	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
 		return rcv, invalid("body", "Expected a multipart/form-data body with a boundary")
 	}
-	mr := multipart.NewReader(req.Body, params["boundary"])
-	formBudget := int64(s.cfg.MaxMetadataSize)
+	mr := multipart.NewReader(meter, params["boundary"])
+	budget := int64(s.cfg.MaxMetadataSize) // what the form's headers and values may take
+	spend := func(n int64) error {
+		if budget -= n; budget < 0 {
+			return &TooLargeError{Field: "form", Limit: s.cfg.MaxMetadataSize}
+		}
+		return nil
+	}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
@@ -212,6 +225,9 @@ func (s *Service) receive(req *http.Request) (rcv Received, err error) {
 		}
 		if err != nil {
 			return rcv, bodyError(err, s.cfg)
+		}
+		if err := spend(headerSize(part.Header)); err != nil {
+			return rcv, err
 		}
 		name := part.FormName()
 		switch {
@@ -227,7 +243,9 @@ func (s *Service) receive(req *http.Request) (rcv Received, err error) {
 				return rcv, errNoFile
 			}
 			rcv.Filename = fn
+			meter.free = true // the file has its own limit, MaxFileSize
 			f, err := s.Spool(part)
+			meter.free = false
 			var re *ReadError
 			if errors.As(err, &re) {
 				return rcv, bodyError(re.Err, s.cfg)
@@ -237,17 +255,20 @@ func (s *Service) receive(req *http.Request) (rcv Received, err error) {
 			rcv.Content = f
 		case name == "":
 			// A part without a name carries nothing we understand.
-			if _, err := io.Copy(io.Discard, part); err != nil {
-				return rcv, bodyError(err, s.cfg)
-			}
-		default:
-			b, err := io.ReadAll(io.LimitReader(part, formBudget+1))
+			n, err := io.Copy(io.Discard, io.LimitReader(part, budget+1))
 			if err != nil {
 				return rcv, bodyError(err, s.cfg)
 			}
-			formBudget -= int64(len(b))
-			if formBudget < 0 {
-				return rcv, &TooLargeError{Field: "form", Limit: s.cfg.MaxMetadataSize}
+			if err := spend(n); err != nil {
+				return rcv, err
+			}
+		default:
+			b, err := io.ReadAll(io.LimitReader(part, budget+1))
+			if err != nil {
+				return rcv, bodyError(err, s.cfg)
+			}
+			if err := spend(int64(len(b))); err != nil {
+				return rcv, err
 			}
 			if name == "gpg_signature" || name == "attestations" {
 				continue // accepted and ignored, as PyPI ignores signatures
@@ -261,6 +282,57 @@ func (s *Service) receive(req *http.Request) (rcv Received, err error) {
 	}
 	return rcv, nil
 }
+
+// headerSize is the size of a part's headers as sent ("Key: value\r\n"
+// each, and the empty line after them).
+func headerSize(h textproto.MIMEHeader) int64 {
+	n := int64(2)
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	return n
+}
+
+// formSlack is how far the meter lets the raw form go past
+// MaxMetadataSize: the boundary lines, which the exact count in receive
+// cannot see, and the multipart reader's read-ahead (4 KiB), which counts
+// a little of the file before its part is known to be the file.
+const formSlack = 16 << 10
+
+// formMeter is the request body as the multipart reader sees it: every
+// byte read while free is false (all but the file's part) counts against
+// left, and once left is spent, Read fails (over is set) without reading
+// more. receive counts headers and values exactly once a part's headers
+// are parsed; the meter is what stops the reading while they are: the
+// multipart reader keeps a part's headers (a field name among them) in
+// memory until they end, up to 10 MiB a part, so without it a form of
+// huge field names would be read whole before any count.
+type formMeter struct {
+	r    io.Reader
+	left int64
+	free bool // reading the file's part: not counted
+	over bool // left was spent
+}
+
+func (m *formMeter) Read(p []byte) (int, error) {
+	if m.free {
+		return m.r.Read(p)
+	}
+	if m.left <= 0 {
+		m.over = true
+		return 0, errFormTooLarge
+	}
+	if int64(len(p)) > m.left {
+		p = p[:m.left]
+	}
+	n, err := m.r.Read(p)
+	m.left -= int64(n)
+	return n, err
+}
+
+var errFormTooLarge = errors.New("the form fields are over the limit")
 
 // rawFileName returns the filename parameter of a part as the client sent
 // it. multipart.Part.FileName applies filepath.Base, which would quietly

@@ -306,6 +306,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(m.Log))
 	e.Use(p.metrics.middleware)
+	e.Use(httpx.Guard(cfg.Index.BaseURL)) // 403 cross-origin changes, 415 undeclared JSON on /api/
 	e.Use(p.auth.Middleware())
 	root := e.Group("")
 	p.read.Register(root)

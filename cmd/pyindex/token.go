@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -67,7 +68,8 @@ of standard output, and never again: only its SHA-256 hash is stored.
 
 --project (repeatable) limits the token to those projects, for uploads
 and, when anonymous reads are off, for reads. A token limited to a
-project may upload to it even if USER does not own it.`,
+project may upload to it even if USER does not own it. An admin token
+cannot be limited to projects.`,
 		Example: `  pyindex token create ci --project acme-core --expires 90d --description "GitLab CI"
   TOKEN=$(pyindex token create ci --scope read | tail -n1)`,
 		Args: cobra.ExactArgs(1),
@@ -75,6 +77,10 @@ project may upload to it even if USER does not own it.`,
 			sc, err := index.ParseScope(scope)
 			if err != nil {
 				return err
+			}
+			if sc == index.ScopeAdmin && len(projects) > 0 {
+				return errors.New("--project cannot limit an admin token: the admin scope acts on users, tokens and every project; " +
+					"use --scope upload (or read) with --project")
 			}
 			exp, err := parseExpiry(expires, time.Now())
 			if err != nil {
@@ -103,7 +109,7 @@ project may upload to it even if USER does not own it.`,
 		},
 	}
 	create.Flags().StringVar(&scope, "scope", "upload", "read, upload or admin (admin only for admin users)")
-	create.Flags().StringArrayVar(&projects, "project", nil, "limit the token to this project (repeatable)")
+	create.Flags().StringArrayVar(&projects, "project", nil, "limit the token to this project (repeatable; not with --scope admin)")
 	create.Flags().StringVar(&expires, "expires", "", "lifetime (90d, 2w, 12h) or date (2027-01-31); default: never")
 	create.Flags().StringVar(&description, "description", "", "what the token is for (shown by token list)")
 

@@ -22,7 +22,8 @@ import (
 
 // API serves the admin JSON API under /api/v1: projects, yanks,
 // deletes, prunes, the audit log, users and tokens. Every endpoint needs
-// the admin scope (401 without credentials, 403 with weaker ones).
+// the admin scope without a project restriction (401 without credentials,
+// 403 with weaker or project-limited ones).
 // Errors are {"error": "..."} (the server's ErrorHandler renders /api/).
 type API struct {
 	admin *Service
@@ -67,9 +68,17 @@ func (h *API) Register(g *echo.Group) {
 const principalKey = "pyindex.admin.actor"
 
 // adminOnly refuses callers without the admin scope and remembers the
-// actor for the audit log.
+// actor for the audit log. A token limited to projects is refused with its
+// own message (403): the admin API manages users, tokens and every
+// project, so no project restriction can hold here. CreateToken no longer
+// makes such admin tokens, and CheckToken gives older ones the upload
+// scope; the check here keeps the rule on the admin API itself.
 func (h *API) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if r := h.auth.FromContext(c); r.Err == nil && len(r.Principal.Projects) > 0 {
+			return index.Errorf(index.ErrForbidden, "This token is limited to projects (%s) and cannot use the admin API, which acts on users, tokens and every project; use an admin token without a project limit",
+				strings.Join(r.Principal.Projects, ", "))
+		}
 		p, err := h.auth.Require(c, index.ScopeAdmin)
 		if err != nil {
 			return err

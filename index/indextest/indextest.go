@@ -265,3 +265,23 @@ func MarkNewerSchema(t testing.TB, path, migration string) {
 		t.Fatal(err)
 	}
 }
+
+// LegacyProjectToken limits the token id of the open catalog cat to
+// projects by writing the tokens table directly, as older pyindex versions
+// let CreateToken do for admin tokens too (now refused): tests of how such
+// tokens are treated need one.
+func LegacyProjectToken(t testing.TB, cat *index.Catalog, id int64, projects ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+cat.Path()+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE tokens SET projects = ? WHERE id = ?`, strings.Join(projects, " "), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("no token %d", id)
+	}
+}

@@ -1,0 +1,37 @@
+package main_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCredentialCommands: the CLI refuses an admin token limited to
+// projects and a password bcrypt would cut, with messages that say why.
+func TestCredentialCommands(t *testing.T) {
+	data := t.TempDir()
+	for _, s := range []struct {
+		args    []string
+		stdin   string
+		wantErr string
+	}{
+		{[]string{"user", "add", "root", "--admin", "--password-stdin"}, "root-password-1\n", ""},
+		{[]string{"user", "add", "long", "--password-stdin"}, strings.Repeat("p", 73) + "\n", "at most 72 bytes"},
+		{[]string{"user", "add", "long", "--password-stdin"}, strings.Repeat("p", 72) + "\n", ""},
+		{[]string{"user", "passwd", "long", "--password-stdin"}, strings.Repeat("q", 80) + "\n", "at most 72 bytes"},
+		{[]string{"token", "create", "root", "--scope", "admin", "--project", "acme-core"}, "", "--project cannot limit an admin token"},
+		{[]string{"token", "create", "root", "--scope", "upload", "--project", "acme-core"}, "", ""},
+	} {
+		out, err := runCLI(t, nil, s.stdin, append(s.args, "--data", data)...)
+		name := strings.Join(s.args, " ")
+		switch {
+		case s.wantErr == "" && err != nil:
+			t.Errorf("%s: %v\n%s", name, err, out)
+		case s.wantErr != "" && (err == nil || !strings.Contains(err.Error(), s.wantErr)):
+			t.Errorf("%s: err = %v, want one saying %q", name, err, s.wantErr)
+		}
+	}
+	out, _ := runCLI(t, nil, "", "token", "list", "--data", data)
+	if strings.Count(out, "acme-core") != 1 || strings.Contains(out, "admin") {
+		t.Errorf("tokens:\n%s", out)
+	}
+}
