@@ -292,7 +292,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	//     final status and the request ID.
 	//  5. metrics: counts and times the request by route template (echo's
 	//     c.Path(), never the raw path), and counts file downloads.
-	//  6. auth: resolves credentials when a request has any (429 for an
+	//  6. guard (httpx.Guard): refuses cross-origin state changes (403)
+	//     and an /api/ body not declared as JSON (415), before any
+	//     credential is checked.
+	//  7. auth: resolves credentials when a request has any (429 for an
 	//     address over the failed-login limit); handlers then decide with
 	//     auth.Service's Read and Require.
 	// Each component then registers its own routes on the root group. The
@@ -306,7 +309,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(m.Log))
 	e.Use(p.metrics.middleware)
-	e.Use(httpx.Guard(cfg.Index.BaseURL)) // 403 cross-origin changes, 415 undeclared JSON on /api/
+	e.Use(httpx.Guard(cfg.Index.BaseURL))
 	e.Use(p.auth.Middleware())
 	root := e.Group("")
 	p.read.Register(root)
