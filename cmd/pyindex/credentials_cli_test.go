@@ -14,7 +14,7 @@ func TestCredentialCommands(t *testing.T) {
 		stdin   string
 		wantErr string
 	}{
-		{[]string{"user", "add", "root", "--admin", "--password-stdin"}, "root-password-1\n", ""},
+		{[]string{"user", "add", "root", "--admin", "--password-stdin", "--init"}, "root-password-1\n", ""},
 		{[]string{"user", "add", "long", "--password-stdin"}, strings.Repeat("p", 73) + "\n", "at most 72 bytes"},
 		{[]string{"user", "add", "long", "--password-stdin"}, strings.Repeat("p", 72) + "\n", ""},
 		{[]string{"user", "passwd", "long", "--password-stdin"}, strings.Repeat("q", 80) + "\n", "at most 72 bytes"},
