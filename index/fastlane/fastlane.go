@@ -92,6 +92,14 @@ type Server struct {
 	// Fallback serves every connection the lane hands over. Its
 	// ReadHeaderTimeout and IdleTimeout apply in the lane too.
 	Fallback *http.Server
+	// WriteIdleTimeout cuts a reply whose client has accepted no bytes
+	// for this long (0: never), on the lane's connections and on those it
+	// hands to Fallback alike: the write deadline is moved on as long as
+	// the client keeps reading, so a slow but moving client is never cut
+	// and one that stopped reading is, between one and two timeouts after
+	// its last byte (writeidle.go). Fallback's own WriteTimeout, a bound
+	// on the whole reply, should stay 0.
+	WriteIdleTimeout time.Duration
 	// InProcess reports whether a request the lane parsed but Lookup
 	// declined (a page not rendered yet) should still keep its
 	// connection: Fallback.Handler then serves it in memory
@@ -360,7 +368,11 @@ func (c *conn) setReadDeadline(d time.Duration) {
 // and another in net/http. It reports false when the server is shutting
 // down and the connection was closed instead.
 func (c *conn) handOff() bool {
+	c.nc.SetWriteDeadline(time.Time{})
 	pc := &prefixConn{Conn: c.nc, r: c.br, headerBy: c.readBy}
+	if d := c.srv.WriteIdleTimeout; d > 0 {
+		pc.Conn = &progressConn{Conn: c.nc, idle: d}
+	}
 	return c.srv.handoff.give(pc)
 }
 
@@ -443,10 +455,11 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	// Headers first, then the file: TCPConn.ReadFrom sends an *os.File
 	// behind a LimitedReader with sendfile(2).
 	c.wbuf = b[:0]
-	if _, err := c.nc.Write(b); err != nil {
+	idle := c.srv.WriteIdleTimeout
+	if _, err := writeFull(c.nc, idle, b); err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(c.nc, io.LimitReader(file, rep.FileSize))
+	n, err := copyFrom(c.nc, idle, io.LimitReader(file, rep.FileSize))
 	if err == nil && n < rep.FileSize {
 		err = io.ErrUnexpectedEOF // the length sent was a lie: end the connection
 	}
@@ -458,13 +471,14 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 // keeps b's buffer, grown or not, for releaseWriteBuf.
 func (c *conn) send(b, body []byte) error {
 	var err error
+	idle := c.srv.WriteIdleTimeout
 	if len(body) <= smallBody {
 		b = append(b, body...)
-		_, err = c.nc.Write(b)
+		_, err = writeFull(c.nc, idle, b)
 	} else {
 		c.bufs = [2][]byte{b, body}
 		bufs := net.Buffers(c.bufs[:])
-		_, err = bufs.WriteTo(c.nc)
+		_, err = writeBuffers(c.nc, idle, &bufs)
 		c.bufs = [2][]byte{}
 	}
 	c.wbuf = b[:0]
@@ -526,7 +540,8 @@ func httpDate(t time.Time) string {
 }
 
 // prefixConn is a handed-over connection: reads drain the bytes the lane
-// buffered before reaching the socket.
+// buffered before reaching the socket. Conn is a progressConn when the
+// server has a WriteIdleTimeout.
 type prefixConn struct {
 	net.Conn
 	r *bufio.Reader

@@ -1,7 +1,13 @@
 package fastlane
 
 import (
+	"bufio"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +104,191 @@ func TestSlowLargeHeaderOneTimeout(t *testing.T) {
 	}
 	if got := l.log0(); len(got) != 0 {
 		t.Errorf("served %q", got)
+	}
+}
+
+const hugeSize = 30 << 20
+
+// writeIdleLane is a lane with WriteIdleTimeout idle serving a 30 MiB file
+// four ways: /huge/lane from the lane (sendfile), /huge/mem from the lane
+// (an in-memory body, writev), /huge/net from net/http after a hand-off
+// (http.ServeFile). done receives the bytes each reply wrote, once it has
+// ended.
+func writeIdleLane(t *testing.T, idle time.Duration) (*lane, string, chan int64) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "huge.bin")
+	if err := os.WriteFile(path, make([]byte, hugeSize), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := make([]byte, hugeSize)
+	done := make(chan int64, 4)
+	l := startLane(t, func(s *Server) {
+		s.WriteIdleTimeout = idle
+		lookup, fallback := s.Lookup, s.Fallback.Handler
+		s.Lookup = func(req *Request, rep *Reply) bool {
+			switch req.Path {
+			case "/huge/lane":
+				f, err := os.Open(path)
+				if err != nil {
+					return false
+				}
+				rep.Status, rep.File, rep.FileSize = http.StatusOK, f, hugeSize
+			case "/huge/mem":
+				rep.Status, rep.Body = http.StatusOK, mem
+			default:
+				return lookup(req, rep)
+			}
+			rep.Add("Content-Length", strconv.Itoa(hugeSize))
+			return true
+		}
+		s.Done = func(req *Request, rep *Reply, n int64) {
+			if strings.HasPrefix(req.Path, "/huge/") {
+				done <- n
+			}
+		}
+		s.Fallback.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/huge/net" {
+				fallback.ServeHTTP(w, r)
+				return
+			}
+			cw := &countingWriter{ResponseWriter: w}
+			http.ServeFile(cw, r, path)
+			done <- cw.n
+		})
+	})
+	return l, path, done
+}
+
+// countingWriter counts the body bytes a handler wrote, by Write or by
+// ReadFrom (http.ServeFile's sendfile path).
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	n, err := w.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
+	w.n += n
+	return n, err
+}
+
+// plainServer is net/http alone on WriteIdleListener, serving the file at
+// path on /huge/plain.
+func plainServer(t *testing.T, path string, idle time.Duration, done chan int64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w}
+		http.ServeFile(cw, r, path)
+		done <- cw.n
+	})}
+	go srv.Serve(WriteIdleListener(ln, idle))
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestStalledReaderIsCut: a client that asks for a 30 MiB file and then
+// reads nothing is cut once it has accepted nothing for the write idle
+// timeout, on every transport, which releases the connection and the
+// file; without the deadline the reply would wait for it for ever.
+func TestStalledReaderIsCut(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	l, path, done := writeIdleLane(t, idle)
+	plain := plainServer(t, path, idle, done)
+	for _, tc := range []struct{ name, addr, path string }{
+		{"lane sendfile", l.addr, "/huge/lane"},
+		{"lane writev", l.addr, "/huge/mem"},
+		{"net/http after hand-off", l.addr, "/huge/net"},
+		{"net/http alone", plain, "/huge/plain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := net.Dial("tcp", tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if _, err := io.WriteString(nc, get(tc.path)); err != nil {
+				t.Fatal(err)
+			}
+			// Never read: the reply fills the socket buffers and stalls.
+			var wrote int64
+			select {
+			case wrote = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("the reply to a client that reads nothing is still being written after 20s (write idle timeout %v)", idle)
+			}
+			if wrote >= hugeSize {
+				t.Fatalf("the reply wrote all %d bytes to a client that read none", wrote)
+			}
+			// What the client can still read ends short.
+			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			res, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, res.Body)
+			if err == nil || n >= hugeSize {
+				t.Errorf("the client read %d bytes and %v after the cut", n, err)
+			}
+		})
+	}
+}
+
+// TestSlowReaderIsNotCut: a client that reads slowly but steadily takes
+// far longer than the write idle timeout in all, and gets the whole file.
+func TestSlowReaderIsNotCut(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	l, path, done := writeIdleLane(t, idle)
+	plain := plainServer(t, path, idle, done)
+	for _, tc := range []struct{ name, addr, path string }{
+		{"lane sendfile", l.addr, "/huge/lane"},
+		{"lane writev", l.addr, "/huge/mem"},
+		{"net/http after hand-off", l.addr, "/huge/net"},
+		{"net/http alone", plain, "/huge/plain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := net.Dial("tcp", tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if _, err := io.WriteString(nc, get(tc.path)); err != nil {
+				t.Fatal(err)
+			}
+			nc.SetReadDeadline(time.Now().Add(60 * time.Second))
+			res, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			var n int64
+			for {
+				m, err := io.CopyN(io.Discard, res.Body, 1<<20)
+				n += m
+				if err != nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if n != hugeSize {
+				t.Fatalf("a slow reader got %d of %d bytes in %v", n, hugeSize, time.Since(start))
+			}
+			if wrote := <-done; wrote != hugeSize {
+				t.Errorf("the server wrote %d bytes", wrote)
+			}
+			if d := time.Since(start); d < idle {
+				t.Logf("the transfer took only %v, less than the idle timeout: the test proves little here", d)
+			}
+		})
 	}
 }
