@@ -68,7 +68,7 @@ func (s *Service) post(c echo.Context) (Result, error) {
 	if req.ContentLength > limit {
 		return Result{}, &TooLargeError{Field: "content", Limit: s.cfg.MaxFileSize}
 	}
-	req.Body = http.MaxBytesReader(c.Response(), newIdleBody(c.Response(), req.Body, s.cfg.BodyTimeout), limit)
+	req.Body = http.MaxBytesReader(c.Response(), newIdleBody(c.Response(), s.watchBody(c, req.Body), s.cfg.BodyTimeout), limit)
 
 	rcv, err := s.receive(req)
 	if err != nil {

@@ -17,16 +17,8 @@ import (
 // client gets 503 with Retry-After at once (twine retries 5xx), instead of
 // every upload slowing down and holding temp space. A nil semaphore means
 // no cap.
-//
-// It also puts the body under upload.min_rate (rateBody), which frees the
-// slot of a client too slow to be real.
 func (s *Service) limit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if req := c.Request(); req.Body != nil && req.Body != http.NoBody {
-			b := &rateBody{r: req.Body, w: c.Response(), rate: s.cfg.MinRate, window: s.cfg.RateWindow}
-			req.Body = b
-			c.Set(bodyKey, b)
-		}
 		if s.slots == nil {
 			return next(c)
 		}
@@ -96,6 +88,17 @@ var errBodyTimeout = errors.New("the client sent no data for too long")
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()
+}
+
+// watchBody puts an upload's body r under upload.min_rate (rateBody),
+// which frees the slot of a client too slow to be real, and keeps it for
+// bodyFailure. It must wrap the body only once the upload is going to be
+// read: net/http answers early replies to a request whose body is its
+// own (not wrapped) without first reading the rest of it.
+func (s *Service) watchBody(c echo.Context, r io.ReadCloser) io.ReadCloser {
+	b := &rateBody{r: r, w: c.Response(), rate: s.cfg.MinRate, window: s.cfg.RateWindow}
+	c.Set(bodyKey, b)
+	return b
 }
 
 // bodyKey is the echo context key of an upload's rateBody.
