@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -177,6 +175,21 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	}
 	name, f, meta := ns.name, ns.f, ns.meta
 	if meta {
+		if d := m.downloads.running(name + "/" + f.Filename); d != nil {
+			// The file is being fetched: the METADATA extracted from it
+			// (when the upstream offers none) comes once it is recorded,
+			// which is after its streams completed.
+			if d.wait(ctx); ctx.Err() != nil {
+				return ctx.Err()
+			}
+			rep = httpx.Reply{}
+			if err := m.storedFile(ctx, &req, params, &rep); err == nil {
+				return httpx.Write(c, &rep)
+			} else if !errors.As(err, &ns) {
+				return err
+			}
+			f = ns.f
+		}
 		return m.serveMetadata(c, name, f)
 	}
 	filename := f.Filename
@@ -188,42 +201,102 @@ func (m *Mirror) serveFile(c echo.Context) error {
 		return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "this mirror is offline and has no copy of " + filename}
 	}
 	m.m.lookup(kindFile, resultMiss)
-	var tee *clientTee
-	if c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == "" {
-		tee = &clientTee{w: c.Response()}
-	}
-	cf, err := shared(ctx, m, &m.files, name+"/"+filename, m.cfg.FileTimeout, func(ctx context.Context) (index.MirrorFile, error) {
-		return m.fetchFile(ctx, name, f, tee)
+	// Every GET streams from the download's spool as the bytes arrive; a
+	// range or a HEAD waits for the download and is served from the store.
+	stream := c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == ""
+	d := m.fetchShared(ctx, name+"/"+filename, stream, func(ctx context.Context, sp *spool) (index.MirrorFile, error) {
+		return m.fetchFile(ctx, name, f, sp)
 	})
-	if ctx.Err() != nil { // this client went away; the fetch goes on for the others
-		if tee != nil {
-			tee.finish(false)
-		}
-		return ctx.Err()
-	}
-	if tee != nil && tee.claimed() {
-		wrote := tee.finish(err == nil)
-		if err == nil {
-			return nil // streamed to this client while stored
-		}
-		if wrote {
+	if stream {
+		sent, err := m.stream(c, d.spool)
+		switch {
+		case err == nil && sent:
+			return nil
+		case ctx.Err() != nil: // this client went away; the download goes on for the others
+			return ctx.Err()
+		case errors.Is(err, errSpoolFailed) && sent:
 			// The client has part of a bad file: break the connection so
 			// that it cannot take it for the whole.
-			m.log.Error("upstream file download failed after streaming began", "project", name, "file", filename, "err", err)
+			_, derr := d.wait(ctx)
+			m.log.Error("upstream file download failed after streaming began", "project", name, "file", filename, "err", derr)
 			panic(http.ErrAbortHandler)
+		case sent:
+			return err // writing to the client failed
 		}
+		// Nothing was spooled for this client: the download's result
+		// decides (the bytes were in the store already, or an error).
 	}
+	cf, err := d.wait(ctx)
 	if err != nil {
 		return err
 	}
 	return m.serveBlob(c, httpx.Blob{Key: cf.BlobKey, SHA256: cf.SHA256, ContentType: fileType, ModTime: modTime(&cf), Name: path.Base(c.Request().URL.Path)})
 }
 
-// fetchFile downloads f from the upstream into the store, teeing the bytes
-// to tee (the first requester) when not nil, verifies every hash the page
-// gave, records the cached copy (with the METADATA of a wheel when the
-// upstream offers none) and returns the updated file.
-func (m *Mirror) fetchFile(ctx context.Context, project string, f index.MirrorFile, tee *clientTee) (index.MirrorFile, error) {
+// errSpoolFailed is stream's error for a download that failed (a hash
+// mismatch, an upstream that broke off, Close).
+var errSpoolFailed = errors.New("the download failed")
+
+// stream writes the download spooled in sp to c as it grows, and releases
+// the caller's reference on it. The status line and headers go out with
+// the first bytes; the response completes only when the download verified.
+// sent reports whether anything was written: when the download failed
+// before that, the caller can still answer with its error. err is
+// errSpoolFailed, or the client's (a write that failed, its context).
+func (m *Mirror) stream(c echo.Context, sp *spool) (sent bool, err error) {
+	defer sp.release()
+	ctx, w := c.Request().Context(), c.Response()
+	rc := http.NewResponseController(w)
+	var off int64
+	for {
+		st := sp.state()
+		if st.file != nil && st.n > off {
+			if !sent {
+				sent = true
+				hdr := w.Header()
+				httpx.BlobHeaders(httpx.Blob{SHA256: st.sha256, ContentType: fileType}, func(name string, v []string) { hdr[name] = v })
+				if st.size >= 0 {
+					hdr.Set(echo.HeaderContentLength, strconv.FormatInt(st.size, 10))
+				}
+				w.WriteHeader(http.StatusOK)
+			}
+			n, err := io.Copy(w, io.NewSectionReader(st.file, off, st.n-off))
+			off += n
+			if err != nil {
+				return true, err
+			}
+			_ = rc.Flush() // the bytes go out as they come, not at the next 4 KiB
+			continue
+		}
+		if st.ended {
+			switch {
+			case !st.ok:
+				return sent, errSpoolFailed
+			case st.file == nil:
+				return false, nil // nothing spooled: the bytes were stored already
+			case !sent: // an empty file
+				sent = true
+				httpx.BlobHeaders(httpx.Blob{SHA256: st.sha256, ContentType: fileType}, func(name string, v []string) { w.Header()[name] = v })
+				w.Header().Set(echo.HeaderContentLength, "0")
+				w.WriteHeader(http.StatusOK)
+			}
+			return true, nil
+		}
+		select {
+		case <-st.changed:
+		case <-ctx.Done():
+			return sent, ctx.Err()
+		}
+	}
+}
+
+// fetchFile downloads f from the upstream into the store through sp,
+// verifying every hash the page gave as the bytes arrive, records the
+// cached copy (with the METADATA of a wheel when the upstream offers
+// none) and returns the updated file; sp's streams complete only then, or
+// fail. Bytes already stored under f's sha256 are recorded without a
+// download (and sp stays empty).
+func (m *Mirror) fetchFile(ctx context.Context, project string, f index.MirrorFile, sp *spool) (index.MirrorFile, error) {
 	want := f.Hashes["sha256"]
 	if want != "" {
 		// Content-addressed: the bytes may be here already (a hosted file,
@@ -247,18 +320,26 @@ func (m *Mirror) fetchFile(ctx context.Context, project string, f index.MirrorFi
 	if size < 0 && f.Size > 0 {
 		size = f.Size
 	}
-	if tee != nil {
-		tee.claim(size, want)
+	tmp, err := os.CreateTemp("", "pyindex-mirror-*")
+	if err != nil {
+		m.m.upstreamError(kindFile, "store")
+		return f, fmt.Errorf("spool mirrored %s: %w", f.Filename, err)
 	}
-	v := newVerifier(resp.Body, f.Hashes, size, tee)
-	var key, sum string
+	sp.start(tmp, size, want)
+	v := newVerifier(resp.Body, f.Hashes, size)
+	key, sum := storage.Key(want), want
 	if want != "" {
-		key, sum = storage.Key(want), want
-		err = m.store.Put(ctx, key, v, size)
+		// Stored as it arrives: the commit is ready once the last bytes
+		// verify.
+		err = m.store.Put(ctx, key, io.TeeReader(v, sp), size)
 	} else {
 		// No sha256 upstream: the key is known only at the end, so the
-		// bytes go through a temporary file.
-		key, sum, err = m.putUnkeyed(ctx, v)
+		// blob is stored from the spool.
+		if _, err = io.Copy(sp, v); err == nil {
+			sum = hex.EncodeToString(v.sha256.Sum(nil))
+			key = storage.Key(sum)
+			err = m.store.Put(ctx, key, io.NewSectionReader(tmp, 0, v.n), v.n)
+		}
 	}
 	m.m.bytes.WithLabelValues(kindFile).Add(float64(v.n))
 	switch {
@@ -273,28 +354,11 @@ func (m *Mirror) fetchFile(ctx context.Context, project string, f index.MirrorFi
 		m.m.upstreamError(kindFile, "store")
 		return f, fmt.Errorf("store mirrored %s: %w", f.Filename, err)
 	}
-	return m.record(ctx, project, f, key, sum, v.n)
-}
-
-// putUnkeyed stores r under the key of its sha256, through a temporary
-// file.
-func (m *Mirror) putUnkeyed(ctx context.Context, v *verifier) (string, string, error) {
-	tmp, err := os.CreateTemp("", "pyindex-mirror-*")
-	if err != nil {
-		return "", "", err
+	cf, err := m.record(ctx, project, f, key, sum, v.n)
+	if err == nil {
+		sp.end(true) // verified and recorded: every stream completes
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	n, err := io.Copy(tmp, v)
-	if err != nil {
-		return "", "", err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return "", "", err
-	}
-	sum := hex.EncodeToString(v.sha256.Sum(nil))
-	key := storage.Key(sum)
-	return key, sum, m.store.Put(ctx, key, tmp, n)
+	return cf, err
 }
 
 // record notes the cached copy of f in the catalog, with the METADATA of a
@@ -322,73 +386,4 @@ func (m *Mirror) record(ctx context.Context, project string, f index.MirrorFile,
 	}
 	m.deleteBlobs(ctx, orphans)
 	return out, nil
-}
-
-// clientTee writes the first requester's response while the file is being
-// stored. It holds back the last chunk until the hash is verified, stops
-// writing (without failing the download) when the client goes away, and is
-// detached once the handler has returned.
-type clientTee struct {
-	mu       sync.Mutex
-	w        *echo.Response
-	used     bool
-	size     int64
-	sha256   string
-	started  bool
-	detached bool
-	failed   bool
-	pending  bytes.Buffer
-}
-
-// claim marks the tee as used by the download, with the response's size
-// (-1 unknown) and sha256 ("" unknown).
-func (t *clientTee) claim(size int64, sha256 string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.used, t.size, t.sha256 = true, size, sha256
-}
-
-func (t *clientTee) claimed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.used
-}
-
-// Write never fails: a client that went away must not stop the download.
-func (t *clientTee) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.detached || t.failed {
-		return len(p), nil
-	}
-	if !t.started {
-		t.started = true
-		hdr := t.w.Header()
-		httpx.BlobHeaders(httpx.Blob{SHA256: t.sha256, ContentType: fileType}, func(name string, v []string) { hdr[name] = v })
-		if t.size >= 0 {
-			hdr.Set(echo.HeaderContentLength, strconv.FormatInt(t.size, 10))
-		}
-		t.w.WriteHeader(http.StatusOK)
-	}
-	if t.pending.Len() > 0 {
-		if _, err := t.w.Write(t.pending.Bytes()); err != nil {
-			t.failed = true
-		}
-		t.pending.Reset()
-	}
-	t.pending.Write(p)
-	return len(p), nil
-}
-
-// finish writes the held-back chunk when ok, detaches the tee, and reports
-// whether anything was sent to the client.
-func (t *clientTee) finish(ok bool) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if ok && t.started && !t.detached && !t.failed {
-		t.w.Write(t.pending.Bytes())
-	}
-	t.pending.Reset()
-	t.detached = true
-	return t.started
 }

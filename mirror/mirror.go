@@ -5,10 +5,11 @@
 // HTML otherwise), are kept in the catalog so that they survive restarts,
 // and are refreshed with conditional requests once their TTL has passed; an
 // upstream that fails leaves the cached page in service. Files are fetched
-// on first request, streamed to that client while being stored, verified
-// against the upstream's hash and served from the blob store ever after.
+// on first request into a spool that every client asking meanwhile streams
+// from as the bytes arrive, verified against the upstream's hash (a stream
+// completes only then), stored, and served from the blob store ever after.
 // Concurrent requests for the same page or file share one upstream request
-// (singleflight), which runs under a context no client can cancel.
+// (flight.go), which runs under a context no client can cancel.
 //
 // Mirror satisfies index.Upstream: the read side asks it for projects not
 // hosted here, and hosted names always win unless merge_upstream opts them
@@ -62,7 +63,9 @@ type Mirror struct {
 	exempt map[string]bool
 
 	pages singleflight.Group // by project name (flight.go: shared)
-	files singleflight.Group // by project/filename, and project/filename.metadata
+	files singleflight.Group // PEP 658 metadata, by project/filename.metadata
+
+	downloads downloads // files, by project/filename (flight.go: fetchShared)
 
 	warmProjects *cache.Map[string, *projectEntry]     // warm.go
 	warmFiles    *cache.Map[fileKey, index.MirrorFile] // warm.go

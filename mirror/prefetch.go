@@ -51,13 +51,13 @@ func (m *Mirror) Cooling(project string, f *index.MirrorFile) bool {
 // concurrent requests for it, and returns the updated row. Bytes already
 // stored under the file's sha256 are recorded without a download.
 func (m *Mirror) CacheFile(ctx context.Context, project string, f index.MirrorFile) (index.MirrorFile, error) {
-	cf, err := shared(ctx, m, &m.files, project+"/"+f.Filename, m.cfg.FileTimeout, func(ctx context.Context) (index.MirrorFile, error) {
+	cf, err := m.fetchShared(ctx, project+"/"+f.Filename, false, func(ctx context.Context, sp *spool) (index.MirrorFile, error) {
 		cur, err := m.cat.MirrorFile(ctx, project, f.Filename)
 		if err != nil {
 			return f, err
 		}
-		return m.fetchFile(ctx, project, cur, nil)
-	})
+		return m.fetchFile(ctx, project, cur, sp)
+	}).wait(ctx)
 	if err != nil {
 		return f, err
 	}

@@ -29,7 +29,7 @@ func (e *HashMismatchError) Error() string { return "hash mismatch: " + e.Detail
 // them): bytes that do not match are never committed, and the error is
 // then a *HashMismatchError. Other errors are the reader's or the store's.
 func PutVerified(ctx context.Context, store storage.Store, key string, r io.Reader, want map[string]string, size int64) error {
-	v := newVerifier(r, want, size, nil)
+	v := newVerifier(r, want, size)
 	err := store.Put(ctx, key, v, size)
 	if v.mismatch != "" {
 		return &HashMismatchError{Detail: v.mismatch}
@@ -38,10 +38,10 @@ func PutVerified(ctx context.Context, store storage.Store, key string, r io.Read
 }
 
 // verifier reads an upstream body, hashing it with every algorithm the
-// page gave (and sha256 always) and copying it to a client tee. Once the
-// expected size is reached, or at EOF, it compares the digests and, on a
-// mismatch, fails the read instead of returning the last bytes or EOF, so
-// that the store never commits a corrupt blob.
+// page gave (and sha256 always). Once the expected size is reached, or at
+// EOF, it compares the digests and, on a mismatch, fails the read instead
+// of returning the last bytes or EOF, so that the store never commits a
+// corrupt blob and a stream of a known size never completes with one.
 type verifier struct {
 	r        io.Reader
 	size     int64 // expected, -1 unknown
@@ -49,14 +49,13 @@ type verifier struct {
 	sha256   hash.Hash
 	hashes   map[string]hash.Hash
 	want     map[string]string
-	tee      *clientTee
 	done     bool
 	mismatch string
 	readErr  error
 }
 
-func newVerifier(r io.Reader, want map[string]string, size int64, tee *clientTee) *verifier {
-	v := &verifier{r: r, size: size, sha256: sha256.New(), hashes: map[string]hash.Hash{}, want: want, tee: tee}
+func newVerifier(r io.Reader, want map[string]string, size int64) *verifier {
+	v := &verifier{r: r, size: size, sha256: sha256.New(), hashes: map[string]hash.Hash{}, want: want}
 	for alg := range want {
 		var h hash.Hash
 		switch alg {
@@ -116,9 +115,6 @@ func (v *verifier) Read(p []byte) (int, error) {
 		if !v.check() {
 			return 0, errHashMismatch
 		}
-	}
-	if n > 0 && v.tee != nil {
-		v.tee.Write(p[:n])
 	}
 	if v.done && n == 0 {
 		return 0, io.EOF

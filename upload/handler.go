@@ -77,11 +77,11 @@ func (s *Service) post(c echo.Context) (Result, error) {
 	if req.ContentLength > limit {
 		return Result{}, &TooLargeError{Field: "content", Limit: s.cfg.MaxFileSize}
 	}
-	req.Body = http.MaxBytesReader(c.Response(), newIdleBody(c.Response(), req.Body, s.cfg.BodyTimeout), limit)
+	req.Body = http.MaxBytesReader(c.Response(), newIdleBody(c.Response(), s.watchBody(c, req.Body), s.cfg.BodyTimeout), limit)
 
 	rcv, err := s.receive(req)
 	if err != nil {
-		return Result{}, err
+		return Result{}, bodyFailure(c, err)
 	}
 	defer rcv.Content.Close()
 	rcv.RemoteAddr = c.RealIP()
@@ -113,6 +113,7 @@ func statusOf(err error) (code int, msg string, ok bool) {
 		tooLarge *TooLargeError
 		stor     *StorageError
 		busy     *busyError
+		slow     *slowError
 	)
 	switch {
 	case errors.Is(err, errUnauthenticated):
@@ -132,6 +133,8 @@ func statusOf(err error) (code int, msg string, ok bool) {
 		return http.StatusConflict, exists.Error(), true
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, tooLarge.Error(), true
+	case errors.As(err, &slow):
+		return http.StatusRequestTimeout, slow.Error(), true
 	case errors.Is(err, errBodyTimeout):
 		return http.StatusRequestTimeout, "The upload stalled: no data for too long", true
 	case errors.Is(err, errInterrupted):

@@ -43,11 +43,21 @@ type Config struct {
 	// BodyTimeout fails an upload whose client sends nothing for this long
 	// (408). 0 means no limit.
 	BodyTimeout time.Duration `toml:"body_timeout"`
+	// MinRate fails an upload (408, its slot freed) whose client sends
+	// less than MinRate bytes a second on average over a RateWindow, so
+	// that a client dribbling a byte just inside BodyTimeout cannot hold a
+	// slot for ever. Windows follow each other from the first byte read.
+	// 0 means no minimum.
+	MinRate storage.Size `toml:"min_rate"`
+	// RateWindow is the span MinRate is averaged over; a short stall of an
+	// honest link within it does not fail the upload.
+	RateWindow time.Duration `toml:"rate_window"`
 }
 
 // DefaultConfig returns the upload defaults.
 func DefaultConfig() Config {
-	return Config{MaxFileSize: 1 << 30, MaxMetadataSize: 4 << 20, MaxConcurrent: 64, BodyTimeout: time.Minute}
+	return Config{MaxFileSize: 1 << 30, MaxMetadataSize: 4 << 20, MaxConcurrent: 64, BodyTimeout: time.Minute,
+		MinRate: 1 << 10, RateWindow: 30 * time.Second}
 }
 
 // Validate reports every invalid setting at once; keys are named as in the
@@ -63,6 +73,12 @@ func (c Config) Validate() error {
 	}
 	if c.BodyTimeout < 0 {
 		bad("body_timeout", "must not be negative")
+	}
+	if c.MinRate < 0 {
+		bad("min_rate", "must not be negative")
+	}
+	if c.RateWindow < 0 || c.MinRate > 0 && c.RateWindow == 0 {
+		bad("rate_window", "must be positive (with min_rate set)")
 	}
 	if c.MaxMetadataSize < 64<<10 {
 		bad("max_metadata_size", "must be at least 64KiB")

@@ -351,7 +351,7 @@ func (m *Main) serve(p *parts) error {
 		m.lane = m.newLane(routes, p.auth, p.metrics)
 		go func() { m.done <- m.lane.Serve(ln) }()
 	} else {
-		go func() { m.done <- m.server.Serve(ln) }()
+		go func() { m.done <- m.server.Serve(fastlane.WriteIdleListener(ln, cfg.Server.WriteIdleTimeout)) }()
 	}
 	m.retention, m.mirror = p.retention, p.mirror
 	m.retention.Start() // does nothing unless [retention] enabled = true

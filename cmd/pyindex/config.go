@@ -58,6 +58,11 @@ type ServerConfig struct {
 	ReadHeaderTimeout time.Duration `toml:"read_header_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long.
 	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// WriteIdleTimeout cuts a reply whose client has accepted no bytes for
+	// this long (a client that asked for a file and stopped reading), on
+	// the fast lane and net/http alike; a slow client that keeps reading
+	// is never cut. 0 means no limit.
+	WriteIdleTimeout time.Duration `toml:"write_idle_timeout"`
 	// ShutdownTimeout is how long a stopping server lets requests in
 	// flight (uploads included) finish.
 	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
@@ -117,6 +122,7 @@ func DefaultConfig() Config {
 		Server: ServerConfig{
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
+			WriteIdleTimeout:  time.Minute,
 			ShutdownTimeout:   30 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			FastLane:          true,
@@ -277,6 +283,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.IdleTimeout <= 0 {
 		bad("server.idle_timeout", "must be positive")
+	}
+	if c.Server.WriteIdleTimeout < 0 {
+		bad("server.write_idle_timeout", "must not be negative")
 	}
 	if c.Server.ShutdownTimeout < 0 {
 		bad("server.shutdown_timeout", "must not be negative")

@@ -48,7 +48,8 @@ func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverM
 		return req.RemoteAddr
 	}
 	return &fastlane.Server{
-		Fallback: m.server,
+		Fallback:         m.server,
+		WriteIdleTimeout: m.Config.Server.WriteIdleTimeout,
 		// Pages the lane has not rendered yet (and requests the lane
 		// declines to authenticate) are served by echo in memory and
 		// sent from the lane, so a connection stays in it.

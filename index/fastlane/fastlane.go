@@ -92,6 +92,14 @@ type Server struct {
 	// Fallback serves every connection the lane hands over. Its
 	// ReadHeaderTimeout and IdleTimeout apply in the lane too.
 	Fallback *http.Server
+	// WriteIdleTimeout cuts a reply whose client has accepted no bytes
+	// for this long (0: never), on the lane's connections and on those it
+	// hands to Fallback alike: the write deadline is moved on as long as
+	// the client keeps reading, so a slow but moving client is never cut
+	// and one that stopped reading is, between one and two timeouts after
+	// its last byte (writeidle.go). Fallback's own WriteTimeout, a bound
+	// on the whole reply, should stay 0.
+	WriteIdleTimeout time.Duration
 	// InProcess reports whether a request the lane parsed but Lookup
 	// declined (a page not rendered yet) should still keep its
 	// connection: Fallback.Handler then serves it in memory
@@ -251,6 +259,10 @@ type conn struct {
 	bufs  [2][]byte
 	req   Request
 	rep   Reply
+
+	// readBy is the read deadline last set, for the request header being
+	// read: a connection handed over mid-header keeps it (prefixConn).
+	readBy time.Time
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
@@ -342,27 +354,35 @@ func (c *conn) serve() {
 }
 
 func (c *conn) setReadDeadline(d time.Duration) {
+	c.readBy = time.Time{}
 	if d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.nc.SetReadDeadline(time.Time{})
+		c.readBy = time.Now().Add(d)
 	}
+	c.nc.SetReadDeadline(c.readBy)
 }
 
 // handOff gives the connection, with its unread bytes, to the fallback.
-// It reports false when the server is shutting down and the connection
-// was closed instead.
+// The time the request has taken so far counts: net/http's header
+// deadline is brought forward to the lane's (prefixConn.SetReadDeadline),
+// so a slow header gets one ReadHeaderTimeout in all, not one in the lane
+// and another in net/http. It reports false when the server is shutting
+// down and the connection was closed instead.
 func (c *conn) handOff() bool {
-	c.nc.SetReadDeadline(time.Time{})
-	pc := &prefixConn{Conn: c.nc, r: c.br}
+	c.nc.SetWriteDeadline(time.Time{})
+	pc := &prefixConn{Conn: c.nc, r: c.br, headerBy: c.readBy}
+	if d := c.srv.WriteIdleTimeout; d > 0 {
+		pc.Conn = &progressConn{Conn: c.nc, idle: d}
+	}
 	return c.srv.handoff.give(pc)
 }
 
 // readRequest parses the request at the head of the read buffer into
 // c.req. It returns the header, whether the client asked to close after
-// the reply, and false if the lane must not answer it; drop when the
-// connection failed or timed out before the header was complete (handing
-// it over would give a slow client a second ReadHeaderTimeout).
+// the reply, and false if the lane must not answer it (at once, without
+// waiting for the rest, for a header with a bare LF or one larger than the
+// buffer); drop when the connection failed or timed out before the header
+// was complete (handing it over would give a slow client a second
+// ReadHeaderTimeout).
 func (c *conn) readRequest(remote string, start time.Time) (h string, closeAfter, ok, drop bool) {
 	// Find the end of the header, reading more as long as it may fit.
 	var buf []byte
@@ -372,8 +392,10 @@ func (c *conn) readRequest(remote string, start time.Time) (h string, closeAfter
 		if n = headerEnd(buf); n > 0 {
 			break
 		}
-		if c.br.Buffered() == readBufSize {
-			return "", false, false, false // net/http applies MaxHeaderBytes
+		if n < 0 || c.br.Buffered() == readBufSize {
+			// A bare LF (net/http reads those lines), or a header that
+			// does not fit (net/http applies MaxHeaderBytes).
+			return "", false, false, false
 		}
 		if _, err := c.br.Peek(c.br.Buffered() + 1); err != nil {
 			return "", false, false, true
@@ -433,10 +455,11 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	// Headers first, then the file: TCPConn.ReadFrom sends an *os.File
 	// behind a LimitedReader with sendfile(2).
 	c.wbuf = b[:0]
-	if _, err := c.nc.Write(b); err != nil {
+	idle := c.srv.WriteIdleTimeout
+	if _, err := writeFull(c.nc, idle, b); err != nil {
 		return 0, err
 	}
-	n, err := io.Copy(c.nc, io.LimitReader(file, rep.FileSize))
+	n, err := copyFrom(c.nc, idle, io.LimitReader(file, rep.FileSize))
 	if err == nil && n < rep.FileSize {
 		err = io.ErrUnexpectedEOF // the length sent was a lie: end the connection
 	}
@@ -448,13 +471,14 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 // keeps b's buffer, grown or not, for releaseWriteBuf.
 func (c *conn) send(b, body []byte) error {
 	var err error
+	idle := c.srv.WriteIdleTimeout
 	if len(body) <= smallBody {
 		b = append(b, body...)
-		_, err = c.nc.Write(b)
+		_, err = writeFull(c.nc, idle, b)
 	} else {
 		c.bufs = [2][]byte{b, body}
 		bufs := net.Buffers(c.bufs[:])
-		_, err = bufs.WriteTo(c.nc)
+		_, err = writeBuffers(c.nc, idle, &bufs)
 		c.bufs = [2][]byte{}
 	}
 	c.wbuf = b[:0]
@@ -478,10 +502,19 @@ func appendField(b []byte, name, value string) []byte {
 }
 
 // headerEnd returns the length of the request header in buf (through the
-// empty line), or 0 if it is not all there.
+// empty line), 0 if it is not all there, or -1 if a line of it ends with
+// a bare LF: net/http accepts those (RFC 9112 lets a server), the lane
+// does not parse them, and waiting for a CRLF CRLF that never comes would
+// leave the client unanswered until the header timeout.
 func headerEnd(buf []byte) int {
-	for i := 3; i < len(buf); i++ {
-		if buf[i] == '\n' && buf[i-1] == '\r' && buf[i-2] == '\n' && buf[i-3] == '\r' {
+	for i, ch := range buf {
+		if ch != '\n' {
+			continue
+		}
+		if i == 0 || buf[i-1] != '\r' {
+			return -1
+		}
+		if i >= 3 && buf[i-2] == '\n' && buf[i-3] == '\r' {
 			return i + 1
 		}
 	}
@@ -507,13 +540,29 @@ func httpDate(t time.Time) string {
 }
 
 // prefixConn is a handed-over connection: reads drain the bytes the lane
-// buffered before reaching the socket.
+// buffered before reaching the socket. Conn is a progressConn when the
+// server has a WriteIdleTimeout.
 type prefixConn struct {
 	net.Conn
 	r *bufio.Reader
+	// headerBy is the lane's deadline for the request header it was
+	// reading (zero: none); headerSet, whether net/http has set its own.
+	headerBy  time.Time
+	headerSet atomic.Bool
 }
 
 func (c *prefixConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// SetReadDeadline brings the first deadline net/http sets, the one for
+// the request header (from ReadHeaderTimeout), forward to the lane's, so
+// that the time the header already took in the lane counts. The later
+// ones (the body's, keep-alive waits) are net/http's own.
+func (c *prefixConn) SetReadDeadline(t time.Time) error {
+	if c.headerSet.CompareAndSwap(false, true) && !c.headerBy.IsZero() && (t.IsZero() || t.After(c.headerBy)) {
+		t = c.headerBy
+	}
+	return c.Conn.SetReadDeadline(t)
+}
 
 // ReadFrom keeps the socket's sendfile/splice path: net/http copies file
 // bodies through the connection's io.ReaderFrom when it has one.
