@@ -146,7 +146,7 @@ func prepareBulk(ctx context.Context, tx *sql.Tx) (*bulkStmts, error) {
 	}{
 		{&st.projectID, `SELECT id FROM projects WHERE name = ?`},
 		{&st.insertProject, `INSERT INTO projects (name, display_name, created_at, last_serial) VALUES (?, ?, ?, ?) RETURNING id`},
-		{&st.insertOwner, `INSERT OR IGNORE INTO project_owners (project_id, user_id) VALUES (?, ?)`},
+		{&st.insertOwner, `INSERT INTO project_owners (project_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING`},
 		{&st.projectSerial, `UPDATE projects SET last_serial = ? WHERE id = ?`},
 		{&st.releaseID, `SELECT id, version FROM releases WHERE project_id = ? AND canonical = ?`},
 		{&st.insertRelease, `INSERT INTO releases (project_id, version, canonical, created_at, metadata) VALUES (?, ?, ?, ?, ?) RETURNING id`},

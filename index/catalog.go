@@ -22,23 +22,33 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/pyindex/pyindex/index/pgwatch"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Catalog is the SQLite catalog. It keeps two pools: a writer limited to one
-// connection (SQLite has a single writer; BEGIN IMMEDIATE takes the lock up
-// front so busy waits happen at BEGIN, where the busy timeout applies) and a
-// read-only pool for everything else. Several processes (the server, the CLI)
-// may open the same file at once.
+// Catalog is the catalog, on SQLite or on PostgreSQL (engine.go).
+//
+// On SQLite it keeps two pools: a writer limited to one connection (SQLite
+// has a single writer; BEGIN IMMEDIATE takes the lock up front so busy
+// waits happen at BEGIN, where the busy timeout applies) and a read-only
+// pool for everything else. Several processes (the server, the CLI) may
+// open the same file at once.
+//
+// On PostgreSQL both are one pool, and write transactions take the same
+// single-writer lock on the database (pgBeginWrite), so that every
+// invariant that holds on SQLite holds there too, across replicas.
 type Catalog struct {
-	path string
+	path string // the SQLite file, or the PostgreSQL URL without password
+	pg   bool   // PostgreSQL
 	w    *sql.DB
 	r    *sql.DB
 	now  func() time.Time
 
-	serials *serialCache // nil: every serial lookup queries (serialcache.go)
+	serials *serialCache   // nil: every serial lookup queries (serialcache.go)
+	watch   *pgwatch.Watch // PostgreSQL: the change watch feeding serials
 }
 
 // Open opens (creating when needed) the catalog at path and applies any
@@ -59,7 +69,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	c := &Catalog{path: path, w: w, now: time.Now}
-	if err := c.migrate(ctx); err != nil {
+	if err := c.migrate(ctx, c.write, nil); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -89,14 +99,15 @@ func (c *Catalog) Close() error {
 	if c.serials != nil {
 		errs = append(errs, c.serials.close())
 	}
-	if c.r != nil {
+	if c.r != nil && c.r != c.w {
 		errs = append(errs, c.r.Close())
 	}
 	errs = append(errs, c.w.Close())
 	return errors.Join(errs...)
 }
 
-// Path returns the catalog file's path.
+// Path returns the SQLite catalog file's path, or the PostgreSQL URL
+// without its password.
 func (c *Catalog) Path() string { return c.path }
 
 // Ping checks that the catalog answers a query (used by /readyz).
@@ -105,9 +116,15 @@ func (c *Catalog) Ping(ctx context.Context) error {
 	return c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&n)
 }
 
-func (c *Catalog) migrate(ctx context.Context) error {
-	if _, err := c.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
-		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+// migrate applies the pending migrations, each in a transaction of its
+// own run by inTx. translate, when not nil, rewrites each migration for
+// the engine (pgMigration).
+func (c *Catalog) migrate(ctx context.Context, inTx func(context.Context, func(*sql.Tx) error) error, translate func(name, body string) (string, error)) error {
+	if err := inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+			name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -119,41 +136,50 @@ func (c *Catalog) migrate(ctx context.Context) error {
 	for _, n := range names {
 		known[filepath.Base(n)] = true
 	}
-	rows, err := c.w.QueryContext(ctx, `SELECT name FROM migrations`)
-	if err != nil {
-		return err
-	}
 	applied := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
+	if err := inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT name FROM migrations`)
+		if err != nil {
 			return err
 		}
-		applied[n] = true
-		if !known[n] {
-			rows.Close()
-			return fmt.Errorf("%w: it has migration %s, which this pyindex does not know; run the newer pyindex or restore a backup", ErrSchemaTooNew, n)
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			applied[n] = true
+			if !known[n] {
+				return fmt.Errorf("%w: it has migration %s, which this pyindex does not know; upgrade pyindex to the version that wrote it (or newer), or restore a backup", ErrSchemaTooNew, n)
+			}
 		}
+		return rows.Err()
+	}); err != nil {
+		return err
 	}
-	rows.Close()
 	for _, n := range names {
 		base := filepath.Base(n)
 		if applied[base] {
 			continue
 		}
-		body, err := migrations.ReadFile(n)
+		b, err := migrations.ReadFile(n)
 		if err != nil {
 			return err
 		}
-		if err := c.write(ctx, func(tx *sql.Tx) error {
+		body := string(b)
+		if translate != nil {
+			if body, err = translate(base, body); err != nil {
+				return err
+			}
+		}
+		if err := inTx(ctx, func(tx *sql.Tx) error {
 			// Another process may have applied it meanwhile.
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM migrations WHERE name = ?`, base).Scan(&one)
 			if err == nil {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, body); err != nil {
 				return fmt.Errorf("migration %s: %w", base, err)
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, c.now().UnixMicro())
@@ -172,15 +198,38 @@ func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return formatError(err)
 	}
 	defer tx.Rollback()
+	var change int64
+	if c.pg {
+		if change, err = pgBeginWrite(ctx, tx); err != nil {
+			return formatError(err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		return formatError(err)
 	}
-	return formatError(tx.Commit())
+	if c.pg {
+		if err := pgNotify(ctx, tx, change); err != nil {
+			return formatError(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return formatError(err)
+	}
+	if c.watch != nil {
+		c.watch.Bump()
+	}
+	return nil
 }
 
 // read runs fn in a read transaction, giving it a consistent snapshot.
 func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := c.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if c.pg {
+		// SQLite's read transactions see one snapshot; PostgreSQL's
+		// do at REPEATABLE READ (READ COMMITTED takes one per statement).
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := c.r.BeginTx(ctx, opts)
 	if err != nil {
 		return formatError(err)
 	}
@@ -212,6 +261,9 @@ func formatError(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w", ErrNotFound)
+	}
+	if e := formatPgError(err); e != nil {
+		return e
 	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {

@@ -14,7 +14,9 @@ const serialCacheMax = 1 << 17
 
 // serialCache remembers the global serial and project serials (which key
 // the page cache) between requests, and forgets them all whenever the
-// database changes. It learns of changes from PRAGMA data_version on a
+// database changes. On PostgreSQL it learns of changes from package
+// pgwatch (NOTIFY, a poll, and this process's own commits at once). On
+// SQLite it learns of them from PRAGMA data_version on a
 // connection of its own: the value changes whenever any other connection,
 // in this process or another (the CLI, a second replica), has committed, so
 // a change committed before a request starts is seen by that request,
@@ -30,13 +32,21 @@ const serialCacheMax = 1 << 17
 //
 // https://www.sqlite.org/pragma.html#pragma_data_version
 type serialCache struct {
-	check *sqlitewatch.Watch
+	check changeWatch
 
 	mu       sync.Mutex
 	gen      uint64 // the check the cached values belong to
 	version  int64
 	global   int64            // -1: unknown
 	projects map[string]int64 // -1: not a hosted project
+}
+
+// changeWatch tells whether the catalog changed: sqlitewatch.Watch on
+// SQLite, pgwatch.Watch on PostgreSQL. Current returns a version that
+// changes after every commit and the number of the check that read it.
+type changeWatch interface {
+	Current() (version int64, gen uint64, err error)
+	Close() error
 }
 
 // newSerialCache watches the database file at path on a connection of
@@ -46,7 +56,12 @@ func newSerialCache(dsn, path string) (*serialCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serialCache{check: w, version: -1, global: -1, projects: map[string]int64{}}, nil
+	return watchSerials(w), nil
+}
+
+// watchSerials returns a serial cache fed by w.
+func watchSerials(w changeWatch) *serialCache {
+	return &serialCache{check: w, version: -1, global: -1, projects: map[string]int64{}}
 }
 
 func (sc *serialCache) close() error { return sc.check.Close() }

@@ -1,5 +1,7 @@
 package index
 
+import "github.com/pyindex/pyindex/index/sqlitewatch"
+
 // DisableSerialCache makes c query the database for every serial (for
 // benchmarks comparing the two).
 func DisableSerialCache(c *Catalog) {
@@ -10,5 +12,6 @@ func DisableSerialCache(c *Catalog) {
 // SerialChecks returns how many times c's serial cache has run PRAGMA
 // data_version, and whether it watches the WAL index's change counter.
 func SerialChecks(c *Catalog) (pragmas int64, watching bool) {
-	return c.serials.check.Pragmas(), c.serials.check.WatchingWAL()
+	w := c.serials.check.(*sqlitewatch.Watch)
+	return w.Pragmas(), w.WatchingWAL()
 }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -41,15 +40,41 @@ func Catalog(t testing.TB) *index.Catalog {
 }
 
 // OpenCatalog opens the catalog at path and closes it when the test ends.
-// Opening the same path twice simulates a second process (the CLI).
+// Opening the same path twice simulates a second process (the CLI). With
+// EngineEnv=postgres the catalog is a fresh PostgreSQL database standing
+// for path (engine.go).
 func OpenCatalog(t testing.TB, path string) *index.Catalog {
 	t.Helper()
-	cat, err := index.Open(context.Background(), path)
+	var cat *index.Catalog
+	var err error
+	if Engine() == "postgres" {
+		cfg := index.DefaultConfig()
+		cfg.URL = pgURL(t, path)
+		cat, err = index.OpenPostgres(context.Background(), cfg)
+	} else {
+		cat, err = index.Open(context.Background(), path)
+	}
 	if err != nil {
 		t.Fatalf("open catalog: %v", err)
 	}
 	t.Cleanup(func() { cat.Close() })
 	return cat
+}
+
+// catalogPath returns the path cat was opened with by OpenCatalog.
+func catalogPath(cat *index.Catalog) string {
+	if cat.Engine() != "postgres" {
+		return cat.Path()
+	}
+	path := ""
+	pgURLs.Range(func(k, v any) bool {
+		if v.(string) == cat.Path() {
+			path = k.(string)
+			return false
+		}
+		return true
+	})
+	return path
 }
 
 // Store returns a filesystem store in a fresh temporary directory.
@@ -251,15 +276,12 @@ func CoreMetadata(t testing.TB, filename string, data []byte) []byte {
 	return m
 }
 
-// MarkNewerSchema records, in the closed SQLite catalog at path, a
-// migration this pyindex does not know, as a newer pyindex would have
-// left it: opening the catalog must then fail with index.ErrSchemaTooNew.
+// MarkNewerSchema records, in the closed catalog at path, a migration this
+// pyindex does not know, as a newer pyindex would have left it: opening
+// the catalog must then fail with index.ErrSchemaTooNew.
 func MarkNewerSchema(t testing.TB, path, migration string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openDB(t, path)
 	defer db.Close()
 	if _, err := db.Exec(`INSERT INTO migrations (name, applied_at) VALUES (?, 0)`, migration); err != nil {
 		t.Fatal(err)
@@ -272,10 +294,7 @@ func MarkNewerSchema(t testing.TB, path, migration string) {
 // tokens are treated need one.
 func LegacyProjectToken(t testing.TB, cat *index.Catalog, id int64, projects ...string) {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+cat.Path()+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openDB(t, catalogPath(cat))
 	defer db.Close()
 	res, err := db.Exec(`UPDATE tokens SET projects = ? WHERE id = ?`, strings.Join(projects, " "), id)
 	if err != nil {

@@ -21,5 +21,7 @@ CREATE TABLE project_owners (
 );
 
 -- Projects uploaded before ownership existed belong to their uploaders.
-INSERT OR IGNORE INTO project_owners (project_id, user_id)
-    SELECT DISTINCT f.project_id, u.id FROM files f JOIN users u ON u.name = f.uploaded_by;
+-- (WHERE true: SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT.)
+INSERT INTO project_owners (project_id, user_id)
+    SELECT DISTINCT f.project_id, u.id FROM files f JOIN users u ON u.name = f.uploaded_by WHERE true
+    ON CONFLICT DO NOTHING;

@@ -1,0 +1,247 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/pyindex/pyindex/index/pgwatch"
+)
+
+// Config chooses and tunes the catalog's database.
+type Config struct {
+	// URL is a PostgreSQL connection URL (postgres://user@host:5432/db?...,
+	// or a key=value connection string) for a catalog shared by several
+	// replicas. Empty keeps the SQLite catalog in the data folder. The
+	// password may also come from PGPASSWORD or a passfile; several hosts
+	// with target_session_attrs=read-write follow a failover.
+	URL string `toml:"url"`
+	// MaxConns bounds the PostgreSQL connections of one process.
+	MaxConns int `toml:"max_conns"`
+	// StatementTimeout bounds every PostgreSQL statement (0: no bound).
+	StatementTimeout time.Duration `toml:"statement_timeout"`
+}
+
+// DefaultConfig is the SQLite catalog.
+func DefaultConfig() Config {
+	return Config{MaxConns: 16, StatementTimeout: 30 * time.Second}
+}
+
+// Validate reports every invalid key.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL != "" {
+		if !IsPostgresURL(c.URL) {
+			errs = append(errs, fmt.Errorf("catalog.url: want a postgres:// or postgresql:// URL, got %q", redactURL(c.URL)))
+		} else if _, err := pgx.ParseConfig(c.URL); err != nil {
+			errs = append(errs, fmt.Errorf("catalog.url: %v", redactErr(err)))
+		}
+	}
+	if c.MaxConns < 1 {
+		errs = append(errs, fmt.Errorf("catalog.max_conns: must be at least 1, got %d", c.MaxConns))
+	}
+	if c.StatementTimeout < 0 {
+		errs = append(errs, fmt.Errorf("catalog.statement_timeout: must not be negative, got %s", c.StatementTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// IsPostgresURL reports whether url names a PostgreSQL database.
+func IsPostgresURL(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// The PostgreSQL catalog's own objects. pyindex_changes counts write
+// transactions; its row is the single-writer lock (pgBeginWrite) and its
+// value is what the change watch follows. It is created outside the
+// migrations because SQLite needs none of it.
+const (
+	pgChangesTable = `CREATE TABLE IF NOT EXISTS pyindex_changes (
+		id BIGINT PRIMARY KEY CHECK (id = 1), value BIGINT NOT NULL);
+		INSERT INTO pyindex_changes (id, value) VALUES (1, 0) ON CONFLICT DO NOTHING`
+	pgChangesCounter = `SELECT value FROM pyindex_changes WHERE id = 1`
+	pgChannel        = "pyindex_catalog"
+	// pgMigrationLock is the advisory lock key held while migrating, so
+	// that replicas started together migrate once ("pyindex" in ASCII).
+	pgMigrationLock = 0x707969_6e646578
+	// pgPoll is how often the change watch reads the counter, the bound
+	// on how late a change is seen when a notification is lost.
+	pgPoll = 500 * time.Millisecond
+)
+
+// OpenPostgres opens the PostgreSQL catalog of cfg.URL and applies any
+// pending migrations (once, under an advisory lock, however many replicas
+// start together). It refuses a schema newer than this binary knows, with
+// ErrSchemaTooNew.
+func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
+	where := redactURL(cfg.URL)
+	pcfg, err := pgx.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("catalog url: %v", redactErr(err))
+	}
+	params := pcfg.RuntimeParams
+	if _, ok := params["application_name"]; !ok {
+		params["application_name"] = "pyindex"
+	}
+	// A writer waiting for the single-writer lock longer than SQLite's
+	// busy timeout gets ErrBusy, as on SQLite.
+	if _, ok := params["lock_timeout"]; !ok {
+		params["lock_timeout"] = "10s"
+	}
+	if _, ok := params["statement_timeout"]; !ok && cfg.StatementTimeout > 0 {
+		params["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
+	}
+	db := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*pcfg)})
+	n := max(cfg.MaxConns, 1)
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	c := &Catalog{path: where, pg: true, w: db, r: db, now: time.Now}
+	if err := c.migratePostgres(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", where, formatError(err))
+	}
+	c.watch, err = pgwatch.Open(ctx, pgwatch.Config{Conn: pcfg, Channel: pgChannel, Counter: pgChangesCounter, Poll: pgPoll})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: change watch: %w", where, formatError(err))
+	}
+	c.serials = watchSerials(c.watch)
+	return c, nil
+}
+
+// migratePostgres migrates on one connection holding the migration lock.
+func (c *Catalog) migratePostgres(ctx context.Context) error {
+	conn, err := c.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, int64(pgMigrationLock)); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, int64(pgMigrationLock))
+	inTx := func(ctx context.Context, fn func(*sql.Tx) error) error {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if err := inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, pgChangesTable)
+		return err
+	}); err != nil {
+		return fmt.Errorf("create pyindex_changes: %w", err)
+	}
+	return c.migrate(ctx, inTx, pgMigration)
+}
+
+// pgBeginWrite starts a PostgreSQL write transaction: it increments the
+// change counter, whose row lock every writer takes first. Writers of all
+// replicas and CLI processes thus run one at a time, as on SQLite, so
+// serial increments, dev numbers, first-upload ownership and every other
+// read-then-write of the catalog stay exact; and since each statement of a
+// READ COMMITTED transaction sees every commit before it, a writer sees
+// all earlier writers' work. It returns the counter's new value.
+func pgBeginWrite(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var v int64
+	err := tx.QueryRowContext(ctx, `UPDATE pyindex_changes SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&v)
+	return v, err
+}
+
+// pgNotify tells every replica's change watch about the transaction,
+// when it commits.
+func pgNotify(ctx context.Context, tx *sql.Tx, change int64) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify(?, ?)`, pgChannel, strconv.FormatInt(change, 10))
+	return err
+}
+
+// Engine returns "sqlite" or "postgres".
+func (c *Catalog) Engine() string {
+	if c.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// NotificationsReceived returns how many change notifications the
+// PostgreSQL catalog has received (0 on SQLite).
+func (c *Catalog) NotificationsReceived() int64 {
+	if c.watch == nil {
+		return 0
+	}
+	return c.watch.Received()
+}
+
+// PoolStats returns the database pool's statistics (on SQLite, the read
+// pool's).
+func (c *Catalog) PoolStats() sql.DBStats { return c.r.Stats() }
+
+// formatPgError maps PostgreSQL's errors onto the package's sentinels, as
+// formatError does SQLite's, or returns nil when err is none of them.
+// Losing the database is ErrBusy, with a one-line reason: a retry after
+// it returns succeeds.
+func formatPgError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505": // unique_violation
+			return fmt.Errorf("%w: %v", ErrExists, err)
+		case pe.Code == "40001", pe.Code == "40P01", pe.Code == "55P03", pe.Code == "57014":
+			// serialization_failure, deadlock_detected,
+			// lock_not_available (lock_timeout), query_canceled
+			// (statement_timeout)
+			return fmt.Errorf("%w: %v", ErrBusy, err)
+		case pe.Code == "53100": // disk_full
+			return fmt.Errorf("%w: %v", ErrFull, err)
+		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "25006":
+			// connection exceptions, shutdowns, a standby after a
+			// failover (read_only_sql_transaction)
+			return &Error{Kind: ErrBusy, Msg: "the catalog database is unavailable; try again shortly", Err: err}
+		}
+		return nil
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") {
+		return &Error{Kind: ErrBusy, Msg: "the catalog database is unavailable; try again shortly", Err: err}
+	}
+	return nil
+}
+
+// redactURL returns url without its password, for messages.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.User(u.User.Username())
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactErr returns err's message: pgx's parse errors already hide the
+// password.
+func redactErr(err error) string { return err.Error() }

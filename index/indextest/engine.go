@@ -1,0 +1,104 @@
+package indextest
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for MarkNewerSchema
+
+	"github.com/pyindex/pyindex/index/pgtest"
+)
+
+// EngineEnv names the environment variable that puts Catalog and
+// OpenCatalog on PostgreSQL: "postgres" (the test cluster of package
+// pgtest); anything else is SQLite.
+const EngineEnv = "PYINDEX_TEST_CATALOG"
+
+// Engine returns the engine this test binary's catalogs use: "sqlite" or
+// "postgres".
+func Engine() string {
+	if os.Getenv(EngineEnv) == "postgres" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Main runs a test package's tests on both catalog engines, for its
+// TestMain: os.Exit(indextest.Main(m)). It runs them on SQLite in this
+// process, then runs this test binary again, with the same flags, with
+// EngineEnv=postgres, so that every test calling Catalog or OpenCatalog
+// also runs on PostgreSQL, from one go test command. Without PostgreSQL
+// the second run is left out with a message (a failure with CI=true).
+func Main(m *testing.M) int {
+	if Engine() == "postgres" {
+		fmt.Fprintln(os.Stderr, "indextest: catalog engine postgres")
+		code := m.Run()
+		pgtest.Stop()
+		return code
+	}
+	code := m.Run()
+	if err := pgtest.Installed(); err != nil {
+		if os.Getenv("CI") == "true" {
+			fmt.Fprintf(os.Stderr, "indextest: the PostgreSQL run is needed (CI=true): %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "indextest: PostgreSQL run skipped: %v (apt-get install postgresql-15)\n", err)
+		return code
+	}
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), EngineEnv+"=postgres")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "indextest: PostgreSQL run: %v\n", err)
+		return max(code, 1)
+	}
+	return code
+}
+
+// SQLiteOnly skips t on PostgreSQL: for tests of a SQLite mechanism (the
+// WAL-index watch, VACUUM INTO), which the SQLite run covers.
+func SQLiteOnly(t testing.TB, why string) {
+	t.Helper()
+	if Engine() == "postgres" {
+		t.Skipf("SQLite only: %s", why)
+	}
+}
+
+// pgURLs maps the catalog paths tests give OpenCatalog to the PostgreSQL
+// databases standing for them, so that opening a path twice opens one
+// database twice, as it opens one file twice on SQLite.
+var pgURLs sync.Map
+
+// pgURL returns the database standing for path, creating it for t.
+func pgURL(t testing.TB, path string) string {
+	t.Helper()
+	if u, ok := pgURLs.Load(path); ok {
+		return u.(string)
+	}
+	u := pgtest.URL(t)
+	pgURLs.Store(path, u)
+	t.Cleanup(func() { pgURLs.Delete(path) })
+	return u
+}
+
+// openDB opens the database of the catalog at path (a SQLite file, or on
+// PostgreSQL the database standing for it) with database/sql, for helpers
+// that write what no Catalog method writes.
+func openDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if Engine() == "postgres" {
+		db, err = sql.Open("pgx", pgURL(t, path))
+	} else {
+		db, err = sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
