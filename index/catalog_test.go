@@ -2,9 +2,7 @@ package index_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,20 +145,13 @@ func TestMigrations(t *testing.T) {
 		}
 	})
 	t.Run("schema too new", func(t *testing.T) {
-		db, err := sql.Open("sqlite3", (&url.URL{Scheme: "file", Opaque: url.PathEscape(path)}).String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(`INSERT INTO migrations (name, applied_at) VALUES ('9999_future.sql', 0)`); err != nil {
-			t.Fatal(err)
-		}
-		db.Close()
-		c, err := index.Open(ctx, path)
+		indextest.MarkNewerSchema(t, path, "9999_future.sql")
+		c, err := indextest.TryOpenCatalog(t, path)
 		if err == nil {
 			c.Close()
 		}
-		if !errors.Is(err, index.ErrSchemaTooNew) {
-			t.Fatalf("Open = %v, want ErrSchemaTooNew", err)
+		if !errors.Is(err, index.ErrSchemaTooNew) || !strings.Contains(err.Error(), "upgrade pyindex") {
+			t.Fatalf("Open = %v, want ErrSchemaTooNew saying to upgrade", err)
 		}
 	})
 }

@@ -71,7 +71,7 @@ func TestBackup(t *testing.T) {
 	// A later change is not in the copy.
 	indextest.SeedDist(t, cat, store, "acme_core-1.0-py3-none-any.whl")
 
-	cp := indextest.OpenCatalog(t, out)
+	cp := indextest.OpenSQLite(t, out) // a SQLite file on either engine
 	s, err := cp.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,11 @@ package indextest
 import (
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,10 +98,29 @@ func openDB(t testing.TB, path string) *sql.DB {
 	if Engine() == "postgres" {
 		db, err = sql.Open("pgx", pgURL(t, path))
 	} else {
-		db, err = sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+		db, err = sql.Open("sqlite3", (&url.URL{Scheme: "file", Opaque: url.PathEscape(path)}).String()+"?_busy_timeout=5000")
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// bind rewrites the "?" placeholders of query for the engine: openDB's
+// connections are plain, without the catalog's rewriting.
+func bind(query string) string {
+	if Engine() != "postgres" {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -45,15 +45,7 @@ func Catalog(t testing.TB) *index.Catalog {
 // for path (engine.go).
 func OpenCatalog(t testing.TB, path string) *index.Catalog {
 	t.Helper()
-	var cat *index.Catalog
-	var err error
-	if Engine() == "postgres" {
-		cfg := index.DefaultConfig()
-		cfg.URL = pgURL(t, path)
-		cat, err = index.OpenPostgres(context.Background(), cfg)
-	} else {
-		cat, err = index.Open(context.Background(), path)
-	}
+	cat, err := TryOpenCatalog(t, path)
 	if err != nil {
 		t.Fatalf("open catalog: %v", err)
 	}
@@ -75,6 +67,31 @@ func catalogPath(cat *index.Catalog) string {
 		return true
 	})
 	return path
+}
+
+// OpenSQLite opens the SQLite catalog file at path, whatever the engine
+// (a backup's catalog is a SQLite file on both), and closes it when the
+// test ends.
+func OpenSQLite(t testing.TB, path string) *index.Catalog {
+	t.Helper()
+	cat, err := index.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open catalog: %v", err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat
+}
+
+// TryOpenCatalog opens the catalog at path as OpenCatalog does, but
+// returns the error, and leaves closing it to the caller.
+func TryOpenCatalog(t testing.TB, path string) (*index.Catalog, error) {
+	t.Helper()
+	if Engine() == "postgres" {
+		cfg := index.DefaultConfig()
+		cfg.URL = pgURL(t, path)
+		return index.OpenPostgres(context.Background(), cfg)
+	}
+	return index.Open(context.Background(), path)
 }
 
 // Store returns a filesystem store in a fresh temporary directory.
@@ -283,7 +300,7 @@ func MarkNewerSchema(t testing.TB, path, migration string) {
 	t.Helper()
 	db := openDB(t, path)
 	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO migrations (name, applied_at) VALUES (?, 0)`, migration); err != nil {
+	if _, err := db.Exec(bind(`INSERT INTO migrations (name, applied_at) VALUES (?, 0)`), migration); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -296,7 +313,7 @@ func LegacyProjectToken(t testing.TB, cat *index.Catalog, id int64, projects ...
 	t.Helper()
 	db := openDB(t, catalogPath(cat))
 	defer db.Close()
-	res, err := db.Exec(`UPDATE tokens SET projects = ? WHERE id = ?`, strings.Join(projects, " "), id)
+	res, err := db.Exec(bind(`UPDATE tokens SET projects = ? WHERE id = ?`), strings.Join(projects, " "), id)
 	if err != nil {
 		t.Fatal(err)
 	}
