@@ -7,9 +7,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/indextest"
 )
 
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost // fast logins under -race
-	os.Exit(m.Run())
+	os.Exit(indextest.Main(m)) // on SQLite, then on PostgreSQL
 }

@@ -57,7 +57,7 @@ func TestBackupRestore(t *testing.T) {
 			if err := admin.CheckRestoreTarget(out, false, data); err == nil {
 				t.Error("restore into a data folder that is not empty allowed without force")
 			}
-			restored := indextest.OpenCatalog(t, catalog)
+			restored := indextest.OpenSQLite(t, catalog)
 			if f, err := restored.File(ctx, whl.Filename); err != nil || f.SHA256 != whl.SHA256 {
 				t.Errorf("restored row of %s: %+v, %v", whl.Filename, f, err)
 			}

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for MarkNewerSchema
 
+	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pgtest"
 )
 
@@ -79,6 +81,9 @@ var pgURLs sync.Map
 // pgURL returns the database standing for path, creating it for t.
 func pgURL(t testing.TB, path string) string {
 	t.Helper()
+	if index.IsPostgresURL(path) { // cat.Path() of a PostgreSQL catalog
+		return path
+	}
 	if u, ok := pgURLs.Load(path); ok {
 		return u.(string)
 	}
@@ -123,4 +128,31 @@ func bind(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// CrossProcessDelay bounds how long a change committed through another
+// catalog (another process or replica) may take to show in this one's
+// cached lookups: none on SQLite, whose watch sees it at the next lookup;
+// on PostgreSQL it travels as a notification, and the bound is a
+// second.
+func CrossProcessDelay() time.Duration {
+	if Engine() == "postgres" {
+		return time.Second
+	}
+	return 0
+}
+
+// Within calls ok until it returns true or CrossProcessDelay has passed,
+// and returns its last answer: on SQLite it calls it once.
+func Within(ok func() bool) bool {
+	deadline := time.Now().Add(CrossProcessDelay())
+	for {
+		if ok() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
