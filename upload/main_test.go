@@ -12,5 +12,5 @@ import (
 
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost // fast logins under -race
-	os.Exit(indextest.Main(m)) // on SQLite, then on PostgreSQL
+	os.Exit(indextest.Main(m))          // on SQLite, then on PostgreSQL
 }

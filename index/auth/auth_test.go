@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost // fast logins under -race
-	os.Exit(indextest.Main(m)) // on SQLite, then on PostgreSQL
+	os.Exit(indextest.Main(m))          // on SQLite, then on PostgreSQL
 }
 
 func TestAuthenticate(t *testing.T) {
