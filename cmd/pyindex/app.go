@@ -104,6 +104,9 @@ func filesPath(cfg Config) string {
 // than a new empty catalog: a command run in the wrong folder must not
 // change a catalog no server reads.
 func openCatalog(ctx context.Context, cfg Config) (*index.Catalog, error) {
+	if cfg.Catalog.URL != "" {
+		return index.OpenPostgres(ctx, cfg.Catalog)
+	}
 	path := catalogPath(cfg)
 	if !cfg.mayCreate {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -116,6 +119,9 @@ func openCatalog(ctx context.Context, cfg Config) (*index.Catalog, error) {
 
 // absPath is path made absolute, for messages that name a file.
 func absPath(path string) string {
+	if index.IsPostgresURL(path) { // a PostgreSQL catalog's Path
+		return path
+	}
 	if abs, err := filepath.Abs(path); err == nil {
 		return abs
 	}

@@ -70,7 +70,7 @@ one from a newer pyindex is refused.`,
 
 // backup writes the backup of the server configured by cfg to out.
 func backup(ctx context.Context, cfg Config, out string, stdout, stderr io.Writer) error {
-	if _, err := os.Stat(catalogPath(cfg)); err != nil {
+	if _, err := os.Stat(catalogPath(cfg)); err != nil && cfg.Catalog.URL == "" {
 		return fmt.Errorf("no catalog to back up: %w", err)
 	}
 	if err := admin.CheckBackupTarget(out); err != nil {
@@ -110,6 +110,9 @@ func backup(ctx context.Context, cfg Config, out string, stdout, stderr io.Write
 
 // restore puts the backup in into the data folder of cfg.
 func restore(ctx context.Context, cfg Config, in string, force bool, stdout, stderr io.Writer) error {
+	if cfg.Catalog.URL != "" {
+		return fmt.Errorf("restore writes a SQLite catalog into a data folder; for a PostgreSQL catalog, restore into a data folder without --catalog, then copy it with pyindex catalog copy --data FOLDER --to %s", cfg.Catalog.URL)
+	}
 	if err := admin.CheckRestoreTarget(in, force, cfg.Data, filesPath(cfg)); err != nil {
 		return err
 	}

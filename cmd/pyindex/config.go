@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/simple"
@@ -40,6 +41,10 @@ type Config struct {
 	// mayCreate lets a command create an empty catalog where the data
 	// folder has none (serve always may; other commands with --init).
 	mayCreate bool
+
+	// Catalog chooses the catalog's database: empty url is the SQLite
+	// file in the data folder; a postgres:// URL a shared PostgreSQL.
+	Catalog index.Config `toml:"catalog"`
 
 	Server  ServerConfig  `toml:"server"`
 	Auth    auth.Config   `toml:"auth"`
@@ -119,6 +124,7 @@ func DefaultConfig() Config {
 		Data:      "./data",
 		LogFormat: "text",
 		LogLevel:  "info",
+		Catalog:   index.DefaultConfig(),
 		Server: ServerConfig{
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
@@ -294,7 +300,7 @@ func (c *Config) Validate() error {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
 	// Each component validates its own section.
-	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
+	for _, v := range []interface{ Validate() error }{c.Catalog, c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	pyindex "github.com/pyindex/pyindex/cmd/pyindex"
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/pgtest"
 )
 
 // The end-to-end tests drive the real program in-process with real clients:
@@ -214,6 +215,7 @@ func installRequires(deps []string) string {
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost // fast logins under -race
 	code := m.Run()
+	pgtest.Stop()
 	if distsDir != "" {
 		os.RemoveAll(distsDir)
 	}

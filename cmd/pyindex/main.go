@@ -40,9 +40,10 @@ func main() {
 
 // globalFlags are accepted by every subcommand.
 type globalFlags struct {
-	data   string
-	config string
-	init   bool
+	data    string
+	config  string
+	catalog string
+	init    bool
 }
 
 // NewRootCmd returns the pyindex command tree, reading and writing the
@@ -72,6 +73,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.data, "data", "", "data folder (catalog, files); default ./data, env PYINDEX_DATA")
 	root.PersistentFlags().StringVar(&g.config, "config", "", "TOML configuration file; env PYINDEX_CONFIG")
+	root.PersistentFlags().StringVar(&g.catalog, "catalog", "", "catalog database: a postgres:// URL (default: SQLite in the data folder); env PYINDEX_CATALOG_URL")
 	root.PersistentFlags().BoolVar(&g.init, "init", false, "create an empty catalog when the data folder has none (serve and restore always do)")
 
 	load := func(cmd *cobra.Command) (Config, error) {
@@ -85,6 +87,9 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		}
 		if cmd.Flags().Changed("data") {
 			cfg.Data = g.data
+		}
+		if cmd.Flags().Changed("catalog") {
+			cfg.Catalog.URL = g.catalog
 		}
 		cfg.mayCreate = g.init
 		if f := cmd.Flags().Lookup("listen"); f != nil && f.Changed {
