@@ -49,7 +49,10 @@ func TestPostgresCatalogCLI(t *testing.T) {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	twineUpload(t, a, "ci", "ci-password-1", wheel)
-	if !within(func() bool { _, page := get(t, b.URL()+"/simple/e2e-pg/", "", ""); return strings.Contains(page, "e2e_pg-1.0") }) {
+	if !within(func() bool {
+		_, page := get(t, b.URL()+"/simple/e2e-pg/", "", "")
+		return strings.Contains(page, "e2e_pg-1.0")
+	}) {
 		t.Fatal("the other server does not list the upload")
 	}
 
@@ -58,7 +61,10 @@ func TestPostgresCatalogCLI(t *testing.T) {
 		t.Fatalf("yank: %v\n%s", err, out)
 	}
 	for _, m := range []*pyindex.Main{a, b} {
-		if !within(func() bool { _, page := get(t, m.URL()+"/simple/e2e-pg/", "", ""); return strings.Contains(page, `data-yanked="bad"`) }) {
+		if !within(func() bool {
+			_, page := get(t, m.URL()+"/simple/e2e-pg/", "", "")
+			return strings.Contains(page, `data-yanked="bad"`)
+		}) {
 			t.Errorf("%s does not show the yank", m.URL())
 		}
 	}
