@@ -216,7 +216,7 @@ func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return formatError(err)
 	}
 	if c.watch != nil {
-		c.watch.Bump()
+		c.watch.Committed(change)
 	}
 	return nil
 }

@@ -8,7 +8,8 @@
 // commits. The watch LISTENs on a connection of its own, and also reads the
 // counter every poll interval, so a change reaches it within that interval
 // even where notifications are lost (a connection pooler in transaction
-// mode drops them). Writes of this process are reported at once with Bump.
+// mode drops them). Writes of this process are reported at once with
+// Committed.
 //
 // While the watch's connection is down Current returns an error (the cache
 // then queries for every lookup); on reconnecting it counts a change,
@@ -104,10 +105,12 @@ func (w *Watch) Current() (version int64, gen uint64, err error) {
 	return int64(w.gen), w.gen, nil
 }
 
-// Bump reports a change committed by this process, so that its own
-// requests see it at once rather than when the notification arrives.
-func (w *Watch) Bump() {
+// Committed reports that this process committed the change numbered v,
+// so that its own requests see it at once rather than when the
+// notification arrives (which then changes nothing more).
+func (w *Watch) Committed(v int64) {
 	w.mu.Lock()
+	w.counter = v
 	w.gen++
 	w.mu.Unlock()
 }
@@ -115,7 +118,9 @@ func (w *Watch) Bump() {
 // Received returns how many notifications the watch has received.
 func (w *Watch) Received() int64 { return w.received.Load() }
 
-// see records the counter value v, counting a change if it is new.
+// see records the counter value v, counting a change if it is not the
+// last one known. (A notification can arrive after this process's own
+// later commit; counting it again only costs a refill.)
 func (w *Watch) see(v int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -188,7 +193,9 @@ func (w *Watch) run(ctx context.Context, conn *pgx.Conn) {
 			if v, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil {
 				w.see(v)
 			} else {
-				w.Bump()
+				w.mu.Lock()
+				w.gen++
+				w.mu.Unlock()
 			}
 			continue
 		case ctx.Err() != nil:
