@@ -36,6 +36,12 @@ func (c *Catalog) CopyTo(ctx context.Context, dst *Catalog) ([]TableCount, error
 	}
 	var counts []TableCount
 	err := c.read(ctx, func(src *sql.Tx) error {
+		if c.pg {
+			// Reading a large catalog takes as long as writing it.
+			if _, err := src.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+				return err
+			}
+		}
 		if err := sameMigrations(ctx, src, dst); err != nil {
 			return err
 		}
@@ -47,7 +53,11 @@ func (c *Catalog) CopyTo(ctx context.Context, dst *Catalog) ([]TableCount, error
 			}
 		}
 		return dst.write(ctx, func(tx *sql.Tx) error {
-			if !dst.pg {
+			if dst.pg {
+				if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+					return err
+				}
+			} else {
 				// Foreign keys are checked at commit, when every
 				// table is there (the order matters only on
 				// PostgreSQL, whose keys are not deferrable).

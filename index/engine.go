@@ -128,6 +128,13 @@ func (c *Catalog) migratePostgres(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
+	// Another replica may migrate for a while (an index on a large
+	// table): wait for it however long it takes, and let migrations run
+	// as long as they need. RESET returns to the connection's settings.
+	if _, err := conn.ExecContext(ctx, `SET lock_timeout = 0; SET statement_timeout = 0`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `RESET lock_timeout; RESET statement_timeout`)
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, int64(pgMigrationLock)); err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
