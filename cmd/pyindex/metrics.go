@@ -91,7 +91,7 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 	buildInfo.WithLabelValues(Version(), runtime.Version()).Set(1)
 	reg.MustRegister(sm.requests, sm.duration, sm.inFlight, sm.downloadFiles, sm.downloadBytes,
 		sm.uploadFiles, sm.uploadBytes, sm.laneReplies, buildInfo,
-		newCatalogCollector(cat, log),
+		newCatalogCollector(cat, log), index.NewPoolCollector(cat),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return sm

@@ -113,6 +113,7 @@ func TestPostgresReadiness(t *testing.T) {
 	if out, err := runCLI(t, nil, "ci-password-1\n", "user", "add", "ci", "--password-stdin", "--catalog", url); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
+	tok := createToken(t, nil, "ci", "--catalog", url)
 	if code, _ := get(t, m.URL()+"/readyz", "", ""); code != http.StatusOK {
 		t.Fatalf("/readyz = %d before the outage", code)
 	}
@@ -123,11 +124,27 @@ func TestPostgresReadiness(t *testing.T) {
 		if code, _ := get(t, m.URL()+"/healthz", "", ""); code != http.StatusOK {
 			t.Errorf("/healthz = %d while PostgreSQL is down, want 200", code)
 		}
+		// A write gets 503 and a one-line reason, never a 500.
+		req := uploadRequest(t, m.URL(), "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1", "bdist_wheel")
+		code, body, _ := do(t, req, bearer(tok))
+		if code != http.StatusServiceUnavailable || strings.Count(strings.TrimSpace(body), "\n") != 0 {
+			t.Errorf("upload while PostgreSQL is down: %d %q, want 503 with one line", code, body)
+		}
 	})
 	if !within(func() bool { code, _ := get(t, m.URL()+"/readyz", "", ""); return code == http.StatusOK }) {
 		t.Error("/readyz not 200 after PostgreSQL came back")
 	}
 	if code, _ := get(t, m.URL()+"/simple/", "ci", "ci-password-1"); code != http.StatusOK {
 		t.Errorf("/simple/ = %d after PostgreSQL came back", code)
+	}
+	req := uploadRequest(t, m.URL(), "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1", "bdist_wheel")
+	if code, body, _ := do(t, req, bearer(tok)); code != http.StatusOK {
+		t.Errorf("upload after PostgreSQL came back: %d %s", code, body)
+	}
+	_, metrics := get(t, m.URL()+"/metrics", "", "")
+	for _, want := range []string{`pyindex_catalog_connections{engine="postgres",state="idle"}`, `pyindex_catalog_connections_max{engine="postgres"} 16`, `pyindex_catalog_change_notifications_total{engine="postgres"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
