@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -218,11 +219,23 @@ func run(bin, dir, data string, cred *syscall.Credential, port int) (*Cluster, e
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	c := &Cluster{dir: dir, port: port, cmd: cmd, done: make(chan struct{})}
+	// Pdeathsig fires when the thread that started the server ends, not
+	// the process: start it from a goroutine locked to its thread that
+	// lives until the server exits.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			cmd.Wait()
+		}
+		close(c.done)
+	}()
+	if err := <-started; err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	c := &Cluster{dir: dir, port: port, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(c.done) }()
 	c.admin, _ = sql.Open("pgx", c.url("postgres"))
 	c.admin.SetMaxOpenConns(4)
 	deadline := time.Now().Add(30 * time.Second)
