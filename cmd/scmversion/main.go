@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -36,6 +37,8 @@ type flags struct {
 	distName, compat, format, index, project                 string
 	versionScheme, localScheme                               []string
 	noNormalize, serverBase                                  bool
+
+	stderr io.Writer
 }
 
 const long = `scmversion prints the version setuptools_scm would print for a git checkout,
@@ -108,9 +111,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 // options builds scm.Options: pyproject.toml first, then the flags that
 // were given.
 func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) (scm.Options, error) {
+	// Each warning is printed once, however often git is consulted.
+	seen := map[string]bool{}
 	o := scm.Options{
-		Env:  environ,
-		Warn: func(msg string) { fmt.Fprintf(stderr, "scmversion: warning: %s\n", msg) },
+		Env: environ,
+		Warn: func(msg string) {
+			if !seen[msg] {
+				seen[msg] = true
+				fmt.Fprintf(stderr, "scmversion: warning: %s\n", msg)
+			}
+		},
 	}
 	path := f.config
 	if path == "" {
@@ -193,6 +203,12 @@ type report struct {
 	NodeDate string `json:"node_date,omitempty"`
 	// Base is what precedes ".devN" when the version is a dev version.
 	Base string `json:"base,omitempty"`
+	// BaseFrom says where the base came from with --index: the tag, the
+	// index's newest version (no tag in the clone) or the server.
+	BaseFrom string `json:"base_from,omitempty"`
+	// DirtyDigest identifies the uncommitted changes the index numbered
+	// (--index, dirty tree only).
+	DirtyDigest string `json:"dirty_digest,omitempty"`
 	// DevNumber is the number the index handed out (--index only).
 	DevNumber *int   `json:"dev_number,omitempty"`
 	Source    string `json:"source"`
@@ -200,6 +216,7 @@ type report struct {
 }
 
 func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, stdout, stderr io.Writer) error {
+	f.stderr = stderr
 	o, err := f.options(cmd, environ, stderr)
 	if err != nil {
 		return err
@@ -237,27 +254,32 @@ func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, s
 
 // fromIndex asks the index for the dev number and formats the version
 // with it.
+//
+// The base is the version scheme's (setuptools_scm's, from the nearest
+// tag) when git found a tag. Without one (a shallow clone) it comes from
+// the index: the scheme applied to the project's newest version there, so
+// that the build sorts above every earlier one; the request says
+// above_all, and when another build or a release got in between the server
+// refuses with the new newest version and the base is chosen again.
 func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, environ []string, rep *report) error {
 	env := envMap(environ)
 	req := devapi.Request{Commit: r.Commit, Branch: ciBranch(r.Branch, env)}
+	ho := o
+	ho.Root = r.Root
 	if req.Commit == "" {
-		ho := o
-		ho.Root = r.Root
 		c, err := scm.HeadCommit(ctx, ho)
 		if err != nil {
 			return err
 		}
 		req.Commit = c
 	}
-	if !f.serverBase {
-		base, err := r.Base()
+	if r.Dirty {
+		d, err := scm.ChangesDigest(ctx, ho)
 		if err != nil {
-			if errors.Is(err, scm.ErrNotDev) {
-				return fmt.Errorf("--index: %w; use a version scheme that ends in .devN (guess-next-dev, no-guess-dev, python-simplified-semver, release-branch-semver, calver-by-date)", err)
-			}
 			return err
 		}
-		req.Base = base
+		req.Dirty = d
+		rep.DirtyDigest = d
 	}
 	indexURL, err := indexRoot(f.index)
 	if err != nil {
@@ -269,13 +291,66 @@ func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, env
 	}
 	user, secret := credentials(indexURL, env)
 	client := &scm.IndexClient{URL: indexURL, User: user, Token: secret}
-	resp, err := client.DevVersion(ctx, project, req)
-	if err != nil {
+	explain := func(err error) error {
 		var he *scm.HTTPError
 		if errors.As(err, &he) && (he.Status == 401 || he.Status == 403) && client.Token == "" {
 			return fmt.Errorf("%w (no token: set PYINDEX_TOKEN or add a netrc entry for the index's host)", err)
 		}
 		return err
+	}
+	notDev := func(err error) error {
+		if errors.Is(err, scm.ErrNotDev) {
+			return fmt.Errorf("--index: %w; use a version scheme that ends in .devN (guess-next-dev, no-guess-dev, python-simplified-semver, release-branch-semver, calver-by-date)", err)
+		}
+		return err
+	}
+	var resp devapi.Response
+	switch {
+	case f.serverBase:
+		rep.BaseFrom = "server: guess-next-dev of the project's newest version"
+		if resp, err = client.DevVersion(ctx, project, req); err != nil {
+			return explain(err)
+		}
+	case r.Tagless():
+		st, err := client.DevState(ctx, project)
+		if err != nil {
+			var he *scm.HTTPError
+			if errors.As(err, &he) && (he.Status == 404 || he.Status == 405) {
+				return fmt.Errorf("%w (the index cannot tell the project's newest version, which a clone without tags needs: upgrade the server, or fetch the tags)", err)
+			}
+			return explain(err)
+		}
+		req.AboveAll = true
+		for attempt := 0; ; attempt++ {
+			if req.Base, err = r.BaseAfter(st.Newest); err != nil {
+				return notDev(err)
+			}
+			rep.BaseFrom = "index: no tag in the clone, newest version " + st.Newest
+			if st.Newest == "" {
+				rep.BaseFrom = "no tag in the clone and no version on the index"
+			}
+			resp, err = client.DevVersion(ctx, project, req)
+			var he *scm.HTTPError
+			if attempt < 5 && errors.As(err, &he) && he.Status == 409 && he.Newest != "" {
+				st.Newest = he.Newest
+				continue
+			}
+			if err != nil {
+				return explain(err)
+			}
+			break
+		}
+	default:
+		if req.Base, err = r.Base(); err != nil {
+			return notDev(err)
+		}
+		rep.BaseFrom = "tag " + r.Tag
+		if resp, err = client.DevVersion(ctx, project, req); err != nil {
+			return explain(err)
+		}
+	}
+	if req.Dirty != "" && resp.Dirty == "" {
+		fmt.Fprintf(f.stderr, "scmversion: warning: the index does not number dirty trees apart: %s may be the clean commit's number\n", resp.Version)
 	}
 	n := resp.Number
 	rep.DevNumber = &n
@@ -284,9 +359,10 @@ func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, env
 		rep.Version, err = r.WithLocal(resp.Version)
 		return err
 	}
+	rep.Base = req.Base
 	// The version is ours (base + ".dev" + number), so that it is
 	// setuptools_scm's string even if the server normalized the base.
-	rep.Version, err = r.FormatDev(n)
+	rep.Version, err = r.WithLocal(req.Base + ".dev" + strconv.Itoa(n))
 	return err
 }
 
