@@ -38,7 +38,8 @@ type flags struct {
 	versionScheme, localScheme                               []string
 	noNormalize, serverBase                                  bool
 
-	stderr io.Writer
+	stderr     io.Writer
+	compatFrom string // why o.Compat was chosen
 }
 
 const long = `scmversion prints the version setuptools_scm would print for a git checkout,
@@ -52,8 +53,11 @@ SOURCE_DATE_EPOCH). Flags win over the file.
 
 --compat picks the setuptools_scm release line to imitate where they differ
 (node length, tag local parts, fallback_version as base, calver dates, semver
-corner cases, _FOR_<DIST> naming). The default, 10, is what an unpinned
-"pip install setuptools-scm" gets; Debian 12's python3-setuptools-scm is 7.
+corner cases, _FOR_<DIST> naming). The default, auto, reads the setuptools_scm
+requirement in pyproject.toml's [build-system] requires and takes the highest
+line it allows (setuptools_scm<8: 7), which is what the build installs; without
+one it is 10, what an unpinned "pip install setuptools-scm" gets. Debian 12's
+python3-setuptools-scm is 7. --format json says which was used and why.
 
 With --index URL --project NAME, the dev number comes from the pyindex server
 (POST URL/api/v1/projects/NAME/dev-versions) instead of the commit count, so
@@ -93,7 +97,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fl.StringVar(&f.describeCommand, "git-describe-command", "", "replaces git describe entirely (split like a shell command)")
 	fl.BoolVar(&f.noNormalize, "no-normalize", false, "keep tag versions as written (setuptools_scm's normalize = false)")
 	fl.StringVar(&f.distName, "dist-name", "", "distribution name for SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<DIST> (default: [project] name)")
-	fl.StringVar(&f.compat, "compat", "10", "setuptools_scm release line to imitate: 7, 8, 9 or 10")
+	fl.StringVar(&f.compat, "compat", "auto", "setuptools_scm release line to imitate: 7, 8, 9, 10, or auto (from pyproject.toml [build-system] requires, else 10)")
 	fl.StringVar(&f.format, "format", "text", "text (the version), env (SETUPTOOLS_SCM_PRETEND_VERSION=...), json (all parts)")
 	fl.StringVar(&f.index, "index", "", "pyindex server URL: take the dev number from it instead of the commit count")
 	fl.StringVar(&f.project, "project", "", "project name on the index (default: the distribution name)")
@@ -133,9 +137,10 @@ func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) 
 			return o, err
 		}
 	}
+	var pp *scm.Pyproject
 	if path != "" {
-		pp, err := scm.ReadPyproject(path)
-		if err != nil {
+		var err error
+		if pp, err = scm.ReadPyproject(path); err != nil {
 			return o, err
 		}
 		if err := pp.Apply(&o); err != nil {
@@ -171,11 +176,19 @@ func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) 
 	if changed("dist-name") {
 		o.DistName = f.distName
 	}
-	compat, err := scm.ParseCompat(f.compat)
-	if err != nil {
-		return o, err
+	if f.compat == "auto" {
+		compat, from, err := scm.AutoCompat(pp)
+		if err != nil {
+			return o, err
+		}
+		o.Compat, f.compatFrom = compat, from
+	} else {
+		compat, err := scm.ParseCompat(f.compat)
+		if err != nil {
+			return o, fmt.Errorf("%w (or auto)", err)
+		}
+		o.Compat, f.compatFrom = compat, "--compat "+f.compat
 	}
-	o.Compat = compat
 	switch f.format {
 	case "text", "env", "json":
 	default:
@@ -213,6 +226,8 @@ type report struct {
 	DevNumber *int   `json:"dev_number,omitempty"`
 	Source    string `json:"source"`
 	Compat    int    `json:"compat"`
+	// CompatFrom says why: the flag, or the pyproject.toml requirement.
+	CompatFrom string `json:"compat_from"`
 }
 
 func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, stdout, stderr io.Writer) error {
@@ -227,7 +242,7 @@ func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, s
 	}
 	rep := report{
 		Tag: r.Tag, Distance: r.Distance, Exact: r.Exact, Node: r.Node, Commit: r.Commit,
-		Dirty: r.Dirty, Branch: ciBranch(r.Branch, envMap(environ)), Source: r.Source, Compat: int(o.Compat),
+		Dirty: r.Dirty, Branch: ciBranch(r.Branch, envMap(environ)), Source: r.Source, Compat: int(o.Compat), CompatFrom: f.compatFrom,
 	}
 	if !r.NodeDate.IsZero() {
 		rep.NodeDate = r.NodeDate.Format("2006-01-02")
@@ -435,6 +450,7 @@ func (f *flags) print(w io.Writer, o scm.Options, rep report) error {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(rep)
 	case "env":
 		// Both lines when a distribution name was given: setuptools reads
