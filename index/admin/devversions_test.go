@@ -82,9 +82,10 @@ func TestDevVersionsEndpoint(t *testing.T) {
 func TestDevVersionsState(t *testing.T) {
 	ctx := context.Background()
 	cat, store := indextest.Catalog(t), indextest.Store(t)
-	// An admin may upload to the seeded project, which has other owners.
-	cat.AddUser(ctx, "ci", "ci-password", true, "test")
-	_, upTok, _ := cat.CreateToken(ctx, index.NewToken{User: "ci", Scope: index.ScopeUpload}, "test")
+	cat.AddUser(ctx, "ci", "ci-password", false, "test")
+	// A token for named projects may upload to them (the seeded one has
+	// other owners).
+	_, upTok, _ := cat.CreateToken(ctx, index.NewToken{User: "ci", Scope: index.ScopeUpload, Projects: []string{"acme-core", "new-thing"}}, "test")
 	_, readTok, _ := cat.CreateToken(ctx, index.NewToken{User: "ci", Scope: index.ScopeRead}, "test")
 	fn, data := indextest.Wheel(t, "acme_core", "1.2.3", "")
 	indextest.Seed(t, cat, store, fn, data)
