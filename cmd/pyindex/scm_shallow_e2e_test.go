@@ -68,6 +68,13 @@ func (r *scmRepo) clone(args ...string) string {
 // scmversionIn runs scmversion in dir and returns stdout, failing on error.
 func scmversionIn(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
+	out, _ := scmversionErr(t, dir, env, args...)
+	return out
+}
+
+// scmversionErr is scmversionIn that also returns stderr.
+func scmversionErr(t *testing.T, dir string, env []string, args ...string) (string, string) {
+	t.Helper()
 	cmd := exec.Command(scmversionBinary(t), args...)
 	cmd.Dir, cmd.Env = dir, append(cleanEnv(), env...)
 	var stderr strings.Builder
@@ -76,7 +83,7 @@ func scmversionIn(t *testing.T, dir string, env []string, args ...string) string
 	if err != nil {
 		t.Fatalf("scmversion %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(out)), stderr.String()
 }
 
 // buildAndUpload builds clone with the pretend version (python3 -m build,
@@ -148,9 +155,18 @@ func TestScmversionShallowAfterFullClone(t *testing.T) {
 			t.Errorf("json lacks %s:\n%s", want, json)
 		}
 	}
-	v3 := scmversionIn(t, shallow, env, args...)
+	v3, stderr := scmversionErr(t, shallow, env, args...)
 	if v3 != "1.2.4.dev3" {
 		t.Fatalf("depth-1 clone: %s, want 1.2.4.dev3 (above 1.2.4.dev2)", v3)
+	}
+	if n := strings.Count(stderr, "is shallow"); n != 1 {
+		t.Errorf("the shallow-clone warning printed %d times:\n%s", n, stderr)
+	}
+	// --server-base: the server's guess-next-dev of the newest version
+	// (1.2.4.dev3, this commit's own number) keeps base 1.2.4, and the
+	// commit gets its number again.
+	if v := scmversionIn(t, shallow, env, append(args, "--server-base")...); v != v3 {
+		t.Errorf("--server-base: %s, want %s", v, v3)
 	}
 	buildAndUpload(t, m, shallow, v3, tok)
 
