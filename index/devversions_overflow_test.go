@@ -28,7 +28,7 @@ func TestAllocateDevVersionOverflow(t *testing.T) {
 		t.Helper()
 		serial, _ := cat.Serial(ctx)
 		before, _ := cat.AuditEvents(ctx, index.AuditQuery{Action: "dev version"})
-		dv, err := cat.AllocateDevVersion(ctx, project, base, commit, "main", "ci")
+		dv, err := cat.AllocateDevVersion(ctx, index.DevRequest{Project: project, Base: base, Commit: commit, Branch: "main"}, "ci")
 		if !errors.Is(err, index.ErrExists) {
 			t.Fatalf("got %+v, %v; want ErrExists", dv, err)
 		}
@@ -49,7 +49,7 @@ func TestAllocateDevVersionOverflow(t *testing.T) {
 		refused(t, "acme-max", "1.0", sha(0))
 		refused(t, "acme-max", "1.0", sha(0)) // and again: no half-written state
 		// Another base of the project is unaffected.
-		if dv, err := cat.AllocateDevVersion(ctx, "acme-max", "1.1", sha(0), "main", "ci"); err != nil || dv.Version != "1.1.dev1" {
+		if dv, err := cat.AllocateDevVersion(ctx, index.DevRequest{Project: "acme-max", Base: "1.1", Commit: sha(0), Branch: "main"}, "ci"); err != nil || dv.Version != "1.1.dev1" {
 			t.Errorf("another base: %+v, %v", dv, err)
 		}
 	})
@@ -59,12 +59,12 @@ func TestAllocateDevVersionOverflow(t *testing.T) {
 	})
 	t.Run("allocated up to the largest number", func(t *testing.T) {
 		seed("acme-edge", "3.0.dev9223372036854775806")
-		dv, err := cat.AllocateDevVersion(ctx, "acme-edge", "3.0", sha(0), "main", "ci")
+		dv, err := cat.AllocateDevVersion(ctx, index.DevRequest{Project: "acme-edge", Base: "3.0", Commit: sha(0), Branch: "main"}, "ci")
 		if err != nil || dv.Number != 9223372036854775807 || dv.Version != "3.0.dev9223372036854775807" {
 			t.Fatalf("the last number: %+v, %v", dv, err)
 		}
 		refused(t, "acme-edge", "3.0", sha(1))
-		dv, err = cat.AllocateDevVersion(ctx, "acme-edge", "3.0", sha(0), "main", "ci")
+		dv, err = cat.AllocateDevVersion(ctx, index.DevRequest{Project: "acme-edge", Base: "3.0", Commit: sha(0), Branch: "main"}, "ci")
 		if err != nil || !dv.Reused || dv.Number != 9223372036854775807 {
 			t.Errorf("the commit that has the last number: %+v, %v", dv, err)
 		}

@@ -180,6 +180,8 @@ func TestLiveSetuptoolsSCM(t *testing.T) {
 		}
 		root := repos.Path(c.Name)
 		var toml strings.Builder
+		// The pin lets --compat auto (the default) find the release line.
+		fmt.Fprintf(&toml, "[build-system]\nrequires = [\"setuptools>=61\", \"setuptools_scm==%s\"]\n\n", version)
 		fmt.Fprintf(&toml, "[project]\nname = 'live-sample'\n\n[tool.setuptools_scm]\nversion_scheme = %s\nlocal_scheme = %s\n",
 			tomlValue(s.vs), tomlValue(s.ls))
 		if c.Config != "" {
@@ -232,10 +234,17 @@ func TestLiveSetuptoolsSCM(t *testing.T) {
 		t.Errorf("python -m setuptools_scm printed %q (%v), the driver %q", out, err, results[0].Out)
 	}
 
+	// --compat auto reads the pin.
+	js := mustCLI(t, first.env, "--root", first.root, "--config", first.cfgPath, "--format", "json")
+	for _, want := range []string{`"compat": ` + compat + ",", `"compat_from": "pyproject.toml build-system requires setuptools_scm==` + version + `"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("json lacks %s:\n%s", want, js)
+		}
+	}
 	for i, s := range samples {
 		res := results[i]
 		want := strings.TrimSpace(res.Out)
-		out, errOut, code := cli(t, s.env, "--compat", compat, "--root", s.root, "--config", s.cfgPath)
+		out, errOut, code := cli(t, s.env, "--root", s.root, "--config", s.cfgPath)
 		got := strings.TrimSpace(out)
 		switch {
 		case !res.OK && code == 0:

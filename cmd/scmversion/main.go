@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -36,6 +37,9 @@ type flags struct {
 	distName, compat, format, index, project                 string
 	versionScheme, localScheme                               []string
 	noNormalize, serverBase                                  bool
+
+	stderr     io.Writer
+	compatFrom string // why o.Compat was chosen
 }
 
 const long = `scmversion prints the version setuptools_scm would print for a git checkout,
@@ -49,8 +53,11 @@ SOURCE_DATE_EPOCH). Flags win over the file.
 
 --compat picks the setuptools_scm release line to imitate where they differ
 (node length, tag local parts, fallback_version as base, calver dates, semver
-corner cases, _FOR_<DIST> naming). The default, 10, is what an unpinned
-"pip install setuptools-scm" gets; Debian 12's python3-setuptools-scm is 7.
+corner cases, _FOR_<DIST> naming). The default, auto, reads the setuptools_scm
+requirement in pyproject.toml's [build-system] requires and takes the highest
+line it allows (setuptools_scm<8: 7), which is what the build installs; without
+one it is 10, what an unpinned "pip install setuptools-scm" gets. Debian 12's
+python3-setuptools-scm is 7. --format json says which was used and why.
 
 With --index URL --project NAME, the dev number comes from the pyindex server
 (POST URL/api/v1/projects/NAME/dev-versions) instead of the commit count, so
@@ -90,7 +97,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fl.StringVar(&f.describeCommand, "git-describe-command", "", "replaces git describe entirely (split like a shell command)")
 	fl.BoolVar(&f.noNormalize, "no-normalize", false, "keep tag versions as written (setuptools_scm's normalize = false)")
 	fl.StringVar(&f.distName, "dist-name", "", "distribution name for SETUPTOOLS_SCM_PRETEND_VERSION_FOR_<DIST> (default: [project] name)")
-	fl.StringVar(&f.compat, "compat", "10", "setuptools_scm release line to imitate: 7, 8, 9 or 10")
+	fl.StringVar(&f.compat, "compat", "auto", "setuptools_scm release line to imitate: 7, 8, 9, 10, or auto (from pyproject.toml [build-system] requires, else 10)")
 	fl.StringVar(&f.format, "format", "text", "text (the version), env (SETUPTOOLS_SCM_PRETEND_VERSION=...), json (all parts)")
 	fl.StringVar(&f.index, "index", "", "pyindex server URL: take the dev number from it instead of the commit count")
 	fl.StringVar(&f.project, "project", "", "project name on the index (default: the distribution name)")
@@ -108,9 +115,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 // options builds scm.Options: pyproject.toml first, then the flags that
 // were given.
 func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) (scm.Options, error) {
+	// Each warning is printed once, however often git is consulted.
+	seen := map[string]bool{}
 	o := scm.Options{
-		Env:  environ,
-		Warn: func(msg string) { fmt.Fprintf(stderr, "scmversion: warning: %s\n", msg) },
+		Env: environ,
+		Warn: func(msg string) {
+			if !seen[msg] {
+				seen[msg] = true
+				fmt.Fprintf(stderr, "scmversion: warning: %s\n", msg)
+			}
+		},
 	}
 	path := f.config
 	if path == "" {
@@ -123,9 +137,10 @@ func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) 
 			return o, err
 		}
 	}
+	var pp *scm.Pyproject
 	if path != "" {
-		pp, err := scm.ReadPyproject(path)
-		if err != nil {
+		var err error
+		if pp, err = scm.ReadPyproject(path); err != nil {
 			return o, err
 		}
 		if err := pp.Apply(&o); err != nil {
@@ -161,11 +176,19 @@ func (f *flags) options(cmd *cobra.Command, environ []string, stderr io.Writer) 
 	if changed("dist-name") {
 		o.DistName = f.distName
 	}
-	compat, err := scm.ParseCompat(f.compat)
-	if err != nil {
-		return o, err
+	if f.compat == "auto" {
+		compat, from, err := scm.AutoCompat(pp)
+		if err != nil {
+			return o, err
+		}
+		o.Compat, f.compatFrom = compat, from
+	} else {
+		compat, err := scm.ParseCompat(f.compat)
+		if err != nil {
+			return o, fmt.Errorf("%w (or auto)", err)
+		}
+		o.Compat, f.compatFrom = compat, "--compat "+f.compat
 	}
-	o.Compat = compat
 	switch f.format {
 	case "text", "env", "json":
 	default:
@@ -193,13 +216,22 @@ type report struct {
 	NodeDate string `json:"node_date,omitempty"`
 	// Base is what precedes ".devN" when the version is a dev version.
 	Base string `json:"base,omitempty"`
+	// BaseFrom says where the base came from with --index: the tag, the
+	// index's newest version (no tag in the clone) or the server.
+	BaseFrom string `json:"base_from,omitempty"`
+	// DirtyDigest identifies the uncommitted changes the index numbered
+	// (--index, dirty tree only).
+	DirtyDigest string `json:"dirty_digest,omitempty"`
 	// DevNumber is the number the index handed out (--index only).
 	DevNumber *int   `json:"dev_number,omitempty"`
 	Source    string `json:"source"`
 	Compat    int    `json:"compat"`
+	// CompatFrom says why: the flag, or the pyproject.toml requirement.
+	CompatFrom string `json:"compat_from"`
 }
 
 func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, stdout, stderr io.Writer) error {
+	f.stderr = stderr
 	o, err := f.options(cmd, environ, stderr)
 	if err != nil {
 		return err
@@ -210,7 +242,7 @@ func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, s
 	}
 	rep := report{
 		Tag: r.Tag, Distance: r.Distance, Exact: r.Exact, Node: r.Node, Commit: r.Commit,
-		Dirty: r.Dirty, Branch: ciBranch(r.Branch, envMap(environ)), Source: r.Source, Compat: int(o.Compat),
+		Dirty: r.Dirty, Branch: ciBranch(r.Branch, envMap(environ)), Source: r.Source, Compat: int(o.Compat), CompatFrom: f.compatFrom,
 	}
 	if !r.NodeDate.IsZero() {
 		rep.NodeDate = r.NodeDate.Format("2006-01-02")
@@ -237,27 +269,32 @@ func (f *flags) run(ctx context.Context, cmd *cobra.Command, environ []string, s
 
 // fromIndex asks the index for the dev number and formats the version
 // with it.
+//
+// The base is the version scheme's (setuptools_scm's, from the nearest
+// tag) when git found a tag. Without one (a shallow clone) it comes from
+// the index: the scheme applied to the project's newest version there, so
+// that the build sorts above every earlier one; the request says
+// above_all, and when another build or a release got in between the server
+// refuses with the new newest version and the base is chosen again.
 func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, environ []string, rep *report) error {
 	env := envMap(environ)
 	req := devapi.Request{Commit: r.Commit, Branch: ciBranch(r.Branch, env)}
+	ho := o
+	ho.Root = r.Root
 	if req.Commit == "" {
-		ho := o
-		ho.Root = r.Root
 		c, err := scm.HeadCommit(ctx, ho)
 		if err != nil {
 			return err
 		}
 		req.Commit = c
 	}
-	if !f.serverBase {
-		base, err := r.Base()
+	if r.Dirty {
+		d, err := scm.ChangesDigest(ctx, ho)
 		if err != nil {
-			if errors.Is(err, scm.ErrNotDev) {
-				return fmt.Errorf("--index: %w; use a version scheme that ends in .devN (guess-next-dev, no-guess-dev, python-simplified-semver, release-branch-semver, calver-by-date)", err)
-			}
 			return err
 		}
-		req.Base = base
+		req.Dirty = d
+		rep.DirtyDigest = d
 	}
 	indexURL, err := indexRoot(f.index)
 	if err != nil {
@@ -269,13 +306,66 @@ func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, env
 	}
 	user, secret := credentials(indexURL, env)
 	client := &scm.IndexClient{URL: indexURL, User: user, Token: secret}
-	resp, err := client.DevVersion(ctx, project, req)
-	if err != nil {
+	explain := func(err error) error {
 		var he *scm.HTTPError
 		if errors.As(err, &he) && (he.Status == 401 || he.Status == 403) && client.Token == "" {
 			return fmt.Errorf("%w (no token: set PYINDEX_TOKEN or add a netrc entry for the index's host)", err)
 		}
 		return err
+	}
+	notDev := func(err error) error {
+		if errors.Is(err, scm.ErrNotDev) {
+			return fmt.Errorf("--index: %w; use a version scheme that ends in .devN (guess-next-dev, no-guess-dev, python-simplified-semver, release-branch-semver, calver-by-date)", err)
+		}
+		return err
+	}
+	var resp devapi.Response
+	switch {
+	case f.serverBase:
+		rep.BaseFrom = "server: guess-next-dev of the project's newest version"
+		if resp, err = client.DevVersion(ctx, project, req); err != nil {
+			return explain(err)
+		}
+	case r.Tagless():
+		st, err := client.DevState(ctx, project)
+		if err != nil {
+			var he *scm.HTTPError
+			if errors.As(err, &he) && (he.Status == 404 || he.Status == 405) {
+				return fmt.Errorf("%w (the index cannot tell the project's newest version, which a clone without tags needs: upgrade the server, or fetch the tags)", err)
+			}
+			return explain(err)
+		}
+		req.AboveAll = true
+		for attempt := 0; ; attempt++ {
+			if req.Base, err = r.BaseAfter(st.Newest); err != nil {
+				return notDev(err)
+			}
+			rep.BaseFrom = "index: no tag in the clone, newest version " + st.Newest
+			if st.Newest == "" {
+				rep.BaseFrom = "no tag in the clone and no version on the index"
+			}
+			resp, err = client.DevVersion(ctx, project, req)
+			var he *scm.HTTPError
+			if attempt < 5 && errors.As(err, &he) && he.Status == 409 && he.Newest != "" {
+				st.Newest = he.Newest
+				continue
+			}
+			if err != nil {
+				return explain(err)
+			}
+			break
+		}
+	default:
+		if req.Base, err = r.Base(); err != nil {
+			return notDev(err)
+		}
+		rep.BaseFrom = "tag " + r.Tag
+		if resp, err = client.DevVersion(ctx, project, req); err != nil {
+			return explain(err)
+		}
+	}
+	if req.Dirty != "" && resp.Dirty == "" {
+		fmt.Fprintf(f.stderr, "scmversion: warning: the index does not number dirty trees apart: %s may be the clean commit's number\n", resp.Version)
 	}
 	n := resp.Number
 	rep.DevNumber = &n
@@ -284,9 +374,10 @@ func (f *flags) fromIndex(ctx context.Context, o scm.Options, r *scm.Result, env
 		rep.Version, err = r.WithLocal(resp.Version)
 		return err
 	}
+	rep.Base = req.Base
 	// The version is ours (base + ".dev" + number), so that it is
 	// setuptools_scm's string even if the server normalized the base.
-	rep.Version, err = r.FormatDev(n)
+	rep.Version, err = r.WithLocal(req.Base + ".dev" + strconv.Itoa(n))
 	return err
 }
 
@@ -359,6 +450,7 @@ func (f *flags) print(w io.Writer, o scm.Options, rep report) error {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(rep)
 	case "env":
 		// Both lines when a distribution name was given: setuptools reads

@@ -276,3 +276,39 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("--version: exit %d, %q, %q", code, out, errOut)
 	}
 }
+
+// TestCompatAuto: without --compat the release line comes from the
+// setuptools_scm requirement in [build-system] requires, and --format json
+// says so.
+func TestCompatAuto(t *testing.T) {
+	dir := clone(t, "t15")
+	write := func(requires string) {
+		t.Helper()
+		body := "[build-system]\nrequires = [" + requires + "]\n\n[project]\nname = \"demo\"\n\n[tool.setuptools_scm]\n"
+		if err := os.WriteFile(filepath.Join(dir, "pyproject.toml"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`"setuptools>=61", "setuptools_scm[toml]<8"`)
+	if got := mustCLI(t, env(), "--root", dir); got != "1.2.4.dev2+g594b2a1\n" {
+		t.Errorf("setuptools_scm<8: %q, want compat 7's node", got)
+	}
+	js := mustCLI(t, env(), "--root", dir, "--format", "json")
+	for _, want := range []string{`"compat": 7,`, `"compat_from": "pyproject.toml build-system requires setuptools_scm[toml]<8"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("json lacks %s:\n%s", want, js)
+		}
+	}
+	// The flag wins.
+	if js := mustCLI(t, env(), "--root", dir, "--format", "json", "--compat", "9"); !strings.Contains(js, `"compat_from": "--compat 9"`) {
+		t.Errorf("--compat 9:\n%s", js)
+	}
+	write(`"setuptools>=61", "setuptools-scm>=8"`)
+	if got := mustCLI(t, env(), "--root", dir); got != "1.2.4.dev2+g594b2a123\n" {
+		t.Errorf("setuptools-scm>=8: %q, want compat 10's node", got)
+	}
+	write(`"setuptools_scm>=>8"`)
+	if _, errOut, code := cli(t, env(), "--root", dir); code != 1 || !strings.Contains(errOut, "setuptools_scm>=>8") {
+		t.Errorf("bad requirement: exit %d, %q", code, errOut)
+	}
+}

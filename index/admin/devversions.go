@@ -13,8 +13,10 @@ import (
 	"github.com/pyindex/pyindex/index/pep503"
 )
 
-// DevVersionsHandler serves POST /api/v1/projects/:project/dev-versions:
-// the next dev number of a base version, for scmversion --index.
+// DevVersionsHandler serves /api/v1/projects/:project/dev-versions for
+// scmversion --index: POST hands out the next dev number of a base
+// version, GET tells the project's newest version (the base of a clone
+// without tags is chosen from it).
 type DevVersionsHandler struct {
 	cat  *index.Catalog
 	auth *auth.Service
@@ -31,19 +33,43 @@ func NewDevVersionsHandler(deps Deps) (*DevVersionsHandler, error) {
 // Register adds the route.
 func (h *DevVersionsHandler) Register(g *echo.Group) {
 	g.POST(devapi.Route, h.allocate)
+	g.GET(devapi.Route, h.state)
 }
 
-func (h *DevVersionsHandler) allocate(c echo.Context) error {
+// authorize checks that the caller may upload to the project (both methods
+// need upload scope: the numbers are the uploader's business) and returns
+// the principal and the normalized project name.
+func (h *DevVersionsHandler) authorize(c echo.Context) (index.Principal, string, error) {
 	p, err := h.auth.Require(c, index.ScopeUpload)
 	if err != nil {
-		return err
+		return index.Principal{}, "", err
 	}
 	raw := httpx.Param(c, "project")
 	if !pep503.Valid(raw) {
-		return echo.NewHTTPError(http.StatusBadRequest, "invalid project name")
+		return index.Principal{}, "", echo.NewHTTPError(http.StatusBadRequest, "invalid project name")
 	}
 	project := pep503.Normalize(raw)
 	if err := h.cat.AuthorizeUpload(c.Request().Context(), p, project); err != nil {
+		return index.Principal{}, "", err
+	}
+	return p, project, nil
+}
+
+func (h *DevVersionsHandler) state(c echo.Context) error {
+	_, project, err := h.authorize(c)
+	if err != nil {
+		return err
+	}
+	st, err := h.cat.DevState(c.Request().Context(), project)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, devapi.State{Project: st.Project, Newest: st.Newest})
+}
+
+func (h *DevVersionsHandler) allocate(c echo.Context) error {
+	p, project, err := h.authorize(c)
+	if err != nil {
 		return err
 	}
 	var req devapi.Request
@@ -51,9 +77,15 @@ func (h *DevVersionsHandler) allocate(c echo.Context) error {
 	if err := (&echo.DefaultBinder{}).BindBody(c, &req); err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, "body must be JSON: {\"base\": \"1.2.4\", \"commit\": \"<sha>\", \"branch\": \"main\"}")
 	}
-	dv, err := h.cat.AllocateDevVersion(c.Request().Context(), project, req.Base, req.Commit, req.Branch, p.User)
+	dv, err := h.cat.AllocateDevVersion(c.Request().Context(), index.DevRequest{Project: project, Base: req.Base,
+		Commit: req.Commit, Dirty: req.Dirty, Branch: req.Branch, AboveAll: req.AboveAll}, p.User)
+	var stale *index.StaleBaseError
+	if errors.As(err, &stale) {
+		return c.JSON(http.StatusConflict, devapi.Conflict{Error: stale.Error(), Newest: stale.Newest})
+	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, devapi.Response{Base: dv.Base, Number: int(dv.Number), Reused: dv.Reused, Version: dv.Version})
+	return c.JSON(http.StatusOK, devapi.Response{Base: dv.Base, Number: int(dv.Number), Reused: dv.Reused,
+		Version: dv.Version, Dirty: dv.Dirty})
 }

@@ -19,6 +19,8 @@ type Pyproject struct {
 	Name string
 	// Table is [tool.setuptools_scm]; nil when the file has no such table.
 	Table map[string]any
+	// BuildRequires is [build-system] requires, as written.
+	BuildRequires []string
 }
 
 // ReadPyproject reads path. A missing file is returned as an error wrapping
@@ -29,8 +31,9 @@ func ReadPyproject(path string) (*Pyproject, error) {
 		return nil, err
 	}
 	var doc struct {
-		Project map[string]any `toml:"project"`
-		Tool    map[string]any `toml:"tool"`
+		Project     map[string]any `toml:"project"`
+		Tool        map[string]any `toml:"tool"`
+		BuildSystem map[string]any `toml:"build-system"`
 	}
 	if _, err := toml.Decode(string(b), &doc); err != nil {
 		return nil, errorf(ErrConfig, "%s: %v", path, err)
@@ -41,6 +44,13 @@ func ReadPyproject(path string) (*Pyproject, error) {
 	}
 	if t, ok := doc.Tool["setuptools_scm"].(map[string]any); ok {
 		p.Table = t
+	}
+	if reqs, ok := doc.BuildSystem["requires"].([]any); ok {
+		for _, r := range reqs {
+			if s, ok := r.(string); ok {
+				p.BuildRequires = append(p.BuildRequires, s)
+			}
+		}
 	}
 	return p, nil
 }

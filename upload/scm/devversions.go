@@ -20,6 +20,9 @@ import (
 type HTTPError struct {
 	Status  int
 	Message string // the body's "error" field, or the raw body
+	// Newest is the project's newest version in a 409 answer to an
+	// above_all request (devapi.Conflict): the base fell behind it.
+	Newest string
 }
 
 func (e *HTTPError) Error() string {
@@ -51,7 +54,8 @@ type IndexClient struct {
 // It checks that the answer is consistent: a non-negative number, and a
 // version equal under PEP 440 to req.Base + ".dev" + number (or, without a
 // base, a valid version ending in ".dev" + number). Errors: *HTTPError for an answer
-// other than 2xx, ErrInvalidVersion for an inconsistent answer.
+// other than 2xx (with Newest set when an above_all request's base fell
+// behind), ErrInvalidVersion for an inconsistent answer.
 func (c *IndexClient) DevVersion(ctx context.Context, project string, req devapi.Request) (devapi.Response, error) {
 	if project == "" {
 		return devapi.Response{}, errorf(ErrConfig, "no project name for the index")
@@ -64,6 +68,31 @@ func (c *IndexClient) DevVersion(ctx context.Context, project string, req devapi
 	if err != nil {
 		return devapi.Response{}, err
 	}
+	var resp devapi.Response
+	if err := c.call(ctx, http.MethodPost, endpoint, body, &resp); err != nil {
+		return devapi.Response{}, err
+	}
+	if err := checkDevResponse(req, resp); err != nil {
+		return devapi.Response{}, err
+	}
+	return resp, nil
+}
+
+// DevState asks the index for the project's newest version (GET on the
+// endpoint), from which a clone without tags chooses its base
+// (Result.BaseAfter). Errors: *HTTPError for an answer other than 2xx.
+func (c *IndexClient) DevState(ctx context.Context, project string) (devapi.State, error) {
+	if project == "" {
+		return devapi.State{}, errorf(ErrConfig, "no project name for the index")
+	}
+	var st devapi.State
+	err := c.call(ctx, http.MethodGet, strings.TrimRight(c.URL, "/")+devapi.Path(project), nil, &st)
+	return st, err
+}
+
+// call sends the request, retrying network errors and 502/503/504 with
+// backoff, and decodes a 2xx answer into out.
+func (c *IndexClient) call(ctx context.Context, method, endpoint string, body []byte, out any) error {
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
@@ -76,34 +105,31 @@ func (c *IndexClient) DevVersion(ctx context.Context, project string, req devapi
 	if backoff == 0 {
 		backoff = time.Second
 	}
-	var resp devapi.Response
 	for attempt := 0; ; attempt++ {
-		var retry bool
-		resp, retry, err = c.post(ctx, hc, endpoint, body)
+		retry, err := c.do(ctx, hc, method, endpoint, body, out)
 		if err == nil || !retry || attempt >= retries {
-			break
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return devapi.Response{}, errors.Join(err, ctx.Err())
+			return errors.Join(err, ctx.Err())
 		case <-time.After(backoff << attempt):
 		}
 	}
-	if err != nil {
-		return devapi.Response{}, err
-	}
-	if err := checkDevResponse(req, resp); err != nil {
-		return devapi.Response{}, err
-	}
-	return resp, nil
 }
 
-func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string, body []byte) (devapi.Response, bool, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return devapi.Response{}, false, errorf(ErrConfig, "index URL %q: %v", c.URL, err)
+func (c *IndexClient) do(ctx context.Context, hc *http.Client, method, endpoint string, body []byte, out any) (bool, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
-	hreq.Header.Set("Content-Type", "application/json")
+	hreq, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
+	if err != nil {
+		return false, errorf(ErrConfig, "index URL %q: %v", c.URL, err)
+	}
+	if body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("User-Agent", "scmversion")
 	switch {
@@ -114,30 +140,31 @@ func (c *IndexClient) post(ctx context.Context, hc *http.Client, endpoint string
 	}
 	hresp, err := hc.Do(hreq)
 	if err != nil {
-		return devapi.Response{}, ctx.Err() == nil, fmt.Errorf("POST %s: %w", endpoint, err)
+		return ctx.Err() == nil, fmt.Errorf("%s %s: %w", method, endpoint, err)
 	}
 	defer hresp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(hresp.Body, 1<<20))
 	if err != nil {
-		return devapi.Response{}, true, fmt.Errorf("POST %s: reading the answer: %w", endpoint, err)
+		return true, fmt.Errorf("%s %s: reading the answer: %w", method, endpoint, err)
 	}
 	if hresp.StatusCode/100 != 2 {
 		msg := strings.TrimSpace(string(raw))
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e devapi.Conflict
 		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
 			msg = e.Error
 		}
 		retry := hresp.StatusCode == http.StatusBadGateway || hresp.StatusCode == http.StatusServiceUnavailable ||
 			hresp.StatusCode == http.StatusGatewayTimeout
-		return devapi.Response{}, retry, &HTTPError{Status: hresp.StatusCode, Message: msg}
+		he := &HTTPError{Status: hresp.StatusCode, Message: msg}
+		if hresp.StatusCode == http.StatusConflict {
+			he.Newest = e.Newest
+		}
+		return retry, he
 	}
-	var resp devapi.Response
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		return devapi.Response{}, false, fmt.Errorf("POST %s: answer is not the expected JSON: %w", endpoint, err)
+	if err := json.Unmarshal(raw, out); err != nil {
+		return false, fmt.Errorf("%s %s: answer is not the expected JSON: %w", method, endpoint, err)
 	}
-	return resp, false, nil
+	return false, nil
 }
 
 func checkDevResponse(req devapi.Request, resp devapi.Response) error {
