@@ -111,6 +111,8 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd(), newMirrorCmd(load))
 	root.AddCommand(newBackupCmd(load), newRestoreCmd(load))
 	root.AddCommand(newPruneCmd(load), newYankCmd(load), newUnyankCmd(load), newDeleteCmd(load)) // admin.go
+	root.AddCommand(newOwnerCmd(load))                                                           // owner.go
+	root.AddCommand(newListCmd(load), newShowCmd(load), newAuditCmd(load))                       // views.go
 	return root
 }
 
@@ -242,20 +244,22 @@ func newUserCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 			})
 		},
 	}
+	var force bool
 	remove := &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Delete a user",
-		Args:  cobra.ExactArgs(1),
+		Use:   "remove NAME [--force]",
+		Short: "Delete a user (one who owns projects only with --force)",
+		Long: `Delete a user and its tokens. A user who owns projects is refused, with
+the projects named: hand each on first (pyindex owner add PROJECT USER).
+--force removes the user anyway; each project keeps its other owners or,
+without any, becomes admin-only. Either way the audit log records it.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCatalog(cmd, func(ctx context.Context, cat *index.Catalog) error {
-				if err := cat.RemoveUser(ctx, args[0], cliActor()); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %s from %s\n", args[0], absPath(cat.Path()))
-				return nil
+				return removeUser(cmd, ctx, cat, args[0], force)
 			})
 		},
 	}
+	remove.Flags().BoolVar(&force, "force", false, "remove a user who owns projects (they keep their other owners or become admin-only)")
 	cmd.AddCommand(add, passwd, list, remove)
 	return cmd
 }

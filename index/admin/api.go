@@ -28,6 +28,7 @@ import (
 // Errors are {"error": "..."} (the server's ErrorHandler renders /api/).
 type API struct {
 	admin *Service
+	views *Views
 	cat   *index.Catalog
 	auth  *auth.Service
 }
@@ -42,7 +43,11 @@ func NewAPI(deps Deps) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &API{admin: svc, cat: deps.Catalog, auth: deps.Auth}, nil
+	views, err := NewViews(deps)
+	if err != nil {
+		return nil, err
+	}
+	return &API{admin: svc, views: views, cat: deps.Catalog, auth: deps.Auth}, nil
 }
 
 // Register adds the admin API's routes to g (the server root).
@@ -138,7 +143,7 @@ func (h *API) listProjects(c echo.Context) error {
 	if q.Limit, err = limitParam(c); err != nil {
 		return err
 	}
-	l, err := h.admin.Projects(c.Request().Context(), q)
+	l, err := h.views.Projects(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -163,7 +168,7 @@ func (h *API) project(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.admin.Project(c.Request().Context(), name)
+	v, err := h.views.Project(c.Request().Context(), name)
 	if err != nil {
 		return notFound(err, "Project "+name)
 	}
@@ -176,7 +181,7 @@ func (h *API) release(c echo.Context) error {
 		return err
 	}
 	version := httpx.Param(c, "version")
-	v, err := h.admin.Release(c.Request().Context(), name, version)
+	v, err := h.views.Release(c.Request().Context(), name, version)
 	if err != nil {
 		return notFound(err, "Release "+name+" "+version)
 	}
@@ -329,7 +334,7 @@ func (h *API) audit(c echo.Context) error {
 	if q.Limit, err = limitParam(c); err != nil {
 		return err
 	}
-	l, err := h.admin.Audit(c.Request().Context(), q)
+	l, err := h.views.Audit(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,21 @@ import (
 	"github.com/pyindex/pyindex/index/pep503"
 )
 
-// The views below are what the admin API answers and what the CLI's
-// list, show and audit print (their --json is the API's JSON): both
-// transports call these methods, so the two can never differ.
+// Views reads the catalog for admins: the projects, a project, a release
+// and the audit log, as the admin API answers them and as the CLI's list,
+// show and audit print them (their --json is the API's JSON). Both call
+// these methods, so the two can never differ; the web interface can too.
+type Views struct {
+	cat *index.Catalog
+}
+
+// NewViews returns Views over deps.Catalog (the only dependency it needs).
+func NewViews(deps Deps) (*Views, error) {
+	if deps.Catalog == nil {
+		return nil, errors.New("admin.NewViews: nil catalog")
+	}
+	return &Views{cat: deps.Catalog}, nil
+}
 
 // ProjectList is one page of projects: GET /api/v1/projects.
 type ProjectList struct {
@@ -25,7 +37,7 @@ type ProjectList struct {
 
 // Projects returns one page of projects (index.Catalog.ListProjects, whose
 // errors it returns).
-func (a *Service) Projects(ctx context.Context, q index.ProjectQuery) (ProjectList, error) {
+func (a *Views) Projects(ctx context.Context, q index.ProjectQuery) (ProjectList, error) {
 	projects, next, err := a.cat.ListProjects(ctx, q)
 	if err != nil {
 		return ProjectList{}, err
@@ -91,7 +103,7 @@ type ProjectView struct {
 
 // Project returns the project named name (any spelling). It returns
 // ErrNotFound for an unknown or impossible name.
-func (a *Service) Project(ctx context.Context, name string) (ProjectView, error) {
+func (a *Views) Project(ctx context.Context, name string) (ProjectView, error) {
 	if !pep503.Valid(name) {
 		return ProjectView{}, fmt.Errorf("%w: project %s", index.ErrNotFound, name)
 	}
@@ -128,7 +140,7 @@ type ReleaseView struct {
 // Release returns one release of a project; version may be written in any
 // PEP 440 spelling. It returns ErrNotFound for an unknown project or
 // release and ErrInvalid for a malformed version.
-func (a *Service) Release(ctx context.Context, project, version string) (ReleaseView, error) {
+func (a *Views) Release(ctx context.Context, project, version string) (ReleaseView, error) {
 	v, err := pep440.Parse(version)
 	if err != nil {
 		return ReleaseView{}, index.Errorf(index.ErrInvalid, "version %q is not a PEP 440 version", version)
@@ -159,7 +171,7 @@ type AuditLog struct {
 
 // Audit returns the events q selects (the project, any spelling, is
 // normalized).
-func (a *Service) Audit(ctx context.Context, q index.AuditQuery) (AuditLog, error) {
+func (a *Views) Audit(ctx context.Context, q index.AuditQuery) (AuditLog, error) {
 	if q.Project != "" {
 		q.Project = pep503.Normalize(q.Project)
 	}
