@@ -126,7 +126,11 @@ with their reason.`,
 				if asJSON {
 					return writeJSON(out, p)
 				}
-				fmt.Fprintf(out, "%s (%s), last serial %d\n%s\n\n", p.Name, p.DisplayName, p.LastSerial, describeOwners(p.Owners))
+				title := p.Name
+				if p.DisplayName != p.Name {
+					title += " (" + p.DisplayName + ")"
+				}
+				fmt.Fprintf(out, "%s, last serial %d\n%s\n\n", title, p.LastSerial, describeOwners(p.Owners))
 				if len(p.Releases) == 0 {
 					_, err := fmt.Fprintln(out, "no releases")
 					return err
