@@ -3,6 +3,8 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +129,24 @@ func TestVersionCommand(t *testing.T) {
 	out2, err := runCLI(t, nil, "", "--version")
 	if err != nil || !strings.Contains(out2, strings.TrimSpace(out)) {
 		t.Errorf("--version %q does not match version %q", out2, out)
+	}
+}
+
+// TestServeBusyPort: serve on an address that is taken fails with an error
+// naming the address, before it creates the data folder or a catalog.
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	out, err := runCLI(t, nil, "", "serve", "--listen", ln.Addr().String(), "--data", data)
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+ln.Addr().String()) ||
+		!strings.Contains(err.Error(), "another program") || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("serve on a busy port: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve on a busy port created %s (%v)", data, err)
 	}
 }
