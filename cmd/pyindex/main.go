@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -79,10 +81,9 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if path == "" {
 			path, _ = env("PYINDEX_CONFIG")
 		}
-		cfg, err := LoadConfig(path, env)
-		if err != nil {
-			return cfg, err
-		}
+		// Every problem is reported at once: the file's, the
+		// environment's, and Validate's of the values that did load.
+		cfg, loadErr := LoadConfig(path, env)
 		if cmd.Flags().Changed("data") {
 			cfg.Data = g.data
 		}
@@ -96,13 +97,22 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if f := cmd.Flags().Lookup("upstream"); f != nil && f.Changed {
 			cfg.Mirror.Upstream = f.Value.String()
 		}
+		var flagErrs []error
 		if f := cmd.Flags().Lookup("upstream-ttl"); f != nil && f.Changed {
-			cfg.Mirror.TTL, _ = cmd.Flags().GetDuration("upstream-ttl")
+			d, err := time.ParseDuration(f.Value.String())
+			if err != nil {
+				flagErrs = append(flagErrs, fmt.Errorf("--upstream-ttl %q: not a duration such as 10m", f.Value.String()))
+			}
+			cfg.Mirror.TTL = d
 		}
 		if f := cmd.Flags().Lookup("offline"); f != nil && f.Changed {
-			cfg.Mirror.Offline, _ = cmd.Flags().GetBool("offline")
+			b, err := strconv.ParseBool(f.Value.String())
+			if err != nil {
+				flagErrs = append(flagErrs, fmt.Errorf("--offline=%q: not true or false", f.Value.String()))
+			}
+			cfg.Mirror.Offline = b
 		}
-		if err := cfg.Validate(); err != nil {
+		if err := errors.Join(loadErr, errors.Join(flagErrs...), cfg.Validate()); err != nil {
 			return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 		}
 		return cfg, nil
@@ -160,8 +170,11 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 	cmd.Flags().String("listen", def.Listen, "address to listen on; env PYINDEX_LISTEN")
 	cmd.Flags().String("log-format", def.LogFormat, "log format, text or json; env PYINDEX_LOG_FORMAT, config log_format")
 	cmd.Flags().String("upstream", def.Mirror.Upstream, "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
-	cmd.Flags().Duration("upstream-ttl", def.Mirror.TTL, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
-	cmd.Flags().Bool("offline", def.Mirror.Offline, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
+	// These two are parsed by load, so that a bad value is reported with
+	// every other bad setting (cobra would stop at it alone).
+	cmd.Flags().Var(&lateFlag{s: def.Mirror.TTL.String(), typ: "duration"}, "upstream-ttl", "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
+	cmd.Flags().Var(&lateFlag{s: strconv.FormatBool(def.Mirror.Offline), typ: "bool"}, "offline", "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
+	cmd.Flags().Lookup("offline").NoOptDefVal = "true"
 	return cmd
 }
 
@@ -300,6 +313,13 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 	}
 	return pw, nil
 }
+
+// lateFlag is a flag whose value load parses with the configuration.
+type lateFlag struct{ s, typ string }
+
+func (f *lateFlag) String() string     { return f.s }
+func (f *lateFlag) Set(s string) error { f.s = s; return nil }
+func (f *lateFlag) Type() string       { return f.typ }
 
 // cliActor names who ran a CLI command, for the audit log.
 func cliActor() string {
