@@ -53,7 +53,9 @@ func TestOwnership(t *testing.T) {
 		{"unknown user", func() (index.ProjectOwners, error) { return cat.AddOwner(ctx, pw("alice"), "acme-util", "nobody", who) }, index.ErrNotFound, nil, false},
 		{"unknown project", func() (index.ProjectOwners, error) { return cat.AddOwner(ctx, admin, "nope", "bob", who) }, index.ErrNotFound, nil, false},
 		{"bad project name", func() (index.ProjectOwners, error) { return cat.AddOwner(ctx, admin, "-nope-", "bob", who) }, index.ErrInvalid, nil, false},
-		{"not an owner", func() (index.ProjectOwners, error) { return cat.RemoveOwner(ctx, pw("alice"), "acme-util", "carol", who) }, index.ErrNotFound, nil, false},
+		{"not an owner", func() (index.ProjectOwners, error) {
+			return cat.RemoveOwner(ctx, pw("alice"), "acme-util", "carol", who)
+		}, index.ErrNotFound, nil, false},
 		{"owner removes owner", func() (index.ProjectOwners, error) { return cat.RemoveOwner(ctx, pw("bob"), "acme-util", "alice", who) }, nil, []string{"bob"}, true},
 		{"last owner stays", func() (index.ProjectOwners, error) { return cat.RemoveOwner(ctx, pw("bob"), "acme-util", "bob", who) }, index.ErrForbidden, nil, false},
 		{"admin lists", func() (index.ProjectOwners, error) { return cat.ListOwners(ctx, admin, "acme-util") }, nil, []string{"bob"}, true},
