@@ -33,11 +33,11 @@ func (h *API) ownerCaller(c echo.Context) (index.Principal, index.Actor, error) 
 }
 
 func (h *API) owners(c echo.Context) error {
-	name, err := projectParam(c)
+	p, _, err := h.ownerCaller(c)
 	if err != nil {
 		return err
 	}
-	p, _, err := h.ownerCaller(c)
+	name, err := projectParam(c)
 	if err != nil {
 		return err
 	}
@@ -49,11 +49,11 @@ func (h *API) owners(c echo.Context) error {
 }
 
 func (h *API) addOwner(c echo.Context) error {
-	name, err := projectParam(c)
+	p, who, err := h.ownerCaller(c)
 	if err != nil {
 		return err
 	}
-	p, who, err := h.ownerCaller(c)
+	name, err := projectParam(c)
 	if err != nil {
 		return err
 	}
@@ -72,11 +72,11 @@ func (h *API) addOwner(c echo.Context) error {
 }
 
 func (h *API) removeOwner(c echo.Context) error {
-	name, err := projectParam(c)
+	p, who, err := h.ownerCaller(c)
 	if err != nil {
 		return err
 	}
-	p, who, err := h.ownerCaller(c)
+	name, err := projectParam(c)
 	if err != nil {
 		return err
 	}
