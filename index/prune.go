@@ -37,18 +37,23 @@ type PruneRules struct {
 
 // Validate returns ErrInvalid for negative values or when no rule is set.
 func (r PruneRules) Validate() error {
-	switch {
-	case r.KeepDev < 0:
-		return Errorf(ErrInvalid, "keep_dev must not be negative")
-	case r.DevOlderThan < 0:
-		return Errorf(ErrInvalid, "dev_older_than must not be negative")
-	case r.KeepDev == 0 && r.DevOlderThan == 0 && !r.ReleasedDev:
-		return Errorf(ErrInvalid, "give at least one rule: keep_dev, dev_older_than or released_dev")
+	var bad []string
+	if r.KeepDev < 0 {
+		bad = append(bad, "keep_dev must not be negative")
+	}
+	if r.DevOlderThan < 0 {
+		bad = append(bad, "dev_older_than must not be negative")
+	}
+	if r.KeepDev == 0 && r.DevOlderThan == 0 && !r.ReleasedDev {
+		bad = append(bad, "give at least one rule: keep_dev, dev_older_than or released_dev")
 	}
 	for _, p := range r.Projects {
 		if !pep503.Valid(p) {
-			return Errorf(ErrInvalid, "project name %q", p)
+			bad = append(bad, fmt.Sprintf("project name %q", p))
 		}
+	}
+	if len(bad) > 0 {
+		return Errorf(ErrInvalid, "%s", strings.Join(bad, "; ")) // every problem, in one message
 	}
 	return nil
 }

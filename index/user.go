@@ -109,18 +109,20 @@ func (c *Catalog) SetPassword(ctx context.Context, name, password, actor string)
 	})
 }
 
-// RemoveUser deletes a user. It returns ErrNotFound for an unknown user.
+// RemoveUser deletes a user. It returns ErrNotFound for an unknown user
+// and an *OwnsProjectsError (which matches ErrExists) for a user who owns
+// projects: hand them on first (AddOwner), or use ForceRemoveUser.
 func (c *Catalog) RemoveUser(ctx context.Context, name, actor string) error {
-	return c.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: user %q", ErrNotFound, name)
-		}
-		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: actor, Action: "user remove", Detail: "user " + name})
-	})
+	_, err := c.removeUser(ctx, name, actor, false)
+	return err
+}
+
+// ForceRemoveUser deletes a user even if it owns projects, and returns
+// those projects with the owners they keep (none: the project is
+// admin-only). Each lost ownership and the removal are audited. It returns
+// ErrNotFound for an unknown user.
+func (c *Catalog) ForceRemoveUser(ctx context.Context, name, actor string) ([]ProjectOwners, error) {
+	return c.removeUser(ctx, name, actor, true)
 }
 
 // Users lists every user by name.

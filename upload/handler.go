@@ -13,7 +13,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
 )
 
@@ -63,11 +62,12 @@ func (s *Service) serveUpload(c echo.Context) error {
 func (s *Service) post(c echo.Context) (Result, error) {
 	req := c.Request()
 	r := s.auth.FromContext(c)
-	p, err := r.Principal, r.Err
+	p := r.Principal
 	if !r.Present {
 		return Result{}, errUnauthenticated
 	}
-	if err != nil {
+	// Wrong credentials are 401, as on every endpoint (auth.Authenticated).
+	if err := auth.Authenticated(r); err != nil {
 		return Result{}, err
 	}
 	if err := CheckScope(p); err != nil {
@@ -118,10 +118,6 @@ func statusOf(err error) (code int, msg string, ok bool) {
 	switch {
 	case errors.Is(err, errUnauthenticated):
 		return http.StatusUnauthorized, "Authentication required: upload with a user name and password or a token (twine -u __token__ -p TOKEN)", true
-	case errors.Is(err, index.ErrTokenExpired):
-		return http.StatusForbidden, "The token has expired", true
-	case errors.Is(err, index.ErrBadCredentials):
-		return http.StatusForbidden, "Invalid or non-existent authentication information", true
 	case errors.As(err, &forbid):
 		return http.StatusForbidden, forbid.Reason, true
 	case errors.As(err, &invalid):

@@ -361,17 +361,18 @@ func TestUploadAuth(t *testing.T) {
 	en := newEnv(t, upload.DefaultConfig())
 	ct, body := multipartBody(t, distForm(t, "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1").parts())
 	before := en.state()
+	// Missing and wrong credentials alike are 401 (auth.Authenticated).
 	tests := []struct {
 		name string
 		auth func(r *http.Request)
 		want int
 	}{
 		{"none", func(r *http.Request) {}, http.StatusUnauthorized},
-		{"wrong password", func(r *http.Request) { r.SetBasicAuth(user, "wrong password") }, http.StatusForbidden},
-		{"unknown user", func(r *http.Request) { r.SetBasicAuth("mallory", password) }, http.StatusForbidden},
-		{"token user", func(r *http.Request) { r.SetBasicAuth("__token__", password) }, http.StatusForbidden},
-		{"bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, http.StatusForbidden},
-		{"garbage basic", func(r *http.Request) { r.Header.Set("Authorization", "Basic !!!") }, http.StatusForbidden},
+		{"wrong password", func(r *http.Request) { r.SetBasicAuth(user, "wrong password") }, http.StatusUnauthorized},
+		{"unknown user", func(r *http.Request) { r.SetBasicAuth("mallory", password) }, http.StatusUnauthorized},
+		{"token user", func(r *http.Request) { r.SetBasicAuth("__token__", password) }, http.StatusUnauthorized},
+		{"bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, http.StatusUnauthorized},
+		{"garbage basic", func(r *http.Request) { r.Header.Set("Authorization", "Basic !!!") }, http.StatusUnauthorized},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

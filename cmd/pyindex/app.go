@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -160,15 +161,32 @@ func openStore(ctx context.Context, cfg Config) (storage.Store, error) {
 	return nil, fmt.Errorf("unknown storage backend %q", cfg.Storage.Backend)
 }
 
-// Run builds the server from the configuration (build) and starts serving
-// it in the background (serve). It returns once the listener is bound, so
-// Addr is valid afterwards.
+// Run binds the listener, builds the server from the configuration (build)
+// and starts serving it in the background (serve). It returns once the
+// listener is bound, so Addr is valid afterwards. The listener comes
+// first: on an address that is taken nothing is created or opened (no
+// data folder, no catalog), and the error names the address.
 func (m *Main) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return listenError(m.Config.Listen, err)
+	}
 	parts, err := m.build(ctx)
 	if err != nil {
+		ln.Close()
 		return err
 	}
+	m.ln = ln
 	return m.serve(parts)
+}
+
+// listenError explains a failure to listen on addr.
+func listenError(addr string, err error) error {
+	hint := "choose another address with --listen, PYINDEX_LISTEN or listen in the config"
+	if errors.Is(err, syscall.EADDRINUSE) {
+		hint = "another program (another pyindex?) is listening there: stop it, or " + hint
+	}
+	return fmt.Errorf("cannot listen on %s: %w; %s (nothing was created or opened)", addr, err, hint)
 }
 
 // parts are the components build makes and serve starts.
@@ -338,16 +356,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	return p, nil
 }
 
-// serve binds the listener and starts the serve loop (the fast lane in
+// serve starts the serve loop on Run's listener (the fast lane in
 // front of net/http when [server] fast_lane is on), scheduled retention and
 // the scheduled mirror syncs.
 func (m *Main) serve(p *parts) error {
 	cfg := m.Config
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	m.ln = ln
+	ln := m.ln // bound by Run before anything else
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
 		routes := p.read.Routes()

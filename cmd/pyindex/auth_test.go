@@ -152,10 +152,10 @@ func TestAccessMatrix(t *testing.T) {
 			readOK := map[bool]int{false: 200, true: 200}
 			want := map[string][5]int{
 				"none":                 {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 401},
-				"bad-password":         {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 403},
-				"bad-token":            {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 403},
-				"expired":              {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 403},
-				"revoked":              {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 403},
+				"bad-password":         {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 401},
+				"bad-token":            {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 401},
+				"expired":              {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 401},
+				"revoked":              {pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), pick(private, 401, 200), 401},
 				"read-token":           {200, 200, 200, 200, 403},
 				"upload-token":         {200, 200, 200, 200, 200},
 				"upload-token-bearer":  {200, 200, 200, 200, 200},
@@ -289,7 +289,7 @@ func TestFailedLoginLimit(t *testing.T) {
 	}
 	for i := 0; i < 3; i++ {
 		req := uploadRequest(t, m.URL(), "acme_util-0.1-py3-none-any.whl", "acme-util", "0.1", "bdist_wheel")
-		if code, _, _ := do(t, req, basic("ci", "wrong-password")); code != 403 {
+		if code, _, _ := do(t, req, basic("ci", "wrong-password")); code != 401 {
 			t.Fatalf("failed login %d: %d", i, code)
 		}
 	}

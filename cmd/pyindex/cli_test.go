@@ -3,6 +3,8 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +129,78 @@ func TestVersionCommand(t *testing.T) {
 	out2, err := runCLI(t, nil, "", "--version")
 	if err != nil || !strings.Contains(out2, strings.TrimSpace(out)) {
 		t.Errorf("--version %q does not match version %q", out2, out)
+	}
+}
+
+// TestServeBusyPort: serve on an address that is taken fails with an error
+// naming the address, before it creates the data folder or a catalog.
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	out, err := runCLI(t, nil, "", "serve", "--listen", ln.Addr().String(), "--data", data)
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+ln.Addr().String()) ||
+		!strings.Contains(err.Error(), "another program") || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("serve on a busy port: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve on a busy port created %s (%v)", data, err)
+	}
+}
+
+// TestConfigReportsEveryProblem: one run names every bad setting, wherever
+// it comes from: values of the wrong type and unknown keys in the file
+// (top level, sections, [[mirror.sync]] entries), values out of range in
+// several sections, bad environment variables and bad flags.
+func TestConfigReportsEveryProblem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pyindex.toml")
+	body := `log_level = 5
+colour = "blue"
+
+[server]
+idle_timeout = "soon"
+max_header_bytes = 10
+
+[upload]
+max_file_size = "lots"
+typo = 1
+
+[auth]
+max_failed_logins = -1
+
+[retention]
+enabled = true
+interval = "10s"
+keep_dev = -1
+dev_older_than = "-1h"
+
+[[mirror.sync]]
+projects = ["acme"]
+interval = "1h"
+nonsense = true
+`
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PYINDEX_INDEX_PAGE_CACHE_ENTRIES": "many", "PYINDEX_STORAGE_BACKEND": "tape"}
+	_, err := runCLI(t, env, "", "serve", "--config", file, "--listen", "nowhere", "--log-format", "xml",
+		"--upstream-ttl", "soon", "--offline=maybe", "--data", t.TempDir())
+	if err == nil {
+		t.Fatal("serve with a bad configuration started")
+	}
+	for _, want := range []string{
+		`last key "log_level"`, `last key "server.idle_timeout"`, `last key "upload.max_file_size"`,
+		"unknown keys: colour, upload.typo, mirror.sync.nonsense",
+		"server.max_header_bytes", "auth.max_failed_logins", "retention.interval",
+		"keep_dev must not be negative", "dev_older_than must not be negative",
+		"PYINDEX_INDEX_PAGE_CACHE_ENTRIES", "storage.backend", "listen", "log_format",
+		"--upstream-ttl", "--offline",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not mention %s:\n%v", want, err)
+		}
 	}
 }

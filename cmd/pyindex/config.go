@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,23 +149,109 @@ func DefaultConfig() Config {
 // file are an error, so a typo is never silently ignored.
 func LoadConfig(path string, env func(string) (string, bool)) (Config, error) {
 	cfg := DefaultConfig()
+	var errs []error
 	if path != "" {
-		md, err := toml.DecodeFile(path, &cfg)
-		if err != nil {
-			return cfg, fmt.Errorf("config %s: %w", path, err)
+		errs = append(errs, decodeFile(path, &cfg))
+	}
+	errs = append(errs, applyEnv(reflect.ValueOf(&cfg).Elem(), "PYINDEX", env))
+	return cfg, errors.Join(errs...)
+}
+
+// decodeFile applies the TOML file at path to cfg one key at a time, so
+// that every key whose value has the wrong type is reported, and every
+// unknown key, not only the first problem. A syntax error is reported
+// alone: nothing after it can be read.
+func decodeFile(path string, cfg *Config) error {
+	var raw map[string]toml.Primitive
+	md, err := toml.DecodeFile(path, &raw)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	var errs []error
+	var failed, unknown []string
+	decodeTable(md, raw, reflect.ValueOf(cfg).Elem(), "", func(key string, err error) {
+		failed = append(failed, key)
+		if err == nil { // no such key
+			unknown = append(unknown, key)
+			return
 		}
-		if und := md.Undecoded(); len(und) > 0 {
-			keys := make([]string, len(und))
-			for i, k := range und {
-				keys[i] = k.String()
+		msg := strings.TrimPrefix(err.Error(), "toml: ")
+		if !strings.Contains(msg, `(last key "`) {
+			msg = key + ": " + msg
+		}
+		errs = append(errs, fmt.Errorf("config %s: %s", path, msg))
+	})
+	// Keys inside values decoded whole ([[mirror.sync]] entries) that no
+	// field took.
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		if !slices.ContainsFunc(failed, func(f string) bool { return key == f || strings.HasPrefix(key, f+".") }) {
+			unknown = append(unknown, key)
+		}
+	}
+	if len(unknown) > 0 {
+		order := map[string]int{}
+		for i, k := range md.Keys() {
+			order[k.String()] = i
+		}
+		slices.SortStableFunc(unknown, func(a, b string) int { return order[a] - order[b] }) // as in the file
+		errs = append(errs, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(unknown, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+// decodeTable decodes each key of raw into its field of v (a struct),
+// descending into sections, and reports each key that fails, with a nil
+// error for a key v has no field for.
+func decodeTable(md toml.MetaData, raw map[string]toml.Primitive, v reflect.Value, prefix string, fail func(string, error)) {
+	known := map[string]bool{}
+	decodeFields(md, raw, v, prefix, fail, known)
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		if !known[k] {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fail(prefix+k, nil)
+	}
+}
+
+func decodeFields(md toml.MetaData, raw map[string]toml.Primitive, v reflect.Value, prefix string, fail func(string, error), known map[string]bool) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("toml"), ",")[0]
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			decodeFields(md, raw, v.Field(i), prefix, fail, known) // an embedded section's keys are the section's own
+			continue
+		}
+		known[tag] = true
+		prim, ok := raw[tag]
+		if tag == "" || tag == "-" || !ok {
+			continue
+		}
+		key, fv := prefix+tag, v.Field(i)
+		if isSection(f.Type) {
+			var sub map[string]toml.Primitive
+			if err := md.PrimitiveDecode(prim, &sub); err != nil {
+				fail(key, fmt.Errorf("must be a table ([%s])", key))
+				continue
 			}
-			return cfg, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+			decodeTable(md, sub, fv, key+".", fail)
+			continue
+		}
+		if err := md.PrimitiveDecode(prim, fv.Addr().Interface()); err != nil {
+			fail(key, err)
 		}
 	}
-	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), "PYINDEX", env); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+}
+
+// isSection reports whether a config field of type t is a section (a TOML
+// table of keys) rather than one value.
+func isSection(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && !reflect.PointerTo(t).Implements(textUnmarshaler) && t != reflect.TypeOf(time.Duration(0))
 }
 
 // EnvName returns the environment variable that overrides a dotted TOML
@@ -196,7 +283,7 @@ func applyEnv(v reflect.Value, prefix string, env func(string) (string, bool)) e
 		}
 		name := prefix + "_" + strings.ToUpper(tag)
 		fv := v.Field(i)
-		if f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(textUnmarshaler) && f.Type != reflect.TypeOf(time.Duration(0)) {
+		if isSection(f.Type) {
 			if err := applyEnv(fv, name, env); err != nil {
 				errs = append(errs, err)
 			}

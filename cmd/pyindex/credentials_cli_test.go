@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,5 +34,28 @@ func TestCredentialCommands(t *testing.T) {
 	out, _ := runCLI(t, nil, "", "token", "list", "--data", data)
 	if strings.Count(out, "acme-core") != 1 || strings.Contains(out, "admin") {
 		t.Errorf("tokens:\n%s", out)
+	}
+}
+
+// TestCredentialCommandsNameTheCatalog: every credential command that
+// changes the catalog says which catalog it changed.
+func TestCredentialCommandsNameTheCatalog(t *testing.T) {
+	data := t.TempDir()
+	catalog := filepath.Join(data, "catalog.db")
+	for _, s := range []struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		{[]string{"user", "add", "ci", "--password-stdin", "--init"}, "ci-password-1\n", "created user ci in " + catalog},
+		{[]string{"user", "passwd", "ci", "--password-stdin"}, "ci-password-2\n", "password of ci changed in " + catalog},
+		{[]string{"token", "create", "ci"}, "", "token 1 for ci in " + catalog + ": scope upload"},
+		{[]string{"token", "revoke", "1"}, "", "revoked token 1 in " + catalog},
+		{[]string{"user", "remove", "ci"}, "", "removed ci from " + catalog},
+	} {
+		out, err := runCLI(t, nil, s.stdin, append(s.args, "--data", data)...)
+		if err != nil || !strings.Contains(out, s.want) {
+			t.Errorf("%s: %v, output %q lacks %q", strings.Join(s.args, " "), err, out, s.want)
+		}
 	}
 }

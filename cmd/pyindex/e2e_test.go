@@ -403,8 +403,8 @@ func TestUploadRefusals(t *testing.T) {
 	cmd.Env = cleanEnv()
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Errorf("upload with a wrong password succeeded:\n%s", out)
-	} else if !strings.Contains(string(out), "403") {
-		t.Errorf("want a 403, twine said:\n%s", out)
+	} else if !strings.Contains(string(out), "401") {
+		t.Errorf("want a 401, twine said:\n%s", out)
 	}
 	resp, err := http.Get(m.URL() + "/simple/e2e-lib/")
 	if err != nil {

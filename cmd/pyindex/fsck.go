@@ -66,6 +66,9 @@ remain.`,
 					}
 				} else {
 					printFsck(cmd.OutOrStdout(), rep, opts)
+					if opts.Repair {
+						fmt.Fprintf(cmd.OutOrStdout(), "catalog: %s\n", absPath(cat.Path()))
+					}
 				}
 				if n := rep.Unrepaired(); n > 0 {
 					hint := ""

@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -81,10 +83,9 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if path == "" {
 			path, _ = env("PYINDEX_CONFIG")
 		}
-		cfg, err := LoadConfig(path, env)
-		if err != nil {
-			return cfg, err
-		}
+		// Every problem is reported at once: the file's, the
+		// environment's, and Validate's of the values that did load.
+		cfg, loadErr := LoadConfig(path, env)
 		if cmd.Flags().Changed("data") {
 			cfg.Data = g.data
 		}
@@ -101,13 +102,22 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if f := cmd.Flags().Lookup("upstream"); f != nil && f.Changed {
 			cfg.Mirror.Upstream = f.Value.String()
 		}
+		var flagErrs []error
 		if f := cmd.Flags().Lookup("upstream-ttl"); f != nil && f.Changed {
-			cfg.Mirror.TTL, _ = cmd.Flags().GetDuration("upstream-ttl")
+			d, err := time.ParseDuration(f.Value.String())
+			if err != nil {
+				flagErrs = append(flagErrs, fmt.Errorf("--upstream-ttl %q: not a duration such as 10m", f.Value.String()))
+			}
+			cfg.Mirror.TTL = d
 		}
 		if f := cmd.Flags().Lookup("offline"); f != nil && f.Changed {
-			cfg.Mirror.Offline, _ = cmd.Flags().GetBool("offline")
+			b, err := strconv.ParseBool(f.Value.String())
+			if err != nil {
+				flagErrs = append(flagErrs, fmt.Errorf("--offline=%q: not true or false", f.Value.String()))
+			}
+			cfg.Mirror.Offline = b
 		}
-		if err := cfg.Validate(); err != nil {
+		if err := errors.Join(loadErr, errors.Join(flagErrs...), cfg.Validate()); err != nil {
 			return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 		}
 		return cfg, nil
@@ -116,6 +126,8 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd(), newMirrorCmd(load))
 	root.AddCommand(newBackupCmd(load), newRestoreCmd(load), newCatalogCmd(load))
 	root.AddCommand(newPruneCmd(load), newYankCmd(load), newUnyankCmd(load), newDeleteCmd(load)) // admin.go
+	root.AddCommand(newOwnerCmd(load))                                                           // owner.go
+	root.AddCommand(newListCmd(load), newShowCmd(load), newAuditCmd(load))                       // views.go
 	return root
 }
 
@@ -163,8 +175,11 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 	cmd.Flags().String("listen", def.Listen, "address to listen on; env PYINDEX_LISTEN")
 	cmd.Flags().String("log-format", def.LogFormat, "log format, text or json; env PYINDEX_LOG_FORMAT, config log_format")
 	cmd.Flags().String("upstream", def.Mirror.Upstream, "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
-	cmd.Flags().Duration("upstream-ttl", def.Mirror.TTL, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
-	cmd.Flags().Bool("offline", def.Mirror.Offline, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
+	// These two are parsed by load, so that a bad value is reported with
+	// every other bad setting (cobra would stop at it alone).
+	cmd.Flags().Var(&lateFlag{s: def.Mirror.TTL.String(), typ: "duration"}, "upstream-ttl", "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
+	cmd.Flags().Var(&lateFlag{s: strconv.FormatBool(def.Mirror.Offline), typ: "bool"}, "offline", "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
+	cmd.Flags().Lookup("offline").NoOptDefVal = "true"
 	return cmd
 }
 
@@ -247,20 +262,22 @@ func newUserCmd(load func(*cobra.Command) (Config, error)) *cobra.Command {
 			})
 		},
 	}
+	var force bool
 	remove := &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Delete a user",
-		Args:  cobra.ExactArgs(1),
+		Use:   "remove NAME [--force]",
+		Short: "Delete a user (one who owns projects only with --force)",
+		Long: `Delete a user and its tokens. A user who owns projects is refused, with
+the projects named: hand each on first (pyindex owner add PROJECT USER).
+--force removes the user anyway; each project keeps its other owners or,
+without any, becomes admin-only. Either way the audit log records it.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCatalog(cmd, func(ctx context.Context, cat *index.Catalog) error {
-				if err := cat.RemoveUser(ctx, args[0], cliActor()); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %s from %s\n", args[0], absPath(cat.Path()))
-				return nil
+				return removeUser(cmd, ctx, cat, args[0], force)
 			})
 		},
 	}
+	remove.Flags().BoolVar(&force, "force", false, "remove a user who owns projects (they keep their other owners or become admin-only)")
 	cmd.AddCommand(add, passwd, list, remove)
 	return cmd
 }
@@ -301,6 +318,13 @@ func readPassword(cmd *cobra.Command, fromStdin bool) (string, error) {
 	}
 	return pw, nil
 }
+
+// lateFlag is a flag whose value load parses with the configuration.
+type lateFlag struct{ s, typ string }
+
+func (f *lateFlag) String() string     { return f.s }
+func (f *lateFlag) Set(s string) error { f.s = s; return nil }
+func (f *lateFlag) Type() string       { return f.typ }
 
 // cliActor names who ran a CLI command, for the audit log.
 func cliActor() string {

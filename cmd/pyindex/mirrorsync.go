@@ -124,6 +124,9 @@ any file or project failed.`,
 					if perr := printSyncReport(cmd.OutOrStdout(), rep, asJSON, dry); perr != nil {
 						return perr
 					}
+					if !asJSON && !dry {
+						fmt.Fprintf(cmd.OutOrStdout(), "catalog: %s\n", absPath(deps.Catalog.Path()))
+					}
 				}
 				if errors.Is(err, context.Canceled) {
 					return errors.New("interrupted: run the same command again to continue (what was fetched is kept)")
@@ -357,7 +360,11 @@ server runs.`,
 			if err != nil {
 				return err
 			}
-			return printExportReport(cmd.OutOrStdout(), rep, asJSON, "imported")
+			if err := printExportReport(cmd.OutOrStdout(), rep, asJSON, "imported"); err != nil || asJSON {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "catalog: %s\n", absPath(cat.Path()))
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")

@@ -101,7 +101,7 @@ cannot be limited to projects.`,
 				if t.ExpiresAt != nil {
 					until = "expires " + t.ExpiresAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(out, "token %d for %s: scope %s, %s, %s\n", t.ID, t.User, t.Scope, limit, until)
+				fmt.Fprintf(out, "token %d for %s in %s: scope %s, %s, %s\n", t.ID, t.User, absPath(cat.Path()), t.Scope, limit, until)
 				fmt.Fprintln(out, "Store it now; it cannot be shown again:")
 				fmt.Fprintln(out, secret)
 				return nil
@@ -171,7 +171,7 @@ cannot be limited to projects.`,
 				if err := cat.RevokeToken(ctx, id, cliActor()); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d\n", id)
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d in %s\n", id, absPath(cat.Path()))
 				return nil
 			})
 		},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,12 +20,15 @@ import (
 )
 
 // API serves the admin JSON API under /api/v1: projects, yanks,
-// deletes, prunes, the audit log, users and tokens. Every endpoint needs
-// the admin scope without a project restriction (401 without credentials,
-// 403 with weaker or project-limited ones).
+// deletes, prunes, the audit log, users, tokens and project owners. Every
+// endpoint needs the admin scope without a project restriction (401
+// without valid credentials, 403 with weaker or project-limited ones),
+// except the owner endpoints, which a project's owners may use too
+// (owners.go).
 // Errors are {"error": "..."} (the server's ErrorHandler renders /api/).
 type API struct {
 	admin *Service
+	views *Views
 	cat   *index.Catalog
 	auth  *auth.Service
 }
@@ -41,7 +43,11 @@ func NewAPI(deps Deps) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &API{admin: svc, cat: deps.Catalog, auth: deps.Auth}, nil
+	views, err := NewViews(deps)
+	if err != nil {
+		return nil, err
+	}
+	return &API{admin: svc, views: views, cat: deps.Catalog, auth: deps.Auth}, nil
 }
 
 // Register adds the admin API's routes to g (the server root).
@@ -49,6 +55,11 @@ func (h *API) Register(g *echo.Group) {
 	a := h.adminOnly
 	g.GET("/api/v1/projects", a(h.listProjects))
 	g.GET("/api/v1/projects/:project", a(h.project))
+	g.GET("/api/v1/projects/:project/releases/:version", a(h.release))
+	// Owners: admins, and the project's owners (owners.go).
+	g.GET("/api/v1/projects/:project/owners", h.owners)
+	g.POST("/api/v1/projects/:project/owners", h.addOwner)
+	g.DELETE("/api/v1/projects/:project/owners/:user", h.removeOwner)
 	g.DELETE("/api/v1/projects/:project", a(h.deleteProject))
 	g.DELETE("/api/v1/projects/:project/releases/:version", a(h.deleteRelease))
 	g.POST("/api/v1/projects/:project/releases/:version/yank", a(h.yank))
@@ -128,56 +139,28 @@ func notFound(err error, what string) error {
 
 func (h *API) listProjects(c echo.Context) error {
 	q := index.ProjectQuery{Q: c.QueryParam("q"), Cursor: c.QueryParam("cursor")}
-	if s := c.QueryParam("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
-		}
-		q.Limit = n
+	var err error
+	if q.Limit, err = limitParam(c); err != nil {
+		return err
 	}
-	projects, next, err := h.cat.ListProjects(c.Request().Context(), q)
+	l, err := h.views.Projects(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	var nextp *string
-	if next != "" {
-		nextp = &next
+	return c.JSON(http.StatusOK, l)
+}
+
+// limitParam returns the limit query parameter, 0 when absent.
+func limitParam(c echo.Context) (int, error) {
+	s := c.QueryParam("limit")
+	if s == "" {
+		return 0, nil
 	}
-	return c.JSON(http.StatusOK, map[string]any{"projects": projects, "next": nextp})
-}
-
-// ReleaseInfo is a release in the admin API.
-type ReleaseInfo struct {
-	Version      string     `json:"version"`
-	Yanked       bool       `json:"yanked"`
-	YankedReason string     `json:"yanked_reason"`
-	Created      time.Time  `json:"created"`
-	Files        []FileInfo `json:"files"`
-}
-
-// FileInfo is a file in the admin API.
-type FileInfo struct {
-	Project     string    `json:"project,omitempty"`
-	Version     string    `json:"version,omitempty"`
-	Filename    string    `json:"filename"`
-	PackageType string    `json:"packagetype"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	UploadTime  time.Time `json:"upload_time"`
-	UploadedBy  string    `json:"uploaded_by"`
-	Commit      string    `json:"commit,omitempty"`
-	Branch      string    `json:"branch,omitempty"`
-}
-
-// fileInfo converts f; withVersion adds its project and version (for lists
-// of files from several releases).
-func fileInfo(f index.File, withVersion bool) FileInfo {
-	fi := FileInfo{Filename: f.Filename, PackageType: f.PackageType, Size: f.Size, SHA256: f.SHA256,
-		UploadTime: f.UploadTime, UploadedBy: f.UploadedBy, Commit: f.CommitSHA, Branch: f.Branch}
-	if withVersion {
-		fi.Project, fi.Version = f.Project, f.Version
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
 	}
-	return fi
+	return n, nil
 }
 
 func (h *API) project(c echo.Context) error {
@@ -185,20 +168,24 @@ func (h *API) project(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, rels, err := h.cat.ProjectDetail(c.Request().Context(), name)
+	v, err := h.views.Project(c.Request().Context(), name)
 	if err != nil {
 		return notFound(err, "Project "+name)
 	}
-	out := make([]ReleaseInfo, 0, len(rels))
-	for _, r := range slices.Backward(rels) { // newest first by PEP 440
-		ri := ReleaseInfo{Version: r.Version, Yanked: r.Yanked, YankedReason: r.YankedReason, Created: r.CreatedAt, Files: []FileInfo{}}
-		for _, f := range r.Files {
-			ri.Files = append(ri.Files, fileInfo(f, false))
-		}
-		out = append(out, ri)
+	return c.JSON(http.StatusOK, v)
+}
+
+func (h *API) release(c echo.Context) error {
+	name, err := projectParam(c)
+	if err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"name": p.Name, "display_name": p.DisplayName,
-		"last_serial": p.LastSerial, "releases": out})
+	version := httpx.Param(c, "version")
+	v, err := h.views.Release(c.Request().Context(), name, version)
+	if err != nil {
+		return notFound(err, "Release "+name+" "+version)
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 func deletedJSON(d Deleted) map[string]any {
@@ -342,25 +329,16 @@ func (h *API) prune(c echo.Context) error {
 }
 
 func (h *API) audit(c echo.Context) error {
-	q := index.AuditQuery{Actor: c.QueryParam("actor"), Action: c.QueryParam("action")}
-	if p := c.QueryParam("project"); p != "" {
-		q.Project = pep503.Normalize(p)
+	q := index.AuditQuery{Project: c.QueryParam("project"), Actor: c.QueryParam("actor"), Action: c.QueryParam("action")}
+	var err error
+	if q.Limit, err = limitParam(c); err != nil {
+		return err
 	}
-	if s := c.QueryParam("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
-		}
-		q.Limit = n
-	}
-	events, err := h.cat.AuditEvents(c.Request().Context(), q)
+	l, err := h.views.Audit(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []index.Event{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"events": events})
+	return c.JSON(http.StatusOK, l)
 }
 
 func (h *API) users(c echo.Context) error {
@@ -393,12 +371,36 @@ func (h *API) addUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, u)
 }
 
+// removeUser deletes a user: 204, or 409 naming the projects the user
+// owns; with ?force=true it removes the user anyway and answers 200 with
+// those projects and the owners they keep (none: admin-only).
 func (h *API) removeUser(c echo.Context) error {
 	name := httpx.Param(c, "name")
-	if err := h.cat.RemoveUser(c.Request().Context(), name, actor(c).Name); err != nil {
+	force := false
+	if s := c.QueryParam("force"); s != "" {
+		var err error
+		if force, err = strconv.ParseBool(s); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, "force must be true or false")
+		}
+	}
+	ctx := c.Request().Context()
+	if !force {
+		err := h.cat.RemoveUser(ctx, name, actor(c).Name)
+		var owns *index.OwnsProjectsError
+		if errors.As(err, &owns) {
+			return echo.NewHTTPError(http.StatusConflict, fmt.Sprintf("User %q owns %s: add another owner to each first (POST /api/v1/projects/NAME/owners), or DELETE with ?force=true (those projects keep their other owners or become admin-only)",
+				name, strings.Join(owns.Projects, ", ")))
+		}
+		if err != nil {
+			return notFound(err, "User "+name)
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+	owned, err := h.cat.ForceRemoveUser(ctx, name, actor(c).Name)
+	if err != nil {
 		return notFound(err, "User "+name)
 	}
-	return c.NoContent(http.StatusNoContent)
+	return c.JSON(http.StatusOK, map[string]any{"removed": name, "projects": owned})
 }
 
 func (h *API) setPassword(c echo.Context) error {

@@ -153,12 +153,11 @@ func (s *Service) Resolve(ctx context.Context, authorization, addr, path string,
 	return Result{Principal: p, Present: present}
 }
 
-// Check returns r's principal when it has at least scope;
-// index.ErrUnauthenticated when r has no credentials or wrong ones, and
-// index.ErrForbidden when they are valid but too weak. A failure to check
-// is returned as it is.
+// Check returns r's principal when it has at least scope; the errors of
+// Authenticated, and index.ErrForbidden when the credentials are valid but
+// too weak. A failure to check is returned as it is.
 func Check(r Result, scope index.Scope) (index.Principal, error) {
-	if err := usable(r); err != nil {
+	if err := Authenticated(r); err != nil {
 		return index.Anonymous, err
 	}
 	if r.Principal.Scope < scope {
@@ -167,15 +166,26 @@ func Check(r Result, scope index.Scope) (index.Principal, error) {
 	return r.Principal, nil
 }
 
-// usable is nil when r carries valid credentials.
-func usable(r Result) error {
+// Authenticated returns nil when r carries valid credentials. Otherwise it
+// returns index.ErrUnauthenticated (401 with a Basic challenge), whether r
+// has no credentials or credentials that do not authenticate: a wrong
+// password, an unknown user, an unknown, revoked or expired token. This is
+// the one rule of every endpoint, uploads, the API and reads alike (README,
+// "Authentication errors"): 401 means "these credentials do not say who you
+// are", which makes pip ask its keyring and then the user for others, and
+// 403 (index.ErrForbidden) means "you are known, and may not do this",
+// which no other password would change for the same user. A failure to
+// check is returned as it is.
+func Authenticated(r Result) error {
 	switch {
 	case r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials):
 		return r.Err
 	case !r.Present:
 		return index.Errorf(index.ErrUnauthenticated, "Authentication required")
+	case errors.Is(r.Err, index.ErrTokenExpired):
+		return index.Errorf(index.ErrUnauthenticated, "The token has expired")
 	case r.Err != nil:
-		return index.Errorf(index.ErrUnauthenticated, "Invalid or expired credentials")
+		return index.Errorf(index.ErrUnauthenticated, "Invalid or non-existent authentication information")
 	}
 	return nil
 }

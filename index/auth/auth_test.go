@@ -2,8 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +94,35 @@ func TestLoginLimiter(t *testing.T) {
 	off.Fail("a")
 	if b, _ := off.Blocked("a"); b {
 		t.Errorf("nil limiter blocks")
+	}
+}
+
+// TestAuthenticatedRule: missing and wrong credentials are both
+// ErrUnauthenticated (401), each with its own message; valid but weak ones
+// are ErrForbidden (403); a failure to check is passed on.
+func TestAuthenticatedRule(t *testing.T) {
+	boom := errors.New("database gone")
+	for _, tc := range []struct {
+		name string
+		r    auth.Result
+		kind error
+		msg  string
+	}{
+		{"none", auth.Result{}, index.ErrUnauthenticated, "Authentication required"},
+		{"wrong", auth.Result{Present: true, Err: index.ErrBadCredentials}, index.ErrUnauthenticated, "Invalid or non-existent authentication information"},
+		{"expired", auth.Result{Present: true, Err: index.ErrTokenExpired}, index.ErrUnauthenticated, "The token has expired"},
+		{"failure", auth.Result{Present: true, Err: boom}, boom, ""},
+		{"weak", auth.Result{Present: true, Principal: index.Principal{User: "ci", Scope: index.ScopeRead}}, index.ErrForbidden, "needs upload"},
+		{"enough", auth.Result{Present: true, Principal: index.Principal{User: "ci", Scope: index.ScopeUpload}}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := auth.Check(tc.r, index.ScopeUpload)
+			if !errors.Is(err, tc.kind) || (tc.kind == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.kind)
+			}
+			if tc.msg != "" && !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %v, want %q", err, tc.msg)
+			}
+		})
 	}
 }
