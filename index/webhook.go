@@ -74,8 +74,10 @@ func (c *Catalog) WebhookCursor(ctx context.Context) (id int64, ok bool, err err
 func (c *Catalog) StartWebhookCursor(ctx context.Context, now time.Time) (int64, error) {
 	var id int64
 	err := c.write(ctx, func(tx *sql.Tx) error {
+		// "WHERE 1 = 1" keeps SQLite from reading ON CONFLICT as a join
+		// constraint of the SELECT (https://www.sqlite.org/lang_upsert.html).
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_cursor (id, audit_id, updated_at)
-			SELECT 1, COALESCE(MAX(id), 0), ? FROM audit
+			SELECT 1, COALESCE(MAX(id), 0), ? FROM audit WHERE 1 = 1
 			ON CONFLICT (id) DO NOTHING`, now.UnixMicro()); err != nil {
 			return err
 		}
