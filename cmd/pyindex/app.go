@@ -23,6 +23,7 @@ import (
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/simple"
+	"github.com/pyindex/pyindex/index/webhook"
 	"github.com/pyindex/pyindex/mirror"
 	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage"
@@ -61,6 +62,7 @@ type Main struct {
 	logOut    *batchWriter          // nil when logging straight to the writer given to NewMain
 	retention *admin.Retention      // scheduled pruning; Close stops it
 	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
+	webhooks  *webhook.Dispatcher   // [[webhooks]] deliveries; Close stops them
 	mirror    *mirror.Mirror        // nil without a mirror; Close closes it
 	unlock    func()                // releases the data folder's lock; nil before Run
 }
@@ -173,6 +175,7 @@ type parts struct {
 	metrics   *serverMetrics
 	retention *admin.Retention
 	syncs     *mirrorsync.Scheduler // nil without a mirror
+	webhooks  *webhook.Dispatcher
 }
 
 // open opens the catalog and the store (with metrics, and WrapStore) and
@@ -275,6 +278,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if p.retention, err = admin.NewRetention(cfg.Retention, adminDeps); err != nil {
 		return nil, err
 	}
+	if p.webhooks, err = webhook.New(webhook.Config{Hooks: cfg.Webhooks}, webhook.Deps{Catalog: cat, Auth: p.auth, Log: m.Log,
+		Registerer: m.Registry, BaseURL: cfg.Index.BaseURL, UserAgent: "pyindex-webhook/" + Version()}); err != nil {
+		return nil, err
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -316,6 +323,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	writeSide.Register(root)
 	devVersions.Register(root)
 	adminAPI.Register(root) // /api/v1 admin API
+	p.webhooks.Register(root) // /api/v1/webhooks
 	if p.mirror != nil {
 		p.mirror.Register(root)
 	}
@@ -341,6 +349,12 @@ func (m *Main) serve(p *parts) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	// Webhooks follow the audit log from here on (nothing without [[webhooks]]).
+	if err := p.webhooks.Start(context.Background(), listenURL(ln)); err != nil {
+		ln.Close()
+		return err
+	}
+	m.webhooks = p.webhooks
 	m.ln = ln
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
@@ -365,6 +379,19 @@ func (m *Main) serve(p *parts) error {
 			"upstream", cfg.Mirror.RedactedUpstream(), "offline", cfg.Mirror.Offline)
 	}
 	return nil
+}
+
+// listenURL is the server's URL from its listener, for links in webhook
+// payloads when index.base_url is not set: a wildcard address (0.0.0.0,
+// [::]) becomes the machine's host name.
+func listenURL(ln net.Listener) string {
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil {
+			host = name
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Addr returns the address the server listens on.
@@ -396,6 +423,9 @@ func (m *Main) Close() error {
 		m.retention.Stop()
 	}
 	m.syncs.Stop() // nil-safe; a sync in progress stops, what it fetched stays
+	if m.webhooks != nil {
+		m.webhooks.Stop() // attempts in flight are tried again at the next start
+	}
 	if m.mirror != nil {
 		m.mirror.Close() // upstream fetches in flight end before the catalog closes
 	}

@@ -54,7 +54,7 @@ type Deps struct {
 	// Registerer receives the metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// BaseURL is this server's external URL (index.base_url), for the
-	// links in payloads (required when there are hooks).
+	// links in payloads; empty: the URL Start is given.
 	BaseURL string
 	// UserAgent is sent with every delivery; empty: "pyindex-webhook".
 	UserAgent string
@@ -135,7 +135,7 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(cfg.Hooks) > 0 {
+	if deps.BaseURL != "" {
 		if err := checkURL(deps.BaseURL); err != nil {
 			return nil, fmt.Errorf("webhook.New: base URL %w", err)
 		}
@@ -202,10 +202,18 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 // Start positions the dispatcher in the audit log (at its end on a first
 // start; where it stopped on a restart) and starts its goroutines: one that
 // queues deliveries for new changes, one per hook that sends them. With no
-// hooks it forgets the position and starts nothing. It is called once.
-func (d *Dispatcher) Start(ctx context.Context) error {
+// hooks it forgets the position and starts nothing. serverURL is the URL
+// the server listens on, for the links in payloads when Deps.BaseURL is
+// empty. It is called once.
+func (d *Dispatcher) Start(ctx context.Context, serverURL string) error {
 	if len(d.hooks) == 0 {
 		return d.cat.ResetWebhookCursor(ctx)
+	}
+	if d.base == "" {
+		if err := checkURL(serverURL); err != nil {
+			return fmt.Errorf("webhooks: server URL %w", err)
+		}
+		d.base = trimBase(serverURL)
 	}
 	if _, err := d.cat.StartWebhookCursor(ctx, time.Now()); err != nil {
 		return fmt.Errorf("webhooks: %w", err)

@@ -159,7 +159,7 @@ func (en *env) start(hooks ...webhook.Hook) *webhook.Dispatcher {
 	if err != nil {
 		en.t.Fatal(err)
 	}
-	if err := d.Start(context.Background()); err != nil {
+	if err := d.Start(context.Background(), "http://127.0.0.1:1"); err != nil {
 		en.t.Fatal(err)
 	}
 	en.t.Cleanup(d.Stop)
