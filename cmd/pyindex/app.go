@@ -322,7 +322,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	p.read.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	adminAPI.Register(root) // /api/v1 admin API
+	adminAPI.Register(root)   // /api/v1 admin API
 	p.webhooks.Register(root) // /api/v1/webhooks
 	if p.mirror != nil {
 		p.mirror.Register(root)
