@@ -322,8 +322,8 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	p.read.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	adminAPI.Register(root)   // /api/v1 admin API
-	p.webhooks.Register(root) // /api/v1/webhooks
+	adminAPI.Register(root) // /api/v1 admin API
+	p.webhooks.Register(root)
 	if p.mirror != nil {
 		p.mirror.Register(root)
 	}
