@@ -76,7 +76,7 @@ func TestAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := newReceiver(t, nil)
-	h := fast("deploy", strings.Replace(rc.srv.URL, "http://", "http://jenkins:api-token-123@", 1))
+	h := fast("deploy", strings.Replace(rc.srv.URL, "http://", "http://jenkins:api-token-123@", 1)+"/invoke?token=query-token-456")
 	h.Events, h.Projects = []string{"upload"}, []string{"acme-svc"}
 	d := en.start(h, fast("quiet", newReceiver(t, nil).srv.URL))
 	e := echo.New()
@@ -98,6 +98,9 @@ func TestAPI(t *testing.T) {
 	if got.header.Get("Authorization") == "" {
 		t.Error("the URL's credentials were not sent")
 	}
+	if got.payload.Event != "upload" {
+		t.Errorf("payload %+v", got.payload)
+	}
 	waitFor(t, "the delivery recorded", func() bool {
 		ds := en.deliveries("deploy")
 		return len(ds) == 1 && ds[0].State == index.WebhookDelivered
@@ -107,7 +110,7 @@ func TestAPI(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("GET /api/v1/webhooks: %d %s", code, body)
 	}
-	if strings.Contains(body, "api-token-123") || strings.Contains(body, secret) {
+	if strings.Contains(body, "api-token-123") || strings.Contains(body, "query-token-456") || strings.Contains(body, secret) {
 		t.Errorf("the list shows a password or the secret: %s", body)
 	}
 	var list struct {
@@ -120,7 +123,7 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("hooks: %s", body)
 	}
 	hv := list.Webhooks[0]
-	if hv.Name != "deploy" || !strings.Contains(hv.URL, "jenkins:xxxxx@") || hv.Counts["delivered"] != 1 || hv.Counts["pending"] != 0 ||
+	if hv.Name != "deploy" || !strings.Contains(hv.URL, "jenkins:xxxxx@") || !strings.HasSuffix(hv.URL, "/invoke?token=xxxxx") || hv.Counts["delivered"] != 1 || hv.Counts["pending"] != 0 ||
 		hv.Last == nil || hv.Last.ID != got.payload.Delivery || hv.Last.LastStatus != 200 || hv.Last.Filename != f.Filename ||
 		hv.Events[0] != "upload" || hv.Projects[0] != "acme-svc" || hv.Timeout != "2s" || hv.Keep != webhook.DefaultKeep {
 		t.Errorf("hook view %+v", hv)

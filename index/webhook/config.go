@@ -232,19 +232,21 @@ func checkURL(s string) error {
 		return fmt.Errorf("%q is not a URL", redact(s))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q must be an http or https URL", u.Redacted())
+		return fmt.Errorf("%q must be an http or https URL", redact(s))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", u.Redacted())
+		return fmt.Errorf("%q has no host", redact(s))
 	}
 	if u.Fragment != "" {
-		return fmt.Errorf("%q must not have a fragment (#...)", u.Redacted())
+		return fmt.Errorf("%q must not have a fragment (#...)", redact(s))
 	}
 	return nil
 }
 
-// redact returns the URL s with any password replaced, for messages and
-// the admin API; a string that does not parse is cut to its scheme.
+// redact returns the URL s with its password and query values replaced
+// (receivers such as Jenkins' Generic Webhook Trigger and GitLab's pipeline
+// triggers take a token in the query), for messages and the admin API; a
+// string that does not parse is cut to its scheme.
 func redact(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -252,6 +254,13 @@ func redact(s string) string {
 			return s[:i+3] + "..."
 		}
 		return "..."
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{"xxxxx"}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
