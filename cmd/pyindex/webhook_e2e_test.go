@@ -32,6 +32,7 @@ type hookReceiver struct {
 	fail    int
 	got     chan webhook.Payload
 	release chan struct{}
+	raw     [][2]string // body and signature of each accepted delivery
 }
 
 func newHookReceiver(t *testing.T, secret string, fail int) *hookReceiver {
@@ -71,6 +72,9 @@ func newHookReceiver(t *testing.T, secret string, fail int) *hookReceiver {
 		if r.Header.Get(webhook.EventHeader) != p.Event || r.Header.Get(webhook.DeliveryHeader) != p.Delivery {
 			t.Errorf("headers %v, body %s", r.Header, body)
 		}
+		rc.mu.Lock()
+		rc.raw = append(rc.raw, [2]string{string(body), r.Header.Get(webhook.SignatureHeader)})
+		rc.mu.Unlock()
 		rc.got <- p
 	}))
 	t.Cleanup(func() {
@@ -195,6 +199,13 @@ timeout = "5m0s"
 		t.Errorf("the upload's delivery %+v", up)
 	}
 
+	// The README's Python receiver accepts the delivery, and refuses it
+	// repeated or with another secret.
+	deploy.mu.Lock()
+	first := deploy.raw[0]
+	deploy.mu.Unlock()
+	readmeReceiver(t, secret, first[0], first[1])
+
 	metrics := getBody(t, m, "/metrics")
 	for _, want := range []string{`pyindex_webhook_deliveries_total{result="delivered"} 2`, `pyindex_webhook_deliveries_total{result="retry"} 2`} {
 		if !strings.Contains(metrics, want) {
@@ -230,4 +241,45 @@ func getBody(t *testing.T, m *pyindex.Main, path string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// readmeReceiver runs the Python receiver of the README's Webhooks section
+// on a delivery's body and signature.
+func readmeReceiver(t *testing.T, secret, body, sig string) {
+	t.Helper()
+	python := need(t, "/usr/bin/python3")
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)[strings.Index(string(readme), "### Webhooks"):]
+	start := strings.Index(section, "```python\n")
+	if start < 0 {
+		t.Fatal("no Python receiver in the README's Webhooks section")
+	}
+	code := section[start+len("```python\n"):]
+	code = code[:strings.Index(code, "```")]
+	dir := t.TempDir()
+	bodyFile := filepath.Join(dir, "body.json")
+	if err := os.WriteFile(bodyFile, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := code + `
+import sys
+secret, body, sig = sys.argv[1].encode(), open(sys.argv[2], "rb").read(), sys.argv[3]
+seen = set()
+event = accept(secret, body, {"X-Pyindex-Signature-256": sig}, seen)
+assert event and event["event"] == "upload", event
+assert accept(secret, body, {"X-Pyindex-Signature-256": sig}, seen) is None, "a repeat was accepted"
+assert accept(b"another-secret-16", body, {"X-Pyindex-Signature-256": sig}, set()) is None, "a bad signature was accepted"
+assert accept(secret, body.replace(b"upload", b"delete"), {"X-Pyindex-Signature-256": sig}, set()) is None, "a changed body was accepted"
+print("receiver ok")
+`
+	scriptFile := filepath.Join(dir, "receiver.py")
+	if err := os.WriteFile(scriptFile, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(t, dir, nil, python, scriptFile, secret, bodyFile, sig); !strings.Contains(out, "receiver ok") {
+		t.Errorf("the README's receiver: %s", out)
+	}
 }

@@ -133,7 +133,7 @@ func body(d index.WebhookDelivery, n int, now time.Time) ([]byte, error) {
 	if err := json.Unmarshal(d.Payload, &p); err != nil {
 		return nil, err
 	}
-	p.Delivery, p.Hook, p.Attempt, p.SentAt = d.UUID, d.Hook, n, now.UTC()
+	p.Delivery, p.Hook, p.Attempt, p.SentAt = d.UUID, d.Hook, n, now.UTC().Truncate(time.Microsecond)
 	return json.Marshal(p)
 }
 
