@@ -80,7 +80,10 @@ type DeliveryView struct {
 	LastAttemptAt *time.Time      `json:"last_attempt_at"`
 	NextAttemptAt *time.Time      `json:"next_attempt_at"`
 	DeliveredAt   *time.Time      `json:"delivered_at"`
-	Payload       json.RawMessage `json:"payload,omitempty"`
+	// Payload is the body as last sent (byte for byte; before the first
+	// attempt, as it will be sent but for sent_at); only in the view of
+	// one delivery.
+	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
 func view(del index.WebhookDelivery, withPayload bool) DeliveryView {
@@ -91,8 +94,17 @@ func view(del index.WebhookDelivery, withPayload bool) DeliveryView {
 	if del.State != index.WebhookPending {
 		v.NextAttemptAt = nil
 	}
-	if withPayload && json.Valid(del.Payload) {
-		v.Payload = del.Payload
+	if withPayload {
+		// The body as last sent (byte for byte: its signature checks with
+		// the secret), or as the first attempt will send it but for
+		// sent_at.
+		n, at := del.Attempts, del.LastAttemptAt
+		if n == 0 {
+			n, at = 1, time.Time{}
+		}
+		if b, err := body(del, n, at); err == nil {
+			v.Payload = b
+		}
 	}
 	return v
 }

@@ -152,6 +152,9 @@ func TestAPI(t *testing.T) {
 	if err := json.Unmarshal(one.Payload, &p); err != nil || p.SHA256 != f.SHA256 || p.Event != "upload" {
 		t.Errorf("payload %s (%v)", one.Payload, err)
 	}
+	if string(one.Payload) != string(got.body) || !webhook.Verify(secret, one.Payload, got.header.Get(webhook.SignatureHeader)) {
+		t.Errorf("the API's payload\n %s\nis not the body sent\n %s", one.Payload, got.body)
+	}
 
 	for _, c := range []struct {
 		path, user, pw string

@@ -393,11 +393,19 @@ func (d *Dispatcher) sendDue(ctx context.Context, h *hook) time.Duration {
 		if len(due) == 0 {
 			break
 		}
+		claimed := 0
 		for _, del := range due {
 			if ctx.Err() != nil {
 				return 0
 			}
-			d.attempt(ctx, h, del)
+			if d.attempt(ctx, h, del) {
+				claimed++
+			}
+		}
+		if claimed == 0 {
+			// Every claim failed: the catalog is failing (a claim lost to
+			// another process leaves the delivery no longer due).
+			return errorWait
 		}
 	}
 	next, ok, err := d.cat.NextWebhookAttempt(ctx, h.Name)
@@ -407,15 +415,16 @@ func (d *Dispatcher) sendDue(ctx context.Context, h *hook) time.Duration {
 	return min(max(time.Until(next), time.Millisecond), pollInterval)
 }
 
-// attempt claims delivery del, sends it once and records the outcome.
-func (d *Dispatcher) attempt(ctx context.Context, h *hook, del index.WebhookDelivery) {
-	start := time.Now()
+// attempt claims delivery del, sends it once and records the outcome. It
+// returns false when it could not claim it.
+func (d *Dispatcher) attempt(ctx context.Context, h *hook, del index.WebhookDelivery) bool {
+	start := time.Now().Truncate(time.Microsecond) // as stored, so the recorded attempt time is sent_at
 	claimed, err := d.cat.ClaimWebhookDelivery(ctx, del, start, start.Add(h.Timeout+leaseSlack))
 	if err != nil || !claimed {
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("claiming a webhook delivery", "hook", h.Name, "delivery", del.UUID, "err", err)
 		}
-		return
+		return false
 	}
 	n := del.Attempts + 1
 	status, retryAfter, sendErr := d.send(ctx, h, del, n, start)
@@ -450,6 +459,7 @@ func (d *Dispatcher) attempt(ctx context.Context, h *hook, del index.WebhookDeli
 		d.log.Error("webhook delivery failed; no attempts left", "hook", h.Name, "delivery", del.UUID, "event", del.Event,
 			"attempts", n, "status", status, "err", a.Err)
 	}
+	return true
 }
 
 // backoff returns the wait after the n-th failed attempt: Backoff doubled
