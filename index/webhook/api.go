@@ -66,20 +66,20 @@ type HookView struct {
 // DeliveryView is a delivery as the admin API shows it. Times that have
 // not happened are null.
 type DeliveryView struct {
-	ID            string          `json:"id"`
-	Event         string          `json:"event"`
-	AuditID       int64           `json:"audit_id"`
-	Project       string          `json:"project"`
-	Version       string          `json:"version"`
-	Filename      string          `json:"filename"`
-	State         string          `json:"state"`
-	Attempts      int             `json:"attempts"`
-	LastStatus    int             `json:"last_status"`
-	LastError     string          `json:"last_error"`
-	CreatedAt     time.Time       `json:"created_at"`
-	LastAttemptAt *time.Time      `json:"last_attempt_at"`
-	NextAttemptAt *time.Time      `json:"next_attempt_at"`
-	DeliveredAt   *time.Time      `json:"delivered_at"`
+	ID            string     `json:"id"`
+	Event         string     `json:"event"`
+	AuditID       int64      `json:"audit_id"`
+	Project       string     `json:"project"`
+	Version       string     `json:"version"`
+	Filename      string     `json:"filename"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	LastStatus    int        `json:"last_status"`
+	LastError     string     `json:"last_error"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	DeliveredAt   *time.Time `json:"delivered_at"`
 	// Payload is the body as last sent (byte for byte; before the first
 	// attempt, as it will be sent but for sent_at); only in the view of
 	// one delivery.
