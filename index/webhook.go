@@ -371,3 +371,29 @@ func (c *Catalog) WebhookCounts(ctx context.Context, hook string) (map[string]in
 	}
 	return out, formatError(rows.Err())
 }
+
+// RetryWebhookDelivery makes hook's failed delivery uuid pending again,
+// due at now with its attempts counted afresh, and writes an audit entry.
+// It returns ErrNotFound when the hook has no such delivery (any more), and
+// ErrExists when it is not failed (pending or delivered already).
+func (c *Catalog) RetryWebhookDelivery(ctx context.Context, hook, uuid string, now time.Time, who Actor) error {
+	return c.write(ctx, func(tx *sql.Tx) error {
+		var state string
+		err := tx.QueryRowContext(ctx, `SELECT state FROM webhook_deliveries WHERE hook = ? AND uuid = ?`, hook, uuid).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: webhook delivery %s", ErrNotFound, uuid)
+		}
+		if err != nil {
+			return err
+		}
+		if state != WebhookFailed {
+			return Errorf(ErrExists, "delivery %s of webhook %s is %s; only failed deliveries are retried", uuid, hook, state)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = 0, next_attempt_at = ?
+			WHERE hook = ? AND uuid = ?`, WebhookPending, now.UnixMicro(), hook, uuid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now.UnixMicro(), Event{Actor: who.Name, Action: "webhook retry", RemoteAddr: who.RemoteAddr,
+			Detail: "webhook " + hook + " delivery " + uuid})
+	})
+}

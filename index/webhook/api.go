@@ -20,6 +20,7 @@ import (
 //	GET /api/v1/webhooks                               the hooks, with counts and their last delivery
 //	GET /api/v1/webhooks/NAME/deliveries?state=&limit= the hook's kept deliveries, newest first
 //	GET /api/v1/webhooks/NAME/deliveries/ID            one delivery, with its payload
+//	POST /api/v1/webhooks/NAME/deliveries/ID/retry     a failed delivery, sent again now
 //
 // Like the rest of the admin API, every route needs the admin scope
 // without a project restriction. A hook's URL is shown without its
@@ -28,6 +29,7 @@ func (d *Dispatcher) Register(g *echo.Group) {
 	g.GET("/api/v1/webhooks", d.adminOnly(d.listHooks))
 	g.GET("/api/v1/webhooks/:name/deliveries", d.adminOnly(d.listDeliveries))
 	g.GET("/api/v1/webhooks/:name/deliveries/:id", d.adminOnly(d.delivery))
+	g.POST("/api/v1/webhooks/:name/deliveries/:id/retry", d.adminOnly(d.retry))
 }
 
 // adminOnly refuses callers without the admin scope, or with a project
@@ -39,12 +41,15 @@ func (d *Dispatcher) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		if len(p.Projects) > 0 {
-			return index.Errorf(index.ErrForbidden, "This token is limited to projects (%s) and cannot read the webhooks, which see every project",
+			return index.Errorf(index.ErrForbidden, "This token is limited to projects (%s) and cannot use the webhooks, which see every project",
 				strings.Join(p.Projects, ", "))
 		}
+		c.Set(actorKey, index.Actor{Name: p.User, RemoteAddr: c.RealIP()})
 		return next(c)
 	}
 }
+
+const actorKey = "pyindex.webhook.actor"
 
 // HookView is a hook as GET /api/v1/webhooks shows it.
 type HookView struct {
@@ -200,4 +205,29 @@ func (d *Dispatcher) delivery(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, view(del, true))
+}
+
+// retry makes a failed delivery pending again and wakes its hook; the
+// answer is the delivery as it now is (202: it is being sent).
+func (d *Dispatcher) retry(c echo.Context) error {
+	h, err := d.hookParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	id := httpx.Param(c, "id")
+	who, _ := c.Get(actorKey).(index.Actor)
+	err = d.cat.RetryWebhookDelivery(ctx, h.Name, id, time.Now(), who)
+	if errors.Is(err, index.ErrNotFound) {
+		return index.Errorf(index.ErrNotFound, "Webhook %s has no delivery %q (only its newest %d are kept)", h.Name, id, h.Keep)
+	}
+	if err != nil {
+		return err
+	}
+	h.signal()
+	del, err := d.cat.WebhookDeliveryByUUID(ctx, h.Name, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, view(del, false))
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -83,15 +84,7 @@ func TestAPI(t *testing.T) {
 	e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.Use(en.auth.Middleware())
 	d.Register(e.Group(""))
-	get := func(path, user, pw string) (int, string) {
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		if user != "" {
-			req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pw)))
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		return rec.Code, rec.Body.String()
-	}
+	get := func(path, user, pw string) (int, string) { return do(e, http.MethodGet, path, user, pw) }
 
 	f := en.upload("acme-svc", "1.0")
 	got := rc.next()
@@ -172,5 +165,74 @@ func TestAPI(t *testing.T) {
 		if code != c.code || !strings.Contains(body, c.msg) {
 			t.Errorf("GET %s as %q: %d %s, want %d with %q", c.path, c.user, code, body, c.code, c.msg)
 		}
+	}
+	// Only a failed delivery can be retried.
+	code, body = do(e, http.MethodPost, "/api/v1/webhooks/deploy/deliveries/"+dv.ID+"/retry", "root", "root-password-1")
+	if code != http.StatusConflict || !strings.Contains(body, "is delivered; only failed deliveries are retried") {
+		t.Errorf("retrying a delivered one: %d %s", code, body)
+	}
+	if code, _ := do(e, http.MethodPost, "/api/v1/webhooks/deploy/deliveries/"+dv.ID+"/retry", "dev", "dev-password-1"); code != http.StatusForbidden {
+		t.Errorf("retry by a non-admin: %d", code)
+	}
+}
+
+func do(e *echo.Echo, method, path, user, pw string) (int, string) {
+	req := httptest.NewRequest(method, path, nil)
+	if user != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pw)))
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
+}
+
+// TestRetry: a failed delivery retried through the admin API is sent again
+// at once, with the same id, and the retry is audited.
+func TestRetry(t *testing.T) {
+	en := newEnv(t)
+	ctx := context.Background()
+	if _, err := en.cat.AddUser(ctx, "root", "root-password-1", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	up := false
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if !up {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	h := fast("deploy", rc.srv.URL)
+	h.MaxAttempts = 2
+	d := en.start(h)
+	e := echo.New()
+	e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.Use(en.auth.Middleware())
+	d.Register(e.Group(""))
+	en.upload("acme-svc", "1.0")
+	waitFor(t, "the delivery to fail", func() bool {
+		ds := en.deliveries("deploy")
+		return len(ds) == 1 && ds[0].State == index.WebhookFailed
+	})
+	failed := en.deliveries("deploy")[0]
+	mu.Lock()
+	up = true
+	mu.Unlock()
+	code, body := do(e, http.MethodPost, "/api/v1/webhooks/deploy/deliveries/"+failed.UUID+"/retry", "root", "root-password-1")
+	if code != http.StatusAccepted || !strings.Contains(body, `"state":"pending"`) {
+		t.Fatalf("retry: %d %s", code, body)
+	}
+	if p := rc.next().payload; p.Delivery != failed.UUID || p.Attempt != 1 {
+		t.Errorf("retried as %+v", p)
+	}
+	events, err := en.cat.AuditEvents(ctx, index.AuditQuery{Action: "webhook retry"})
+	if err != nil || len(events) != 1 || events[0].Actor != "root" || !strings.Contains(events[0].Detail, failed.UUID) {
+		t.Errorf("audit %+v, %v", events, err)
+	}
+	if code, _ := do(e, http.MethodPost, "/api/v1/webhooks/deploy/deliveries/nope/retry", "root", "root-password-1"); code != http.StatusNotFound {
+		t.Errorf("retrying an unknown delivery: %d", code)
 	}
 }
