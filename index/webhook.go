@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -396,4 +397,30 @@ func (c *Catalog) RetryWebhookDelivery(ctx context.Context, hook, uuid string, n
 		return audit(ctx, tx, now.UnixMicro(), Event{Actor: who.Name, Action: "webhook retry", RemoteAddr: who.RemoteAddr,
 			Detail: "webhook " + hook + " delivery " + uuid})
 	})
+}
+
+// ForgetWebhookDeliveries deletes the deliveries created before before of
+// every hook not in hooks (removed from the configuration, or renamed), so
+// that they do not stay for ever; the recent ones stay, for a server on the
+// same catalog that still has the hook (a rolling restart). It returns how
+// many it deleted.
+func (c *Catalog) ForgetWebhookDeliveries(ctx context.Context, hooks []string, before time.Time) (int, error) {
+	query := `DELETE FROM webhook_deliveries WHERE created_at < ?`
+	args := []any{before.UnixMicro()}
+	if len(hooks) > 0 {
+		query += ` AND hook NOT IN (?` + strings.Repeat(", ?", len(hooks)-1) + `)`
+		for _, h := range hooks {
+			args = append(args, h)
+		}
+	}
+	var n int64
+	err := c.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }

@@ -106,6 +106,20 @@ func TestWebhookState(t *testing.T) {
 		t.Errorf("counts %v, %v", counts, err)
 	}
 
+	// Deliveries of hooks no longer configured go once they are old.
+	if n, err := cat.ForgetWebhookDeliveries(ctx, []string{"b"}, now); err != nil || n != 0 {
+		t.Errorf("forgot %d recent deliveries (%v)", n, err)
+	}
+	if n, err := cat.ForgetWebhookDeliveries(ctx, []string{"b", "c"}, now.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("forgot %d old deliveries of a, want 1 (%v)", n, err)
+	}
+	if ds, _ := cat.WebhookDeliveries(ctx, "b", "", 10); len(ds) != 2 {
+		t.Errorf("a configured hook's deliveries went: %+v", ds)
+	}
+	if n, err := cat.ForgetWebhookDeliveries(ctx, nil, now.Add(time.Second)); err != nil || n != 2 {
+		t.Errorf("with no hooks, forgot %d, want 2 (%v)", n, err)
+	}
+
 	if err := cat.ResetWebhookCursor(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,9 @@ const (
 	maxDrain    = 64 << 10
 	// maxRedirects bounds the same-host 307/308 redirects followed.
 	maxRedirects = 3
+	// forgetAfter is how long the deliveries of a hook no longer
+	// configured are kept.
+	forgetAfter = 30 * 24 * time.Hour
 )
 
 // Delivery results, the label of pyindex_webhook_deliveries_total.
@@ -206,6 +209,15 @@ func sameHostRedirect(req *http.Request, via []*http.Request) error {
 // the server listens on, for the links in payloads when Deps.BaseURL is
 // empty. It is called once.
 func (d *Dispatcher) Start(ctx context.Context, serverURL string) error {
+	names := make([]string, len(d.hooks))
+	for i, h := range d.hooks {
+		names[i] = h.Name
+	}
+	if n, err := d.cat.ForgetWebhookDeliveries(ctx, names, time.Now().Add(-forgetAfter)); err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	} else if n > 0 {
+		d.log.Info("deleted the old deliveries of webhooks no longer configured", "count", n)
+	}
 	if len(d.hooks) == 0 {
 		return d.cat.ResetWebhookCursor(ctx)
 	}
@@ -223,6 +235,7 @@ func (d *Dispatcher) Start(ctx context.Context, serverURL string) error {
 	if d.cancel != nil {
 		return errors.New("webhooks: started twice")
 	}
+	d.log.Info("webhooks deliver the catalog's changes", "hooks", strings.Join(names, ", "), "links", d.base)
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	d.wg.Add(1 + len(d.hooks))
 	go d.watch(ctx)
