@@ -270,13 +270,18 @@ func (d *Dispatcher) watch(ctx context.Context) {
 		// moves it again, so the next tick reads the log again.
 		tok, tokErr := d.cat.ChangeToken()
 		if tokErr != nil || tok != last || time.Since(polled) >= pollInterval {
-			if err := d.queue(ctx); err != nil {
+			held, err := d.queue(ctx)
+			switch {
+			case err != nil:
 				if ctx.Err() != nil {
 					return
 				}
 				d.log.Error("reading the audit log for webhooks", "err", err)
 				sleep(ctx, errorWait)
-			} else {
+			case held:
+				// Waiting for a hole in the ids to fill: read again at the
+				// next tick, whatever the token.
+			default:
 				last, polled = tok, time.Now()
 			}
 		}
@@ -290,26 +295,28 @@ func (d *Dispatcher) watch(ctx context.Context) {
 
 // queue reads the audit log after the cursor and queues a delivery for
 // every hook that wants each change, moving the cursor in the same
-// transaction; then it wakes the hooks it queued for.
-func (d *Dispatcher) queue(ctx context.Context) error {
+// transaction; then it wakes the hooks it queued for. held reports that it
+// stopped at a hole in the ids (see plan).
+func (d *Dispatcher) queue(ctx context.Context) (held bool, err error) {
 	for {
 		pos, ok, err := d.cat.WebhookCursor(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !ok { // reset by a server started without hooks
 			if pos, err = d.cat.StartWebhookCursor(ctx, time.Now()); err != nil {
-				return err
+				return false, err
 			}
 		}
 		changes, err := d.cat.WebhookChanges(ctx, pos, batch)
 		if err != nil || len(changes) == 0 {
-			return err
+			return false, err
 		}
 		now := time.Now()
 		through, ds := d.plan(pos, changes, now)
+		held = through != changes[len(changes)-1].ID
 		if through == pos {
-			return nil // a hole in the ids, waited for
+			return held, nil
 		}
 		keep := map[string]int{}
 		for _, h := range d.hooks {
@@ -317,7 +324,7 @@ func (d *Dispatcher) queue(ctx context.Context) error {
 		}
 		moved, dropped, err := d.cat.QueueWebhookDeliveries(ctx, pos, through, ds, keep, now)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if dropped > 0 {
 			d.deliveries.WithLabelValues(ResultDropped).Add(float64(dropped))
@@ -328,8 +335,8 @@ func (d *Dispatcher) queue(ctx context.Context) error {
 				d.byName[nd.Hook].signal()
 			}
 		}
-		if len(changes) < batch {
-			return nil
+		if held || len(changes) < batch {
+			return held, nil
 		}
 	}
 }
