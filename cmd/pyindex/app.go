@@ -24,6 +24,7 @@ import (
 	"github.com/pyindex/pyindex/index/fastlane"
 	"github.com/pyindex/pyindex/index/httpx"
 	"github.com/pyindex/pyindex/index/simple"
+	"github.com/pyindex/pyindex/index/webhook"
 	"github.com/pyindex/pyindex/mirror"
 	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage"
@@ -62,6 +63,7 @@ type Main struct {
 	logOut    *batchWriter          // nil when logging straight to the writer given to NewMain
 	retention *admin.Retention      // scheduled pruning; Close stops it
 	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
+	webhooks  *webhook.Dispatcher   // [[webhooks]] deliveries; Close stops them
 	mirror    *mirror.Mirror        // nil without a mirror; Close closes it
 	unlock    func()                // releases the data folder's lock; nil before Run
 }
@@ -197,6 +199,7 @@ type parts struct {
 	metrics   *serverMetrics
 	retention *admin.Retention
 	syncs     *mirrorsync.Scheduler // nil without a mirror
+	webhooks  *webhook.Dispatcher
 }
 
 // open opens the catalog and the store (with metrics, and WrapStore) and
@@ -299,6 +302,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if p.retention, err = admin.NewRetention(cfg.Retention, adminDeps); err != nil {
 		return nil, err
 	}
+	if p.webhooks, err = webhook.New(webhook.Config{Hooks: cfg.Webhooks}, webhook.Deps{Catalog: cat, Auth: p.auth, Log: m.Log,
+		Registerer: m.Registry, BaseURL: cfg.Index.BaseURL, UserAgent: "pyindex-webhook/" + Version()}); err != nil {
+		return nil, err
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -340,6 +347,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	writeSide.Register(root)
 	devVersions.Register(root)
 	adminAPI.Register(root) // /api/v1 admin API
+	p.webhooks.Register(root)
 	if p.mirror != nil {
 		p.mirror.Register(root)
 	}
@@ -362,6 +370,11 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 func (m *Main) serve(p *parts) error {
 	cfg := m.Config
 	ln := m.ln // bound by Run before anything else
+	// Webhooks follow the audit log from here on (nothing without [[webhooks]]).
+	if err := p.webhooks.Start(context.Background(), listenURL(ln)); err != nil {
+		return err
+	}
+	m.webhooks = p.webhooks
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
 		routes := p.read.Routes()
@@ -385,6 +398,19 @@ func (m *Main) serve(p *parts) error {
 			"upstream", cfg.Mirror.RedactedUpstream(), "offline", cfg.Mirror.Offline)
 	}
 	return nil
+}
+
+// listenURL is the server's URL from its listener, for links in webhook
+// payloads when index.base_url is not set: a wildcard address (0.0.0.0,
+// [::]) becomes the machine's host name.
+func listenURL(ln net.Listener) string {
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil {
+			host = name
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Addr returns the address the server listens on.
@@ -416,6 +442,9 @@ func (m *Main) Close() error {
 		m.retention.Stop()
 	}
 	m.syncs.Stop() // nil-safe; a sync in progress stops, what it fetched stays
+	if m.webhooks != nil {
+		m.webhooks.Stop() // attempts in flight are tried again at the next start
+	}
 	if m.mirror != nil {
 		m.mirror.Close() // upstream fetches in flight end before the catalog closes
 	}

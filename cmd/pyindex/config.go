@@ -18,6 +18,7 @@ import (
 	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/simple"
+	"github.com/pyindex/pyindex/index/webhook"
 	"github.com/pyindex/pyindex/mirror"
 	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage/s3"
@@ -56,6 +57,10 @@ type Config struct {
 
 	// Retention prunes dev builds on a schedule (off by default).
 	Retention admin.RetentionConfig `toml:"retention"`
+
+	// Webhooks are the [[webhooks]] entries: receivers told of every
+	// upload, yank, unyank and delete (none by default).
+	Webhooks []webhook.Hook `toml:"webhooks"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -141,6 +146,7 @@ func DefaultConfig() Config {
 		Mirror:  MirrorConfig{Config: mirror.DefaultConfig(), Sync: []mirrorsync.Job{}},
 
 		Retention: admin.DefaultRetentionConfig(),
+		Webhooks:  []webhook.Hook{},
 	}
 }
 
@@ -387,7 +393,8 @@ func (c *Config) Validate() error {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
 	// Each component validates its own section.
-	for _, v := range []interface{ Validate() error }{c.Catalog, c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
+	for _, v := range []interface{ Validate() error }{c.Catalog, c.Auth, c.Index, c.Upload, c.Mirror, c.Retention,
+		webhook.Config{Hooks: c.Webhooks}} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -160,3 +160,60 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleWebhookUncomments: uncommenting the example [[webhooks]]
+// table gives a valid configuration with that hook.
+func TestExampleWebhookUncomments(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(body), "\n")
+	in := false
+	for i, l := range lines {
+		switch {
+		case l == "#   [[webhooks]]":
+			in = true
+		case in && !strings.HasPrefix(l, "#   "):
+			in = false
+		}
+		if in {
+			lines[i] = strings.TrimPrefix(l, "#   ")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path, noEnv)
+	if err != nil {
+		t.Fatalf("the example with its webhook uncommented: %v", err)
+	}
+	if len(cfg.Webhooks) != 1 || cfg.Webhooks[0].Name != "deploy" || cfg.Webhooks[0].Keep != 100 {
+		t.Fatalf("webhooks = %+v, want the example's", cfg.Webhooks)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("the example webhook does not validate: %v", err)
+	}
+}
+
+// TestWebhookConfigErrors: every bad key of every hook is reported at
+// once, with the others' errors.
+func TestWebhookConfigErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	body := "listen = \"nope\"\n[[webhooks]]\nname = \"a\"\nurl = \"ftp://x\"\nevents = [\"push\"]\nsecret = \"short\"\n" +
+		"[[webhooks]]\nurl = \"https://ok.example.com/\"\nsecret = \"long-enough-secret-1\"\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{"listen:", "webhooks[0].url:", "webhooks[0].events:", "webhooks[0].secret:", "webhooks[1].name: is required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}
