@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pyindex/pyindex/generic"
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/auth"
@@ -170,6 +171,7 @@ type parts struct {
 	auth      *auth.Service
 	read      *simple.Handler
 	mirror    *mirror.Mirror // nil without [mirror] upstream
+	generic   *generic.Service
 	metrics   *serverMetrics
 	retention *admin.Retention
 	syncs     *mirrorsync.Scheduler // nil without a mirror
@@ -263,6 +265,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.generic, err = generic.New(generic.Deps{Catalog: cat, Store: store, Upload: writeSide, Auth: p.auth, Log: m.Log,
+		BaseURL: cfg.Index.BaseURL, Registerer: m.Registry}); err != nil {
+		return nil, err
+	}
 	adminDeps := admin.Deps{Catalog: cat, Store: store, Auth: p.auth, Log: m.Log, Registerer: m.Registry}
 	devVersions, err := admin.NewDevVersionsHandler(adminDeps)
 	if err != nil {
@@ -315,7 +321,8 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	p.read.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	adminAPI.Register(root) // /api/v1 admin API
+	adminAPI.Register(root)  // /api/v1 admin API
+	p.generic.Register(root) // /generic/ files
 	if p.mirror != nil {
 		p.mirror.Register(root)
 	}
@@ -344,7 +351,7 @@ func (m *Main) serve(p *parts) error {
 	m.ln = ln
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
-		routes := p.read.Routes()
+		routes := append(p.read.Routes(), p.generic.Routes()...)
 		if p.mirror != nil {
 			routes = append(routes, p.mirror.Routes()...)
 		}
