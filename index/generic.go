@@ -773,3 +773,22 @@ func (c *Catalog) GenericFilesSince(ctx context.Context, since int64, fn func(Ge
 		return nil
 	})
 }
+
+// GenericOwners lists the owners of the generic package name (normalized).
+func (c *Catalog) GenericOwners(ctx context.Context, name string) ([]string, error) {
+	rows, err := c.r.QueryContext(ctx, `SELECT u.name FROM generic_owners o JOIN generic_packages p ON p.id = o.package_id
+		JOIN users u ON u.id = o.user_id WHERE p.name = ? ORDER BY u.name`, name)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}

@@ -278,6 +278,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
+	genericAPI, err := admin.NewGenericAPI(adminDeps)
+	if err != nil {
+		return nil, err
+	}
 	if p.retention, err = admin.NewRetention(cfg.Retention, adminDeps); err != nil {
 		return nil, err
 	}
@@ -321,8 +325,9 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	p.read.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	adminAPI.Register(root)  // /api/v1 admin API
-	p.generic.Register(root) // /generic/ files
+	adminAPI.Register(root)   // /api/v1 admin API
+	p.generic.Register(root)  // /generic/ files
+	genericAPI.Register(root) // /api/v1/generic
 	if p.mirror != nil {
 		p.mirror.Register(root)
 	}
