@@ -1,6 +1,10 @@
 package index
 
-import "context"
+import (
+	"context"
+
+	"github.com/pyindex/pyindex/index/pep503"
+)
 
 // IsOwner reports whether the user owns the project (normalized name).
 func (c *Catalog) IsOwner(ctx context.Context, project, user string) (bool, error) {
@@ -46,7 +50,7 @@ func (c *Catalog) AuthorizeUpload(ctx context.Context, p Principal, project stri
 }
 
 // AuthorizeGeneric returns nil when p may upload to (or delete from) the
-// generic package name (normalized), by the rules AuthorizeUpload applies
+// generic package name (any spelling), by the rules AuthorizeUpload applies
 // to projects: a token limited to projects is limited to the generic
 // packages of the same names; a name nobody has uploaded yet is free (the
 // first uploader becomes its owner); an existing one takes an owner, an
@@ -54,7 +58,7 @@ func (c *Catalog) AuthorizeUpload(ctx context.Context, p Principal, project stri
 // owning project "x" says nothing about generic package "x". It returns an
 // index.ErrForbidden *Error that says why otherwise.
 func (c *Catalog) AuthorizeGeneric(ctx context.Context, p Principal, name string) error {
-	return c.authorize(ctx, genericSpace, p, name)
+	return c.authorize(ctx, genericSpace, p, pep503.Normalize(name))
 }
 
 // nameSpace is a namespace of owned names: projects, or generic packages.
