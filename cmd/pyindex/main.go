@@ -111,7 +111,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd(), newMirrorCmd(load))
 	root.AddCommand(newBackupCmd(load), newRestoreCmd(load))
 	root.AddCommand(newPruneCmd(load), newYankCmd(load), newUnyankCmd(load), newDeleteCmd(load)) // admin.go
-	root.AddCommand(newGenericCmd(load)) // generic.go
+	root.AddCommand(newGenericCmd(load))                                                         // generic.go
 	return root
 }
 
