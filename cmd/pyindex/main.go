@@ -111,7 +111,8 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.AddCommand(newServeCmd(load), newUserCmd(load), newTokenCmd(load), newFsckCmd(load), newStorageCmd(load), newVersionCmd(), newMirrorCmd(load))
 	root.AddCommand(newBackupCmd(load), newRestoreCmd(load))
 	root.AddCommand(newPruneCmd(load), newYankCmd(load), newUnyankCmd(load), newDeleteCmd(load)) // admin.go
-	root.AddCommand(newGenericCmd(load))                                                         // generic.go
+	// generic.go
+	root.AddCommand(newGenericCmd(load))
 	return root
 }
 
