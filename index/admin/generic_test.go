@@ -14,6 +14,7 @@ import (
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/auth"
+	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/storage"
 )
 
@@ -255,5 +256,52 @@ func TestGenericRetention(t *testing.T) {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("%+v validates", bad)
 		}
+	}
+}
+
+// TestGenericFsckBackup: fsck checks generic files (a missing one is found
+// and its row removed on repair; a shared blob is no orphan), and a backup
+// restores them with their bytes.
+func TestGenericFsckBackup(t *testing.T) {
+	ctx := context.Background()
+	en := newAdminEnv(t)
+	a := en.seedGeneric("dev", "myapp", "1.0", "a.zip", "a bytes")
+	b := en.seedGeneric("dev", "myapp", "1.1", "b.zip", "b bytes")
+
+	out := t.TempDir() + "/backup.tar"
+	res, err := admin.Backup(ctx, admin.BackupConfig{Out: out, Version: "test", Backend: "fs"}, en.cat, en.store)
+	if err != nil || res.Manifest.Blobs != 2 || len(res.Missing) != 0 {
+		t.Fatalf("backup: %+v %v", res, err)
+	}
+	data := t.TempDir()
+	to := indextest.Store(t)
+	if _, err := admin.Restore(ctx, admin.RestoreConfig{In: out, CatalogPath: data + "/catalog.db"}, to, nil); err != nil {
+		t.Fatal(err)
+	}
+	restored := indextest.OpenCatalog(t, data+"/catalog.db")
+	if f, err := restored.GenericFile(ctx, "myapp", "1.0", "a.zip"); err != nil || f.SHA256 != a.SHA256 {
+		t.Errorf("restored row: %+v %v", f, err)
+	}
+	if n, err := admin.MissingBlobs(ctx, restored, to); err != nil || n != 0 {
+		t.Errorf("missing after restore: %d %v", n, err)
+	}
+
+	rep, err := admin.Fsck(ctx, en.cat, en.store, admin.FsckOptions{VerifyHashes: true, Jobs: 1}, time.Now())
+	if err != nil || len(rep.Problems) != 0 || rep.References != 2 {
+		t.Fatalf("a clean fsck: %+v %v", rep, err)
+	}
+	if err := en.store.Delete(ctx, b.BlobKey); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = admin.Fsck(ctx, en.cat, en.store, admin.FsckOptions{Repair: true, Jobs: 1, Actor: index.Actor{Name: "fsck"}}, time.Now())
+	if err != nil || len(rep.Problems) != 1 || rep.Problems[0].Problem != admin.ProblemMissing || !rep.Problems[0].Repaired ||
+		rep.Problems[0].Refs[0].Kind != index.BlobGeneric {
+		t.Fatalf("fsck of a missing generic blob: %+v %v", rep, err)
+	}
+	if _, err := en.cat.GenericFile(ctx, "myapp", "1.1", "b.zip"); err == nil {
+		t.Error("the row of the missing file stayed")
+	}
+	if !en.exists(a.BlobKey) {
+		t.Error("fsck removed a referenced generic blob")
 	}
 }
