@@ -146,6 +146,9 @@ type NewGenericFile struct {
 	AnyName    bool
 	// UploadTime, when not zero, is recorded instead of now (imports).
 	UploadTime time.Time
+	// AuditActor is the audit entry's actor; "" means UploadedBy (an
+	// import records the importer while keeping the uploader).
+	AuditActor string
 }
 
 // AddGenericFile records a generic file whose blob is already stored,
@@ -230,7 +233,11 @@ func (c *Catalog) AddGenericFile(ctx context.Context, nf NewGenericFile) (f Gene
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, verID, pkgID, nf.Filename, nf.Size, nf.SHA256, nf.BlobKey, up, nf.UploadedBy); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, now, Event{Actor: nf.UploadedBy, Action: AuditGenericUpload, Project: name, Version: verStr,
+		actor := nf.AuditActor
+		if actor == "" {
+			actor = nf.UploadedBy
+		}
+		if err := audit(ctx, tx, now, Event{Actor: actor, Action: AuditGenericUpload, Project: name, Version: verStr,
 			Filename: nf.Filename, RemoteAddr: nf.RemoteAddr, Detail: fmt.Sprintf("%d bytes, sha256 %s", nf.Size, nf.SHA256)}); err != nil {
 			return err
 		}
