@@ -493,3 +493,75 @@ func TestGenericFilesS3(t *testing.T) {
 		})
 	}
 }
+
+// TestKillDuringGenericUploads kills the server process with SIGKILL while
+// curl uploads generic files, restarts it on the same data, and checks that
+// each version is either whole (its bytes and hash) or absent, that every
+// upload answered 201 is there, and that no temporary file is left.
+func TestKillDuringGenericUploads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped with -short")
+	}
+	curlBin := need(t, "curl")
+	data := t.TempDir()
+	var out bytes.Buffer
+	cmd := pyindex.NewRootCmd(strings.NewReader("ci-password-1\n"), &out, &out, func(string) (string, bool) { return "", false })
+	cmd.SetArgs([]string{"user", "add", "ci", "--password-stdin", "--data", data, "--init"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out.String())
+	}
+	proc, url := startProcess(t, data)
+
+	const n = 6
+	bodies := make([][]byte, n)
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		size := 1 << 10 // the first ones finish before the kill
+		if i >= 2 {
+			size = 16 << 20 // at 4 MiB/s: cut by the kill
+		}
+		bodies[i] = bytes.Repeat([]byte{byte('a' + i)}, size)
+		f := writeTemp(t, "bundle.zip", bodies[i])
+		wg.Go(func() {
+			c := exec.Command(curlBin, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "4M", "-u", "ci:ci-password-1",
+				"-T", f, fmt.Sprintf("%s/generic/bundle/1.%d/bundle.zip", url, i))
+			c.Env = cleanEnv()
+			b, _ := c.Output()
+			codes[i] = string(b)
+		})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	proc.Process.Kill()
+	proc.Wait()
+	wg.Wait()
+
+	_, url = startProcess(t, data)
+	c := &curlClient{t: t, bin: curlBin, base: url}
+	present := 0
+	for i := range n {
+		code, body := c.do("", fmt.Sprintf("/generic/bundle/1.%d/bundle.zip", i))
+		switch {
+		case code == 200 && body == string(bodies[i]):
+			present++
+		case code == 200:
+			t.Errorf("1.%d: %d bytes served, %d uploaded: a half file is visible", i, len(body), len(bodies[i]))
+		case code != 404:
+			t.Errorf("1.%d: %d", i, code)
+		case codes[i] == "201":
+			t.Errorf("1.%d was answered 201 and is gone after the restart", i)
+		}
+	}
+	if present < 2 || present == n {
+		t.Errorf("%d of %d versions present (codes %v): the kill did not land mid-upload", present, n, codes)
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, "tmp", "upload-*")); len(left) > 0 {
+		t.Errorf("temporary files after the restart: %v", left)
+	}
+	out.Reset()
+	cmd = pyindex.NewRootCmd(strings.NewReader(""), &out, &out, func(string) (string, bool) { return "", false })
+	cmd.SetArgs([]string{"fsck", "--data", data, "--verify-hashes"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Errorf("fsck after the crash: %v\n%s", err, out.String())
+	}
+}
