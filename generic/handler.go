@@ -86,8 +86,23 @@ func (s *Service) put(c echo.Context) error {
 			return index.Errorf(index.ErrInvalid, "%s must be 64 hexadecimal digits (a SHA-256)", ChecksumHeader)
 		}
 	}
-	// A retry of a file already recorded is answered without storing
-	// anything; its body is still read, to compare.
+	// A file already recorded under the name, with a declared checksum,
+	// is answered without reading the body (a retried job of a large
+	// bundle; curl waits for 100 Continue): the same digest changes
+	// nothing, another is a conflict. Without a checksum the body is read
+	// and compared (Add).
+	if sum != "" {
+		old, err := s.cat.GenericFile(ctx, gp.Name, gp.Version, gp.Filename)
+		switch {
+		case err == nil && strings.EqualFold(old.SHA256, sum):
+			s.metrics.uploaded(old.Size, true)
+			return s.reply(c, Result{File: old, Identical: true})
+		case err == nil:
+			return existsError(old)
+		case !errors.Is(err, index.ErrNotFound):
+			return err
+		}
+	}
 	tmp, err := s.up.SpoolBody(c)
 	if err != nil {
 		return upload.HTTPError(c, err)
@@ -97,6 +112,13 @@ func (s *Service) put(c echo.Context) error {
 	if err != nil {
 		return upload.HTTPError(c, err)
 	}
+	return s.reply(c, res)
+}
+
+// reply answers an accepted upload: 201 and the file's JSON, or 200 for
+// bytes already recorded.
+func (s *Service) reply(c echo.Context, res Result) error {
+	req := c.Request()
 	f := res.File
 	fp := Path{Name: f.Name, Version: f.Version, Filename: f.Filename}
 	rep := uploadReply{Name: f.Name, Version: f.Version, Filename: f.Filename, Size: f.Size, SHA256: f.SHA256,

@@ -305,3 +305,38 @@ func TestPrivateReads(t *testing.T) {
 		t.Errorf("a token limited to other: %d", rec.Code)
 	}
 }
+
+// TestRetryWithChecksum: a PUT of a recorded file with a declared checksum
+// is answered without the body being read.
+func TestRetryWithChecksum(t *testing.T) {
+	en := newEnv(t, true, 1<<20)
+	body := []byte("bundle")
+	if rec := en.do(t, http.MethodPut, "/generic/app/1.0/app.zip", "alice", body); rec.Code != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
+	}
+	for _, tc := range []struct {
+		sum  string
+		code int
+	}{{hexSum(body), http.StatusOK}, {hexSum([]byte("other")), http.StatusConflict}} {
+		r := &countingReader{r: bytes.NewReader(body)}
+		req := httptest.NewRequest(http.MethodPut, "/generic/app/1.0/app.zip", r)
+		req.SetBasicAuth("alice", "alice-password-1")
+		req.Header.Set(generic.ChecksumHeader, tc.sum)
+		rec := httptest.NewRecorder()
+		en.e.ServeHTTP(rec, req)
+		if rec.Code != tc.code || r.n != 0 {
+			t.Errorf("checksum %s: %d %s, %d body bytes read", tc.sum[:8], rec.Code, rec.Body, r.n)
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
