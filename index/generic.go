@@ -799,3 +799,58 @@ func (c *Catalog) GenericOwners(ctx context.Context, name string) ([]string, err
 	}
 	return out, rows.Err()
 }
+
+// SetGenericOwner makes user an owner of the generic package name (any
+// spelling), or with add false removes them, in one transaction that bumps
+// the serial and writes a "generic-owner-add" or "generic-owner-remove"
+// audit entry. Adding an owner twice, or removing one who is not, changes
+// nothing. The last owner cannot be removed (admins could still upload, but
+// nobody else could ever again): it returns ErrInvalid then, and
+// ErrNotFound for an unknown package or user.
+func (c *Catalog) SetGenericOwner(ctx context.Context, name, user string, add bool, who Actor) error {
+	if !pep503.Valid(name) {
+		return fmt.Errorf("%w: generic package %q", ErrNotFound, name)
+	}
+	name = pep503.Normalize(name)
+	return c.write(ctx, func(tx *sql.Tx) error {
+		var pkgID, userID int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM generic_packages WHERE name = ?`, name).Scan(&pkgID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: generic package %s", ErrNotFound, name)
+			}
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, user).Scan(&userID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("%w: user %s", ErrNotFound, user)
+			}
+			return err
+		}
+		owner, err := ownsTx(ctx, tx, genericSpace, pkgID, userID)
+		if err != nil || owner == add {
+			return err
+		}
+		action := "generic-owner-add"
+		if add {
+			_, err = tx.ExecContext(ctx, `INSERT INTO generic_owners (package_id, user_id) VALUES (?, ?)`, pkgID, userID)
+		} else {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM generic_owners WHERE package_id = ?`, pkgID).Scan(&n); err != nil {
+				return err
+			}
+			if n <= 1 {
+				return Errorf(ErrInvalid, "'%s' is the last owner of generic package '%s'; add another owner first", user, name)
+			}
+			action = "generic-owner-remove"
+			_, err = tx.ExecContext(ctx, `DELETE FROM generic_owners WHERE package_id = ? AND user_id = ?`, pkgID, userID)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := bumpSerial(ctx, tx); err != nil {
+			return err
+		}
+		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: who.Name, Action: action, Project: name,
+			RemoteAddr: who.RemoteAddr, Detail: "owner: " + user})
+	})
+}

@@ -343,3 +343,38 @@ func TestRepairGenericBlobRef(t *testing.T) {
 	// A fresh upload of the file is accepted again.
 	en.mustAdd(t, en.alice, "myapp", "1.0", "a.zip", "a2")
 }
+
+func TestSetGenericOwner(t *testing.T) {
+	ctx := context.Background()
+	en := newGenericEnv(t)
+	en.mustAdd(t, en.alice, "myapp", "1.0", "a.zip", "a")
+	who := index.Actor{Name: "alice"}
+	if _, _, err := en.add(t, en.bob, "myapp", "1.1", "a.zip", "b"); !errors.Is(err, index.ErrForbidden) {
+		t.Fatalf("bob before: %v", err)
+	}
+	if err := en.cat.SetGenericOwner(ctx, "MyApp", "bob", true, who); err != nil {
+		t.Fatal(err)
+	}
+	if err := en.cat.SetGenericOwner(ctx, "myapp", "bob", true, who); err != nil {
+		t.Errorf("adding twice: %v", err)
+	}
+	en.mustAdd(t, en.bob, "myapp", "1.1", "a.zip", "b")
+	if owners, _ := en.cat.GenericOwners(ctx, "myapp"); strings.Join(owners, ",") != "alice,bob" {
+		t.Errorf("owners: %v", owners)
+	}
+	if err := en.cat.SetGenericOwner(ctx, "myapp", "alice", false, who); err != nil {
+		t.Fatal(err)
+	}
+	if err := en.cat.SetGenericOwner(ctx, "myapp", "bob", false, who); !errors.Is(err, index.ErrInvalid) {
+		t.Errorf("removing the last owner: %v", err)
+	}
+	for _, bad := range [][2]string{{"nope", "bob"}, {"myapp", "nobody"}, {"-x", "bob"}} {
+		if err := en.cat.SetGenericOwner(ctx, bad[0], bad[1], true, who); !errors.Is(err, index.ErrNotFound) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	events, _ := en.cat.AuditEvents(ctx, index.AuditQuery{Project: "myapp", Actor: "alice"})
+	if len(events) != 3 || events[0].Action != "generic-owner-remove" || events[1].Action != "generic-owner-add" {
+		t.Errorf("audit: %+v", events)
+	}
+}

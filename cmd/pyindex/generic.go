@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/admin"
+	"github.com/pyindex/pyindex/index/pep503"
 )
 
 // newGenericCmd is "pyindex generic": listing, deleting and pruning generic
@@ -20,7 +21,39 @@ func newGenericCmd(load loader) *cobra.Command {
 		Use:   "generic",
 		Short: "List, delete and prune generic files (versioned archives uploaded with PUT /generic/...)",
 	}
-	cmd.AddCommand(newGenericListCmd(load), newGenericDeleteCmd(load), newGenericPruneCmd(load))
+	cmd.AddCommand(newGenericListCmd(load), newGenericDeleteCmd(load), newGenericPruneCmd(load), newGenericOwnerCmd(load))
+	return cmd
+}
+
+func newGenericOwnerCmd(load loader) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "owner",
+		Short: "Add or remove an owner of a generic package (owners may upload to it and delete from it)",
+	}
+	for _, add := range []bool{true, false} {
+		use, short, verb := "add NAME USER", "Make USER an owner of the generic package NAME", "added"
+		if !add {
+			use, short, verb = "remove NAME USER", "Remove USER from the owners of NAME (not the last one)", "removed"
+		}
+		cmd.AddCommand(&cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return withCatalogDo(cmd, load, func(ctx context.Context, cat *index.Catalog) error {
+					if err := cat.SetGenericOwner(ctx, args[0], args[1], add, cliWho()); err != nil {
+						return err
+					}
+					owners, err := cat.GenericOwners(ctx, pep503.Normalize(args[0]))
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %s; owners of %s: %s\n", verb, args[1], pep503.Normalize(args[0]), strings.Join(owners, ", "))
+					return err
+				})
+			},
+		})
+	}
 	return cmd
 }
 

@@ -263,6 +263,19 @@ func TestGenericFilesCurl(t *testing.T) {
 			t.Errorf("list: %s", out)
 		}
 	})
+	t.Run("owners", func(t *testing.T) {
+		f := writeTemp(t, "eve.zip", []byte("eve"))
+		c.want(403, "-u", eve, "-T", f, "/generic/myapp/1.0/eve.zip")
+		var out bytes.Buffer
+		cmd := pyindex.NewRootCmd(strings.NewReader(""), &out, &out, func(string) (string, bool) { return "", false })
+		cmd.SetArgs([]string{"generic", "owner", "add", "MyApp", "eve", "--data", data})
+		if err := cmd.ExecuteContext(context.Background()); err != nil || !strings.Contains(out.String(), "owners of myapp: ci, eve") {
+			t.Fatalf("pyindex generic owner add: %v\n%s", err, out.String())
+		}
+		c.want(201, "-u", eve, "-T", f, "/generic/myapp/1.0/eve.zip")
+		c.want(200, "-u", eve, "-X", "DELETE", "/api/v1/generic/myapp/1.0/eve.zip")
+		c.want(204, "-u", ci, "-X", "DELETE", "/api/v1/generic/myapp/owners/eve")
+	})
 	t.Run("delete", func(t *testing.T) {
 		c.want(403, "-u", eve, "-X", "DELETE", "/api/v1/generic/myapp/1.0")
 		out := c.want(200, "-u", ci, "-X", "DELETE", "/api/v1/generic/myapp/1.0/myapp.zip")
@@ -303,16 +316,16 @@ func TestGenericFilesCurl(t *testing.T) {
 	})
 	t.Run("audit and metrics", func(t *testing.T) {
 		up := c.want(200, "-u", root, "/api/v1/audit?action=generic-upload")
-		if strings.Count(up, `"action":"generic-upload"`) != 5 || !strings.Contains(up, `"filename":"myapp.zip"`) {
+		if strings.Count(up, `"action":"generic-upload"`) != 6 || !strings.Contains(up, `"filename":"myapp.zip"`) {
 			t.Errorf("uploads in the audit log: %s", up)
 		}
 		del := c.want(200, "-u", root, "/api/v1/audit?action=generic-delete")
-		if strings.Count(del, `"action":"generic-delete"`) != 3 || !strings.Contains(del, `"actor":"ci"`) || !strings.Contains(del, `"detail":"prune: keep"`) {
+		if strings.Count(del, `"action":"generic-delete"`) != 4 || !strings.Contains(del, `"actor":"ci"`) || !strings.Contains(del, `"detail":"prune: keep"`) {
 			t.Errorf("deletes in the audit log: %s", del)
 		}
 		met := c.want(200, "/metrics")
-		for _, want := range []string{`pyindex_generic_upload_files_total{result="stored"} 5`, `pyindex_generic_upload_files_total{result="identical"} 1`,
-			`pyindex_generic_deleted_files_total{via="delete"} 1`, `pyindex_generic_deleted_files_total{via="prune"} 1`,
+		for _, want := range []string{`pyindex_generic_upload_files_total{result="stored"} 6`, `pyindex_generic_upload_files_total{result="identical"} 1`,
+			`pyindex_generic_deleted_files_total{via="delete"} 2`, `pyindex_generic_deleted_files_total{via="prune"} 1`,
 			`pyindex_download_files_total{kind="file",source="generic"}`, `route="/generic/:name/:version/:file"`} {
 			if !strings.Contains(met, want) {
 				t.Errorf("metrics lack %s", want)

@@ -164,6 +164,8 @@ func (h *GenericAPI) Register(g *echo.Group) {
 	g.DELETE("/api/v1/generic/:name/:version", h.delete)
 	g.DELETE("/api/v1/generic/:name/:version/:file", h.delete)
 	g.POST("/api/v1/generic/prune", h.prune)
+	g.PUT("/api/v1/generic/:name/owners/:user", h.owner(true))
+	g.DELETE("/api/v1/generic/:name/owners/:user", h.owner(false))
 }
 
 func (h *GenericAPI) list(c echo.Context) error {
@@ -207,26 +209,60 @@ func (h *GenericAPI) versions(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"package": g, "owners": owners, "versions": versions})
 }
 
+// ownerOnly returns the caller and the normalized name of the path when
+// the caller may change the package: an admin, an owner, or a token
+// limited to the name (as for uploads), with the upload scope; doing says
+// what, for the message of a refusal.
+func (h *GenericAPI) ownerOnly(c echo.Context, doing string) (index.Principal, string, error) {
+	p, err := h.auth.Require(c, index.ScopeUpload)
+	if err != nil {
+		return p, "", err
+	}
+	raw := httpx.Param(c, "name")
+	if !index.ValidGenericName(raw) {
+		return p, "", echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No generic package named %q", raw))
+	}
+	name := pep503.Normalize(raw)
+	if err := h.cat.AuthorizeGeneric(c.Request().Context(), p, name); err != nil {
+		if errors.Is(err, index.ErrForbidden) {
+			return p, "", index.Errorf(index.ErrForbidden, "Only the owners of generic package '%s' and admins may %s", name, doing)
+		}
+		return p, "", err
+	}
+	return p, name, nil
+}
+
+// owner is PUT (add) and DELETE (remove) /api/v1/generic/NAME/owners/USER,
+// for admins and owners: 204, or 404 for an unknown package or user, 400
+// for removing the last owner.
+func (h *GenericAPI) owner(add bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, name, err := h.ownerOnly(c, "change its owners")
+		if err != nil {
+			return err
+		}
+		user := httpx.Param(c, "user")
+		err = h.cat.SetGenericOwner(c.Request().Context(), name, user, add, index.Actor{Name: p.User, RemoteAddr: c.RealIP()})
+		if errors.Is(err, index.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "Generic package "+name+" or user "+user+" not found")
+		}
+		if err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	}
+}
+
 // delete is DELETE /api/v1/generic/NAME/VERSION[/FILE], for admins and
 // the package's owners (a token limited to the name counts as one, as for
 // uploads).
 func (h *GenericAPI) delete(c echo.Context) error {
-	p, err := h.auth.Require(c, index.ScopeUpload)
+	p, name, err := h.ownerOnly(c, "delete from it")
 	if err != nil {
 		return err
 	}
-	raw, version, file := httpx.Param(c, "name"), httpx.Param(c, "version"), httpx.Param(c, "file")
-	if !index.ValidGenericName(raw) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No generic package named %q", raw))
-	}
-	name := pep503.Normalize(raw)
+	version, file := httpx.Param(c, "version"), httpx.Param(c, "file")
 	ctx := c.Request().Context()
-	if err := h.cat.AuthorizeGeneric(ctx, p, name); err != nil {
-		if errors.Is(err, index.ErrForbidden) {
-			return index.Errorf(index.ErrForbidden, "Only the owners of generic package '%s' and admins may delete from it", name)
-		}
-		return err
-	}
 	d, err := h.admin.DeleteGeneric(ctx, name, version, file, index.Actor{Name: p.User, RemoteAddr: c.RealIP()})
 	if errors.Is(err, index.ErrNotFound) {
 		what := "Version " + version + " of " + name

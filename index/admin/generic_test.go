@@ -305,3 +305,39 @@ func TestGenericFsckBackup(t *testing.T) {
 		t.Error("fsck removed a referenced generic blob")
 	}
 }
+
+func TestGenericAPIOwners(t *testing.T) {
+	en, _ := newGenericAPIEnv(t)
+	en.seedGeneric("dev", "myapp", "1.0", "a.zip", "a")
+	if _, err := en.cat.AddUser(context.Background(), "eve", "eve-password-1", false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	eve := basic("eve", "eve-password-1")
+	if rec := en.call(http.MethodPut, "/api/v1/generic/myapp/owners/eve", eve, nil, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("eve makes herself an owner: %d", rec.Code)
+	}
+	if rec := en.call(http.MethodPut, "/api/v1/generic/MyApp/owners/eve", en.devAuth, nil, nil); rec.Code != http.StatusNoContent {
+		t.Fatalf("the owner adds eve: %d %s", rec.Code, rec.Body)
+	}
+	if rec := en.call(http.MethodDelete, "/api/v1/generic/myapp/1.0/a.zip", eve, nil, nil); rec.Code != http.StatusOK {
+		t.Errorf("eve, now an owner, deletes: %d %s", rec.Code, rec.Body)
+	}
+	if rec := en.call(http.MethodDelete, "/api/v1/generic/myapp/owners/dev", en.rootAuth, nil, nil); rec.Code != http.StatusNoContent {
+		t.Errorf("an admin removes dev: %d %s", rec.Code, rec.Body)
+	}
+	if rec := en.call(http.MethodDelete, "/api/v1/generic/myapp/owners/eve", eve, nil, nil); rec.Code != http.StatusBadRequest {
+		t.Errorf("the last owner removed: %d %s", rec.Code, rec.Body)
+	}
+	for _, path := range []string{"/api/v1/generic/myapp/owners/nobody", "/api/v1/generic/nope/owners/eve"} {
+		if rec := en.call(http.MethodPut, path, en.rootAuth, nil, nil); rec.Code != http.StatusNotFound {
+			t.Errorf("PUT %s: %d", path, rec.Code)
+		}
+	}
+	var detail struct {
+		Owners []string `json:"owners"`
+	}
+	en.call(http.MethodGet, "/api/v1/generic/myapp", "", nil, &detail)
+	if strings.Join(detail.Owners, ",") != "eve" {
+		t.Errorf("owners: %v", detail.Owners)
+	}
+}
