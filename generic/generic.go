@@ -101,13 +101,14 @@ var ErrChecksum = errors.New("checksum mismatch")
 // Add records the upload u made by p: it checks p's scope and its right to
 // the name (index.Catalog.AuthorizeGeneric), the declared checksum, and that
 // no other bytes are recorded under the name, then stores the blob and
-// records the file. Its errors are index errors: ErrForbidden for a
-// credential that may not upload there, ErrInvalid (matching ErrChecksum
+// records the file. Its errors match index's kinds: ErrForbidden for a
+// credential that may not upload there (an *upload.ForbiddenError for its
+// scope), ErrInvalid (matching ErrChecksum
 // too) for a checksum mismatch, ErrExists for other bytes under a taken
 // name; and upload.StoreBlob's (a *upload.StorageError).
 func (s *Service) Add(ctx context.Context, p index.Principal, u Upload) (Result, error) {
-	if p.Scope < index.ScopeUpload {
-		return Result{}, index.Errorf(index.ErrForbidden, "This credential's scope (%s) does not allow uploads", p.Scope)
+	if err := upload.CheckScope(p); err != nil {
+		return Result{}, err
 	}
 	if err := s.cat.AuthorizeGeneric(ctx, p, u.Path.Name); err != nil {
 		return Result{}, err
