@@ -16,6 +16,7 @@ const (
 	BlobMetadata       BlobKind = "metadata"        // its extracted core metadata (files.metadata_key)
 	BlobMirrorFile     BlobKind = "mirror-file"     // a cached upstream file (mirror_files.blob_key)
 	BlobMirrorMetadata BlobKind = "mirror-metadata" // its metadata (mirror_files.metadata_key)
+	BlobGeneric        BlobKind = "generic"         // a generic file's bytes (generic_files.blob_key)
 )
 
 // BlobRef is one reference from a catalog row to a blob, with what the
@@ -30,7 +31,7 @@ type BlobRef struct {
 	// record it (metadata blobs; mirror files of unknown size).
 	Size     int64  `json:"size"`
 	Project  string `json:"project"`
-	Version  string `json:"version,omitempty"` // hosted files only
+	Version  string `json:"version,omitempty"` // hosted and generic files only
 	Filename string `json:"filename"`
 	// RowID identifies the row (files.id or mirror_files.id) for
 	// RepairBlobRef.
@@ -39,7 +40,8 @@ type BlobRef struct {
 
 // ReferencedBlobs calls fn for every reference from a catalog row to a
 // blob: each hosted file and its metadata blob, and each cached mirror
-// file and its metadata blob (uncached mirror files reference nothing).
+// file and its metadata blob (uncached mirror files reference nothing), and
+// each generic file (Project is then the generic package).
 // Several rows may reference one key (blobs are content-addressed). It
 // reads one snapshot, so fn should be quick: collect the references and do
 // slow work (hashing) afterwards. An error from fn stops the walk and is
@@ -115,7 +117,21 @@ func (c *Catalog) ReferencedBlobs(ctx context.Context, fn func(BlobRef) error) e
 				}
 			}
 		}
-		return mrows.Err()
+		if err := mrows.Err(); err != nil {
+			return err
+		}
+		mrows.Close()
+		files, err := genericFilesWhere(ctx, tx, `1 = 1`)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := fn(BlobRef{Kind: BlobGeneric, Key: f.BlobKey, SHA256: f.SHA256, Size: f.Size, Project: f.Name,
+				Version: f.Version, Filename: f.Filename, RowID: f.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -129,6 +145,8 @@ func (c *Catalog) ReferencedBlobs(ctx context.Context, fn func(BlobRef) error) e
 //   - BlobMirrorFile: the cached copy is forgotten (with its metadata): the
 //     mirror fetches the file from the upstream again when asked.
 //   - BlobMirrorMetadata: the cached metadata is forgotten.
+//   - BlobGeneric: the generic file row is deleted (and its version when it
+//     was the last file), so that a fresh upload of the file is accepted.
 //
 // Under the catalog's write lock it first checks that the row still
 // references ref.Key, then calls stillBroken (when not nil), which can
@@ -152,6 +170,8 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 		case BlobFile, BlobMetadata:
 		case BlobMirrorFile, BlobMirrorMetadata:
 			table = "mirror_files"
+		case BlobGeneric:
+			table = "generic_files"
 		default:
 			return Errorf(ErrInvalid, "blob kind %q", ref.Kind)
 		}
@@ -159,9 +179,12 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 			col = "metadata_key"
 		}
 		var q string
-		if table == "files" {
+		switch table {
+		case "files":
 			q = `SELECT project_id, release_id, blob_key, metadata_key FROM files WHERE id = ?1 AND ` + col + ` = ?2`
-		} else {
+		case "generic_files":
+			q = `SELECT package_id, version_id, blob_key, '' FROM generic_files WHERE id = ?1 AND blob_key = ?2`
+		default:
 			q = `SELECT project_id, 0, blob_key, metadata_key FROM mirror_files WHERE id = ?1 AND ` + col + ` = ?2`
 		}
 		if err := tx.QueryRowContext(ctx, q, ref.RowID, ref.Key).Scan(&projectID, &releaseID, &blobKey, &metaKey); err != nil {
@@ -204,6 +227,22 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 				return err
 			}
 			dropped, action = []string{metaKey}, "metadata forgotten"
+		case BlobGeneric:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM generic_files WHERE id = ?`, ref.RowID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM generic_versions WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM generic_files WHERE version_id = ?1)`,
+				releaseID); err != nil {
+				return err
+			}
+			serial, err := bumpSerial(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE generic_packages SET last_serial = ? WHERE id = ?`, serial, projectID); err != nil {
+				return err
+			}
+			dropped, action = []string{blobKey}, "generic file row removed"
 		case BlobMirrorFile, BlobMirrorMetadata:
 			set := `metadata_key = '', metadata_sha256 = ''`
 			dropped, action = []string{metaKey}, "cached metadata forgotten"
@@ -235,23 +274,23 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 	return repaired, orphans, err
 }
 
-// BlobReferenced reports whether any file row, hosted or mirrored, uses
+// BlobReferenced reports whether any file row, hosted, mirrored or generic, uses
 // key as its blob or metadata blob.
 func (c *Catalog) BlobReferenced(ctx context.Context, key string) (bool, error) {
 	var n int
-	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n)
+	err := c.w.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM generic_files WHERE blob_key = ?1)`, key).Scan(&n)
 	return n == 1, formatError(err)
 }
 
 // DeleteBlobIfUnreferenced calls del (which deletes the blob at key) unless
-// a file row (hosted or mirrored) references key as its file or metadata blob, and reports
+// a file row (hosted, mirrored or generic) references key as its file or metadata blob, and reports
 // whether it did. It holds the catalog's write lock meanwhile, so no row
 // referencing key can be committed between the check and the deletion.
 func (c *Catalog) DeleteBlobIfUnreferenced(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
 	deleted := false
 	err := c.write(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, key).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1) OR EXISTS (SELECT 1 FROM generic_files WHERE blob_key = ?1)`, key).Scan(&n); err != nil {
 			return err
 		}
 		if n == 1 {
@@ -267,7 +306,8 @@ func (c *Catalog) DeleteBlobIfUnreferenced(ctx context.Context, key string, del 
 }
 
 // BlobKeys calls fn once for every blob key the catalog references: hosted
-// files and their extracted metadata, and cached mirror files and theirs.
+// files and their extracted metadata, cached mirror files and theirs, and
+// generic files.
 // It reads one snapshot; an error from fn stops the walk and is returned.
 func (c *Catalog) BlobKeys(ctx context.Context, fn func(key string) error) error {
 	return c.read(ctx, func(tx *sql.Tx) error {
@@ -276,6 +316,7 @@ func (c *Catalog) BlobKeys(ctx context.Context, fn func(key string) error) error
 			UNION SELECT metadata_key FROM files WHERE metadata_key != ''
 			UNION SELECT blob_key FROM mirror_files WHERE blob_key != ''
 			UNION SELECT metadata_key FROM mirror_files WHERE metadata_key != ''
+			UNION SELECT blob_key FROM generic_files
 			ORDER BY 1`)
 		if err != nil {
 			return err

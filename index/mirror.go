@@ -259,8 +259,8 @@ func insertMirrorFile(ctx context.Context, tx *sql.Tx, projectID int64, pos int,
 	return err
 }
 
-// unreferenced returns the keys of keys (empty ones ignored) that no hosted
-// or mirrored file references any more.
+// unreferenced returns the keys of keys (empty ones ignored) that no hosted,
+// mirrored or generic file references any more.
 func unreferenced(ctx context.Context, tx *sql.Tx, keys []string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
@@ -272,7 +272,8 @@ func unreferenced(ctx context.Context, tx *sql.Tx, keys []string) ([]string, err
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT
 			(SELECT COUNT(*) FROM files WHERE blob_key = ?1 OR metadata_key = ?1) +
-			(SELECT COUNT(*) FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1)`, k).Scan(&n)
+			(SELECT COUNT(*) FROM mirror_files WHERE blob_key = ?1 OR metadata_key = ?1) +
+			(SELECT COUNT(*) FROM generic_files WHERE blob_key = ?1)`, k).Scan(&n)
 		if err != nil {
 			return nil, err
 		}

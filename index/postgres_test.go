@@ -95,7 +95,7 @@ func TestPostgresInvariantsAcrossReplicas(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dv, err := reps[i%3].AllocateDevVersion(ctx, "acme-util", "1.0", sha(i), "main", "ci")
+			dv, err := reps[i%3].AllocateDevVersion(ctx, index.DevRequest{Project: "acme-util", Base: "1.0", Commit: sha(i), Branch: "main"}, "ci")
 			nums[i], errs[i] = dv.Number, err
 		}()
 	}

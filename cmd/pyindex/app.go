@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pyindex/pyindex/generic"
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/admin"
 	"github.com/pyindex/pyindex/index/auth"
@@ -196,6 +197,7 @@ type parts struct {
 	auth      *auth.Service
 	read      *simple.Handler
 	mirror    *mirror.Mirror // nil without [mirror] upstream
+	generic   *generic.Service
 	metrics   *serverMetrics
 	retention *admin.Retention
 	syncs     *mirrorsync.Scheduler // nil without a mirror
@@ -290,12 +292,20 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.generic, err = generic.New(generic.Deps{Catalog: cat, Store: store, Upload: writeSide, Auth: p.auth, Log: m.Log,
+		BaseURL: cfg.Index.BaseURL, Registerer: m.Registry}); err != nil {
+		return nil, err
+	}
 	adminDeps := admin.Deps{Catalog: cat, Store: store, Auth: p.auth, Log: m.Log, Registerer: m.Registry}
 	devVersions, err := admin.NewDevVersionsHandler(adminDeps)
 	if err != nil {
 		return nil, err
 	}
 	adminAPI, err := admin.NewAPI(adminDeps)
+	if err != nil {
+		return nil, err
+	}
+	genericAPI, err := admin.NewGenericAPI(adminDeps)
 	if err != nil {
 		return nil, err
 	}
@@ -346,8 +356,10 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	p.read.Register(root)
 	writeSide.Register(root)
 	devVersions.Register(root)
-	adminAPI.Register(root) // /api/v1 admin API
-	p.webhooks.Register(root)
+	adminAPI.Register(root)   // /api/v1 admin API
+	p.webhooks.Register(root) // /api/v1/webhooks
+	p.generic.Register(root)  // /generic/ files
+	genericAPI.Register(root) // /api/v1/generic
 	if p.mirror != nil {
 		p.mirror.Register(root)
 	}
@@ -377,7 +389,7 @@ func (m *Main) serve(p *parts) error {
 	m.webhooks = p.webhooks
 	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
-		routes := p.read.Routes()
+		routes := append(p.read.Routes(), p.generic.Routes()...)
 		if p.mirror != nil {
 			routes = append(routes, p.mirror.Routes()...)
 		}

@@ -142,6 +142,8 @@ func describeRef(r index.BlobRef) string {
 		return fmt.Sprintf("metadata of %s (%s %s)", r.Filename, r.Project, r.Version)
 	case index.BlobMirrorFile:
 		return fmt.Sprintf("mirrored file %s (%s)", r.Filename, r.Project)
+	case index.BlobGeneric:
+		return fmt.Sprintf("generic file %s (%s %s)", r.Filename, r.Project, r.Version)
 	default:
 		return fmt.Sprintf("metadata of mirrored file %s (%s)", r.Filename, r.Project)
 	}

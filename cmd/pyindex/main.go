@@ -128,6 +128,7 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 	root.AddCommand(newPruneCmd(load), newYankCmd(load), newUnyankCmd(load), newDeleteCmd(load)) // admin.go
 	root.AddCommand(newOwnerCmd(load))                                                           // owner.go
 	root.AddCommand(newListCmd(load), newShowCmd(load), newAuditCmd(load))                       // views.go
+	root.AddCommand(newGenericCmd(load))                                                         // generic.go
 	return root
 }
 

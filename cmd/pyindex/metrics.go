@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pyindex/pyindex/generic"
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
@@ -29,6 +30,7 @@ import (
 const (
 	routeHostedFile = simple.RouteFile
 	routeMirrorFile = mirror.RouteFile
+	routeGeneric    = generic.RouteFile
 )
 
 // serverMetrics are the HTTP, upload and download metrics.
@@ -65,7 +67,7 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 		}),
 		downloadFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pyindex", Name: "download_files_total",
-			Help: "Successful GETs of files, by source (hosted, mirror) and kind (dist, metadata: PEP 658 files).",
+			Help: "Successful GETs of files, by source (hosted, mirror, generic) and kind (dist, metadata: PEP 658 files; file: generic files).",
 		}, []string{"source", "kind"}),
 		downloadBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pyindex", Name: "download_bytes_total",
@@ -139,6 +141,8 @@ func (sm *serverMetrics) observe(c echo.Context, start time.Time, code int) {
 	filename := ""
 	if route == routeHostedFile || route == routeMirrorFile {
 		filename = c.Param("filename")
+	} else if route == routeGeneric {
+		filename = c.Param("file")
 	}
 	sm.record(route, c.Request().Method, code, start, filename, c.Response().Size)
 }
@@ -156,10 +160,14 @@ func (sm *serverMetrics) record(route, method string, code int, start time.Time,
 			source = "hosted"
 		case routeMirrorFile:
 			source = "mirror"
+		case routeGeneric:
+			source = "generic"
 		}
 		if source != "" {
 			kind := "dist"
-			if strings.HasSuffix(filename, ".metadata") {
+			if source == "generic" {
+				kind = "file"
+			} else if strings.HasSuffix(filename, ".metadata") {
 				kind = "metadata"
 			}
 			sm.downloadFiles.WithLabelValues(source, kind).Inc()

@@ -380,7 +380,11 @@ func printExportReport(w io.Writer, rep *mirrorsync.ExportReport, asJSON bool, v
 	for _, n := range rep.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	fmt.Fprintf(w, "%s %d projects, %d files (%d blobs, %s", verb, rep.Projects, rep.Files, rep.Blobs, humanBytes(rep.Bytes))
+	fmt.Fprintf(w, "%s %d projects, %d files", verb, rep.Projects, rep.Files)
+	if rep.Generic > 0 {
+		fmt.Fprintf(w, ", %d generic files", rep.Generic)
+	}
+	fmt.Fprintf(w, " (%d blobs, %s", rep.Blobs, humanBytes(rep.Bytes))
 	if verb == "imported" {
 		fmt.Fprintf(w, "; %d already here", rep.Present)
 	}

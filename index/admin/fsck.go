@@ -307,6 +307,8 @@ func repairAction(k index.BlobKind) string {
 		return "metadata forgotten"
 	case index.BlobMirrorFile:
 		return "cached copy forgotten"
+	case index.BlobGeneric:
+		return "generic file row removed"
 	default:
 		return "cached metadata forgotten"
 	}

@@ -30,12 +30,16 @@ type RetentionConfig struct {
 	ReleasedDev bool `toml:"released_dev"`
 	// Projects limits retention to these projects; empty means all.
 	Projects []string `toml:"projects"`
+	// Generic is the [retention.generic] section: rules for generic
+	// packages, run on the same schedule, with a switch of their own.
+	Generic GenericRetentionConfig `toml:"generic"`
 }
 
 // DefaultRetentionConfig returns the defaults: off; when turned on, keep
 // the 10 newest dev builds of each base release, hourly.
 func DefaultRetentionConfig() RetentionConfig {
-	return RetentionConfig{Interval: time.Hour, KeepDev: 10, Projects: []string{}}
+	return RetentionConfig{Interval: time.Hour, KeepDev: 10, Projects: []string{},
+		Generic: GenericRetentionConfig{Names: []string{}}}
 }
 
 // Rules returns the configured prune rules.
@@ -43,18 +47,23 @@ func (c RetentionConfig) Rules() index.PruneRules {
 	return index.PruneRules{Projects: c.Projects, KeepDev: c.KeepDev, DevOlderThan: c.DevOlderThan, ReleasedDev: c.ReleasedDev}
 }
 
-// Validate reports bad settings (only when Enabled: disabled rules are not
-// applied).
+// Validate reports bad settings (only of what is enabled: disabled rules
+// are not applied).
 func (c RetentionConfig) Validate() error {
-	if !c.Enabled {
+	if !c.Enabled && !c.Generic.Enabled {
 		return nil
 	}
 	var errs []error
 	if c.Interval < time.Minute {
 		errs = append(errs, errors.New("retention.interval: must be at least 1m"))
 	}
-	if err := c.Rules().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("retention: %w", err))
+	if c.Enabled {
+		if err := c.Rules().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("retention: %w", err))
+		}
+	}
+	if err := c.Generic.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -68,6 +77,8 @@ type Retention struct {
 	cfg   RetentionConfig
 	log   *slog.Logger
 	freed prometheus.Counter
+	// genericDeleted is the admin API's pyindex_generic_deleted_files_total.
+	genericDeleted *prometheus.CounterVec
 
 	mu     sync.Mutex
 	runner *periodic.Runner // nil until Start
@@ -88,14 +99,18 @@ func NewRetention(cfg RetentionConfig, deps Deps) (*Retention, error) {
 	}
 	freed := storage.Register[prometheus.Counter](deps.Registerer, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "pyindex_retention_bytes_freed_total",
-		Help: "Bytes of storage freed by scheduled retention (pruned dev builds).",
+		Help: "Bytes of storage freed by scheduled retention (pruned dev builds and generic versions).",
 	}))
-	return &Retention{admin: admin, cfg: cfg, log: log, freed: freed}, nil
+	return &Retention{admin: admin, cfg: cfg, log: log, freed: freed, genericDeleted: genericDeletedCounter(deps.Registerer)}, nil
 }
 
-// RunOnce prunes by the rules now, counts the bytes freed and logs the
-// result.
+// RunOnce prunes packages by the rules now, counts the bytes freed and
+// logs the result. It does nothing when package retention is off
+// ([retention] enabled = false).
 func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
+	if !r.cfg.Enabled {
+		return PruneResult{}, nil
+	}
 	res, err := r.admin.Prune(ctx, r.cfg.Rules(), false, index.Actor{Name: RetentionActor})
 	if err != nil {
 		return res, err
@@ -108,18 +123,41 @@ func (r *Retention) RunOnce(ctx context.Context) (PruneResult, error) {
 	return res, nil
 }
 
-// Start runs RunOnce now and then every interval in a goroutine, until
-// Stop. It does nothing unless the configuration enables retention, or when
-// already started.
+// RunGenericOnce prunes generic packages by the [retention.generic] rules
+// now, counts the files deleted and the bytes freed, and logs the result.
+// It does nothing when generic retention is off.
+func (r *Retention) RunGenericOnce(ctx context.Context) (GenericPruneResult, error) {
+	if !r.cfg.Generic.Enabled {
+		return GenericPruneResult{}, nil
+	}
+	res, err := r.admin.PruneGeneric(ctx, r.cfg.Generic.Rules(), false, index.Actor{Name: RetentionActor})
+	if err != nil {
+		return res, err
+	}
+	r.freed.Add(float64(res.Freed))
+	r.genericDeleted.WithLabelValues("prune").Add(float64(len(res.Files)))
+	if len(res.Versions) > 0 {
+		r.log.Info("retention pruned generic versions", "versions", len(res.Versions), "files", len(res.Files),
+			"bytes", res.Bytes, "freed", res.Freed)
+	}
+	return res, nil
+}
+
+// Start runs RunOnce and RunGenericOnce now and then every interval in a
+// goroutine, until Stop. It does nothing unless the configuration enables
+// package or generic retention, or when already started.
 func (r *Retention) Start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.cfg.Enabled || r.runner != nil {
+	if (!r.cfg.Enabled && !r.cfg.Generic.Enabled) || r.runner != nil {
 		return
 	}
 	r.runner = periodic.Start(context.Background(), r.cfg.Interval, func(ctx context.Context) {
 		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			r.log.Error("retention run failed", "err", err)
+		}
+		if _, err := r.RunGenericOnce(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("generic retention run failed", "err", err)
 		}
 	})
 }

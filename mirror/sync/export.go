@@ -35,6 +35,8 @@ type ExportManifest struct {
 	Serial   int64           `json:"serial"` // the exporting catalog's serial: pass it to --since next time
 	Since    int64           `json:"since"`
 	Projects []ExportProject `json:"projects"`
+	// Generic lists the generic files (generic.go).
+	Generic []ExportGeneric `json:"generic,omitempty"`
 }
 
 // ExportProject is one cached project: its page as the upstream gave it,
@@ -71,6 +73,7 @@ type ExportReport struct {
 	Blobs    int      `json:"blobs"`   // written (export) or stored (import)
 	Present  int      `json:"present"` // import: already stored
 	Bytes    int64    `json:"bytes"`
+	Generic  int      `json:"generic"` // generic files exported, or recorded by an import
 	Notes    []string `json:"notes,omitempty"`
 }
 
@@ -192,8 +195,14 @@ func Export(ctx context.Context, cat *index.Catalog, store storage.Store, w io.W
 		rep.Files += len(ep.Files)
 	}
 	rep.Projects = len(man.Projects)
-	// Only the blobs of the projects kept.
+	if man.Generic, err = exportGeneric(ctx, cat, since, addBlob, rep); err != nil {
+		return nil, err
+	}
+	// Only the blobs of the projects and generic files kept.
 	keep := map[string]bool{}
+	for _, g := range man.Generic {
+		keep[storage.Key(g.SHA256)] = true
+	}
 	for _, p := range man.Projects {
 		for _, f := range p.Files {
 			keep[storage.Key(f.SHA256)] = true
@@ -336,6 +345,9 @@ func Import(ctx context.Context, cat *index.Catalog, store storage.Store, r io.R
 			}
 		}
 	}
+	if err := checkGeneric(man.Generic, want); err != nil {
+		return nil, err
+	}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -387,6 +399,9 @@ func Import(ctx context.Context, cat *index.Catalog, store storage.Store, r io.R
 				return rep, err
 			}
 		}
+	}
+	if err := importGeneric(ctx, cat, man.Generic, actor, rep); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
