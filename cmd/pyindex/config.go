@@ -20,6 +20,7 @@ import (
 	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
+	"github.com/pyindex/pyindex/web"
 )
 
 // Config is the whole configuration. It is loaded as DefaultConfig(), then
@@ -50,6 +51,9 @@ type Config struct {
 
 	// Retention prunes dev builds on a schedule (off by default).
 	Retention admin.RetentionConfig `toml:"retention"`
+
+	// Web is the browser interface (package web).
+	Web web.Config `toml:"web"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -134,6 +138,7 @@ func DefaultConfig() Config {
 		Mirror:  MirrorConfig{Config: mirror.DefaultConfig(), Sync: []mirrorsync.Job{}},
 
 		Retention: admin.DefaultRetentionConfig(),
+		Web:       web.DefaultConfig(),
 	}
 }
 
@@ -294,7 +299,7 @@ func (c *Config) Validate() error {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
 	// Each component validates its own section.
-	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
+	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention, c.Web} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
