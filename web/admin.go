@@ -41,18 +41,27 @@ type pruneData struct {
 	Error       string
 }
 
-// pruneForm reads the prune rules of a query or form.
+// formValue is a field of a POST's form, or of a GET's query.
+func formValue(c echo.Context, key string) string {
+	if c.Request().Method == http.MethodPost {
+		return c.Request().PostFormValue(key)
+	}
+	return c.QueryParam(key)
+}
+
+// pruneForm reads the prune rules of a query (the preview) or a form (the
+// prune).
 func pruneForm(c echo.Context) (admin.PruneRequest, bool) {
-	f := admin.PruneRequest{Project: strings.TrimSpace(c.FormValue("project")),
-		DevOlderThan: strings.TrimSpace(c.FormValue("dev_older_than")), ReleasedDev: c.FormValue("released_dev") != ""}
-	if s := strings.TrimSpace(c.FormValue("keep_dev")); s != "" {
+	f := admin.PruneRequest{Project: strings.TrimSpace(formValue(c, "project")),
+		DevOlderThan: strings.TrimSpace(formValue(c, "dev_older_than")), ReleasedDev: formValue(c, "released_dev") != ""}
+	if s := strings.TrimSpace(formValue(c, "keep_dev")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			n = -1 // Rules reports it
 		}
 		f.KeepDev = n
 	}
-	asked := f.Project != "" || f.DevOlderThan != "" || f.ReleasedDev || c.FormValue("keep_dev") != ""
+	asked := f.Project != "" || f.DevOlderThan != "" || f.ReleasedDev || formValue(c, "keep_dev") != ""
 	return f, asked
 }
 
@@ -122,7 +131,7 @@ func (u *UI) prune(c echo.Context, v *visitor) error {
 		}
 		return err
 	}
-	if d.Fingerprint != c.FormValue("fingerprint") {
+	if d.Fingerprint != formValue(c, "fingerprint") {
 		d.Changed = true
 		return u.render(c, http.StatusConflict, "prune", "Prune dev builds", d)
 	}
@@ -195,8 +204,8 @@ func formError(err error) (string, bool) {
 }
 
 func (u *UI) addUser(c echo.Context, v *visitor) error {
-	name := strings.TrimSpace(c.FormValue("name"))
-	_, err := u.cat.AddUser(c.Request().Context(), name, c.FormValue("password"), c.FormValue("admin") != "", v.User())
+	name := strings.TrimSpace(formValue(c, "name"))
+	_, err := u.cat.AddUser(c.Request().Context(), name, formValue(c, "password"), formValue(c, "admin") != "", v.User())
 	if msg, ok := formError(err); ok {
 		if errors.Is(err, index.ErrExists) {
 			msg = fmt.Sprintf("A user named %q exists already", name)
@@ -227,7 +236,7 @@ func (u *UI) removeUser(c echo.Context, v *visitor) error {
 
 func (u *UI) setPassword(c echo.Context, v *visitor) error {
 	name := c.Param("user")
-	err := u.cat.SetPassword(c.Request().Context(), name, c.FormValue("password"), v.User())
+	err := u.cat.SetPassword(c.Request().Context(), name, formValue(c, "password"), v.User())
 	if msg, ok := formError(err); ok {
 		return u.showUsers(c, http.StatusBadRequest, usersData{Error: msg})
 	}
@@ -273,8 +282,8 @@ func (u *UI) showTokens(c echo.Context, status int, d tokensData) error {
 // createToken answers POST /manage/tokens; the page that answers shows the
 // secret, once (it is stored only hashed).
 func (u *UI) createToken(c echo.Context, v *visitor) error {
-	d := tokensData{Projects: c.FormValue("projects"), Form: admin.TokenRequest{User: c.FormValue("user"), Scope: c.FormValue("scope"),
-		Expires: strings.TrimSpace(c.FormValue("expires")), Description: c.FormValue("description")}}
+	d := tokensData{Projects: formValue(c, "projects"), Form: admin.TokenRequest{User: formValue(c, "user"), Scope: formValue(c, "scope"),
+		Expires: strings.TrimSpace(formValue(c, "expires")), Description: formValue(c, "description")}}
 	d.Form.Projects = strings.FieldsFunc(d.Projects, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
 	nt, err := d.Form.NewToken(time.Now())
 	if err == nil {

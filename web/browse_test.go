@@ -87,7 +87,7 @@ func TestProjectPage(t *testing.T) {
 	for _, v := range []string{"1.0", "1.10", "1.2", "2.0rc1", "2.0.dev3", "1.2.post1"} {
 		en.release("acme-core", v, dist.Metadata{Summary: "Core " + v, Description: readme, DescriptionContentType: "text/markdown; charset=UTF-8",
 			RequiresPython: ">=3.9", License: "MIT", Author: "Ada", AuthorEmail: "ada@example.com",
-			ProjectURLs: []string{"Source, https://git.example/acme", "Docs, https://docs.example/acme"},
+			ProjectURLs:  []string{"Source, https://git.example/acme", "Docs, https://docs.example/acme"},
 			RequiresDist: []string{"acme-util>=1.0", "numpy; extra == 'fast'"}}, "alice")
 	}
 	en.release("acme-util", "1.0", dist.Metadata{Summary: "Utilities"}, "alice")

@@ -64,12 +64,12 @@ func (u *UI) login(c echo.Context) error {
 		return u.fail(c, err)
 	}
 	ck, err := c.Cookie(loginCookie)
-	form := c.FormValue(csrfField)
+	form := c.Request().PostFormValue(csrfField)
 	if err != nil || ck.Value == "" || form == "" || subtle.ConstantTimeCompare([]byte(form), []byte(ck.Value)) != 1 {
 		return u.fail(c, echo.NewHTTPError(http.StatusForbidden, "The login form's security token is missing or wrong (are cookies on?): reload the page and try again"))
 	}
-	d := loginData{Next: localPath(c.FormValue("next")), User: c.FormValue("username")}
-	password := c.FormValue("password")
+	d := loginData{Next: localPath(c.Request().PostFormValue("next")), User: c.Request().PostFormValue("username")}
+	password := c.Request().PostFormValue("password")
 	if d.User == "" || password == "" {
 		d.Error = "Enter your user name and password."
 		return u.showLogin(c, http.StatusBadRequest, d)

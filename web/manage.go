@@ -50,7 +50,7 @@ func (u *UI) yank(c echo.Context, v *visitor) error {
 	if err != nil {
 		return err
 	}
-	r, err := u.cat.Yank(c.Request().Context(), name, versionParam(c), c.FormValue("reason"), v.actor(c))
+	r, err := u.cat.Yank(c.Request().Context(), name, versionParam(c), c.Request().PostFormValue("reason"), v.actor(c))
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ type deleteData struct {
 // confirmDelete answers GET /project/NAME/VERSION/delete[?file=F]: what
 // would be deleted, and the button that deletes it. Nothing changes.
 func (u *UI) confirmDelete(c echo.Context, v *visitor) error {
-	m, rv, err := u.release(c, v)
+	m, rv, err := u.release(c, v, "delete"+queryOf(c), false)
 	if m == nil || err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (u *UI) deleteRelease(c echo.Context, v *visitor) error {
 	}
 	ctx := c.Request().Context()
 	version := versionParam(c)
-	if fn := c.FormValue("file"); fn != "" {
+	if fn := c.Request().PostFormValue("file"); fn != "" {
 		if _, err := u.admin.DeleteFile(ctx, name, version, fn, v.actor(c)); err != nil {
 			return err
 		}

@@ -303,7 +303,7 @@ func newURL(label, raw string) urlView {
 // projectParam returns the normalized project name of the path; a name
 // that is not normalized is redirected to its normal form (redirected
 // true), a name that cannot be a project is a 404.
-func (u *UI) projectParam(c echo.Context, rest string) (name string, redirected bool, err error) {
+func (u *UI) projectParam(c echo.Context, rest string, slash bool) (name string, redirected bool, err error) {
 	raw := c.Param("name")
 	if p, err := url.PathUnescape(raw); err == nil {
 		raw = p
@@ -312,7 +312,7 @@ func (u *UI) projectParam(c echo.Context, rest string) (name string, redirected 
 		return "", false, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No project named %q", raw))
 	}
 	name = pep503.Normalize(raw)
-	if name != raw || !strings.HasSuffix(c.Request().URL.Path, "/") {
+	if name != raw || (slash && !strings.HasSuffix(c.Request().URL.Path, "/")) {
 		return name, true, c.Redirect(http.StatusMovedPermanently, u.prefix+"/project/"+name+"/"+rest)
 	}
 	return name, false, nil
@@ -320,7 +320,7 @@ func (u *UI) projectParam(c echo.Context, rest string) (name string, redirected 
 
 // projectPage answers /project/NAME/.
 func (u *UI) projectPage(c echo.Context, v *visitor) error {
-	name, redirected, err := u.projectParam(c, "")
+	name, redirected, err := u.projectParam(c, "", true)
 	if redirected || err != nil {
 		return err
 	}
@@ -405,7 +405,7 @@ func (u *UI) mayManage(ctx context.Context, v *visitor, project string) (bool, e
 
 // releasePage answers /project/NAME/VERSION/.
 func (u *UI) releasePage(c echo.Context, v *visitor) error {
-	m, rv, err := u.release(c, v)
+	m, rv, err := u.release(c, v, "", true)
 	if m == nil || err != nil {
 		return err
 	}
@@ -428,14 +428,13 @@ func (u *UI) releasePage(c echo.Context, v *visitor) error {
 }
 
 // release finds the project and release of the path, checking that the
-// visitor may read it. A nil model with a nil error means the request
-// was redirected.
-func (u *UI) release(c echo.Context, v *visitor) (*projectModel, *releaseView, error) {
-	version := c.Param("version")
-	if p, err := url.PathUnescape(version); err == nil {
-		version = p
-	}
-	name, redirected, err := u.projectParam(c, url.PathEscape(version)+"/")
+// visitor may read it; rest is what follows the version in the path (a
+// redirect to the normalized name keeps it), slash whether the path must
+// end with "/". A nil model with a nil error means the request was
+// redirected.
+func (u *UI) release(c echo.Context, v *visitor, rest string, slash bool) (*projectModel, *releaseView, error) {
+	version := versionParam(c)
+	name, redirected, err := u.projectParam(c, url.PathEscape(version)+"/"+rest, slash)
 	if redirected || err != nil {
 		return nil, nil, err
 	}

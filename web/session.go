@@ -104,7 +104,7 @@ func checkCSRF(c echo.Context, v *visitor) error {
 	if v.session == nil {
 		return echo.NewHTTPError(http.StatusForbidden, "You are not logged in (or your session ended): log in and try again")
 	}
-	got := c.FormValue(csrfField)
+	got := c.Request().PostFormValue(csrfField)
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(v.session.CSRF)) != 1 {
 		return echo.NewHTTPError(http.StatusForbidden, "The form's security token is missing or wrong: reload the page and try again")
 	}
