@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,3 +210,5 @@ func publicEnvAuth() auth.Config { return auth.DefaultConfig() }
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Logf("log: %s", p); return len(p), nil }
+
+func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
