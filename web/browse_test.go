@@ -101,7 +101,7 @@ func TestProjectPage(t *testing.T) {
 	}
 	// The latest is the newest final release: 1.10 (not 2.0rc1, nor a dev build).
 	mustContain(t, "the project page", r.body,
-		`<h1>acme-core <span class="muted">1.10</span>`, "Core 1.10", `<h1 id="acme-core">Acme core</h1>`, "<strong>core</strong>", "<table>",
+		`<h1>acme-core <span class="muted">1.10</span>`, "Core 1.10", `<h1 id="readme-acme-core">Acme core</h1>`, "<strong>core</strong>", "<table>",
 		"&gt;=3.9", "MIT", "Ada", "ada@example.com", `<a href="https://git.example/acme" rel="nofollow noopener">`,
 		`<a href="/project/acme-util/">acme-util&gt;=1.0</a>`, "<li>numpy; extra == &#39;fast&#39;</li>",
 		"pip install --index-url http://example.com/simple/ --trusted-host example.com acme-core",
@@ -201,7 +201,7 @@ func TestHostileMetadata(t *testing.T) {
 	evil := `<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a><iframe src="https://evil.example"></iframe><b onmouseover=alert(4)>b</b><style>body{display:none}</style><form action="https://evil.example"><input name=q></form>`
 	md := dist.Metadata{
 		Summary:                evil,
-		Description:            "# Hi\n\n" + evil + "\n\n[click](javascript:alert(5)) ![i](javascript:alert(6)) <a href=\"data:text/html,<script>alert(7)</script>\">d</a>\n\n<div onclick=\"alert(8)\">raw</div>",
+		Description:            "# Hi\n\n[top](#hi) <a id=\"reason\" name=\"csrf\">clobber</a>\n\n" + evil + "\n\n[click](javascript:alert(5)) ![i](javascript:alert(6)) <a href=\"data:text/html,<script>alert(7)</script>\">d</a>\n\n<div onclick=\"alert(8)\">raw</div>",
 		DescriptionContentType: "text/markdown",
 		Author:                 evil,
 		AuthorEmail:            `"><script>alert(9)</script>`,
@@ -226,7 +226,7 @@ func TestHostileMetadata(t *testing.T) {
 			t.Errorf("%s does not show the summary as text", path)
 		}
 	}
-	mustContain(t, "the hostile page", b.get("/project/evil-pkg/").body, "<h1 id=\"hi\">Hi</h1>", "raw", "javascript:alert(11)</li>")
+	mustContain(t, "the hostile page", b.get("/project/evil-pkg/").body, `<a href="#readme-hi" rel="nofollow">top</a>`, `<a id="readme-reason">clobber</a>`, "<h1 id=\"readme-hi\">Hi</h1>", "raw", "javascript:alert(11)</li>")
 }
 
 // TestSecurityHeaders: every page, error pages and the assets included,

@@ -11,6 +11,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer/html"
+	xhtml "golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // maxDescription bounds the description rendered: core metadata is
@@ -63,6 +65,45 @@ func renderDescription(body, contentType string) description {
 	if err := markdown.Convert([]byte(body), &buf); err != nil {
 		return description{Text: body}
 	}
-	// The sanitizer's output is safe HTML by construction.
-	return description{HTML: template.HTML(sanitizer.SanitizeBytes(buf.Bytes()))}
+	// The sanitizer's output is safe HTML by construction; prefixing its
+	// ids only renames attributes.
+	return description{HTML: template.HTML(prefixIDs(sanitizer.SanitizeBytes(buf.Bytes())))}
+}
+
+// idPrefix starts every id of a description, so that none can take the
+// id of an element of the page itself (a README's <a id="reason"> would
+// otherwise capture the yank form's label or a copy button's target).
+const idPrefix = "readme-"
+
+// prefixIDs renames the ids (and name attributes) of a sanitized fragment
+// with idPrefix, and the in-page links to them. A fragment that does not
+// parse (it always does: it is the sanitizer's output) loses them.
+func prefixIDs(fragment []byte) []byte {
+	body := &xhtml.Node{Type: xhtml.ElementNode, Data: "body", DataAtom: atom.Body}
+	nodes, err := xhtml.ParseFragment(bytes.NewReader(fragment), body)
+	if err != nil {
+		return nil
+	}
+	var walk func(n *xhtml.Node)
+	walk = func(n *xhtml.Node) {
+		for i, a := range n.Attr {
+			switch {
+			case a.Key == "id" || a.Key == "name":
+				n.Attr[i].Val = idPrefix + a.Val
+			case a.Key == "href" && strings.HasPrefix(a.Val, "#") && len(a.Val) > 1:
+				n.Attr[i].Val = "#" + idPrefix + a.Val[1:]
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	var out bytes.Buffer
+	for _, n := range nodes {
+		walk(n)
+		if err := xhtml.Render(&out, n); err != nil {
+			return nil
+		}
+	}
+	return out.Bytes()
 }
