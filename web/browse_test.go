@@ -53,6 +53,25 @@ func TestProjectList(t *testing.T) {
 	}
 	mustContain(t, "the list after an upload", b.get("/projects/").body, "acme-core</a> <span class=\"muted\">1.1</span>")
 
+	// The list follows deletions and new projects, in both orders.
+	if _, err := en.cat.DeleteProjectRows(ctx, "zeta-tools", index.Actor{Name: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	en.release("aaa-new", "0.1", dist.Metadata{Summary: "Brand new"}, "alice")
+	for _, order := range []string{"", "?sort=upload"} {
+		r := b.get("/projects/" + order)
+		mustContain(t, "the list after changes", r.body, "/project/aaa-new/", "/project/acme-core/", "/project/beta-lib/", "/project/requests/", "4 projects")
+		mustNotContain(t, "the list after changes", r.body, "zeta-tools")
+	}
+	r = b.get("/projects/?sort=upload")
+	if i, j := strings.Index(r.body, `/project/aaa-new/`), strings.Index(r.body, `/project/acme-core/`); i > j {
+		t.Errorf("by upload, the newest project is not first:\n%s", r.body)
+	}
+	r = b.get("/projects/")
+	if i, j := strings.Index(r.body, `/project/aaa-new/`), strings.Index(r.body, `/project/acme-core/`); i > j {
+		t.Errorf("by name, aaa-new is not first:\n%s", r.body)
+	}
+
 	if r := b.get("/projects/?page=x"); r.code != http.StatusBadRequest {
 		t.Errorf("page=x: %d", r.code)
 	}

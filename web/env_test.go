@@ -35,13 +35,13 @@ func TestMain(m *testing.M) {
 // env is a web interface over a real catalog and store, behind the
 // server's own guard, credentials middleware and error handler.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	cat *index.Catalog
 	ui  *UI
 	e   *echo.Echo
 }
 
-func newEnv(t *testing.T, authCfg auth.Config, mutate func(*Config)) *env {
+func newEnv(t testing.TB, authCfg auth.Config, mutate func(*Config)) *env {
 	t.Helper()
 	cat := indextest.Catalog(t)
 	store := indextest.Store(t)
@@ -166,7 +166,7 @@ func (b *browser) post(page, target string, form url.Values) reply {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, body string) string {
+func csrfOf(t testing.TB, body string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(body)
 	if m == nil {
@@ -207,8 +207,14 @@ func ago(d time.Duration) time.Time { return time.Now().Add(-d) }
 
 func publicEnvAuth() auth.Config { return auth.DefaultConfig() }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Logf("log: %s", p); return len(p), nil }
 
 func strconvFormat(n int64) string { return strconv.FormatInt(n, 10) }
+
+// newBenchEnv is a public env whose log is discarded.
+func newBenchEnv(b *testing.B) *env {
+	b.Helper()
+	return newEnv(b, auth.DefaultConfig(), nil)
+}

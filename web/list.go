@@ -11,7 +11,6 @@ import (
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/cache"
-	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
 )
 
@@ -32,9 +31,18 @@ type entry struct {
 // hosted and mirrored, sorted both ways. It is never changed once built.
 type snapshot struct {
 	serial   int64
-	byName   []*entry
-	byUpload []*entry // newest upload first; projects with none last, by name
-	names    map[string]*entry
+	hosted   []*entry // the hosted projects, by name
+	byName   []*entry // every project
+	byUpload []*entry // newest upload first (then by name); projects with none last
+}
+
+// find returns the project called name (normalized), or nil.
+func (s *snapshot) find(name string) *entry {
+	i, ok := slices.BinarySearchFunc(s.byName, name, func(e *entry, n string) int { return strings.Compare(e.Name, n) })
+	if !ok {
+		return nil
+	}
+	return s.byName[i]
 }
 
 // listing keeps the project list in memory, refreshed on the catalog's
@@ -68,7 +76,7 @@ func (l *listing) snapshot(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s := l.cur.Load(); s != nil && s.serial == serial {
+	if s := l.cur.Load(); s != nil && s.serial >= serial {
 		return s, nil
 	}
 	l.mu.Lock()
@@ -84,13 +92,17 @@ func (l *listing) snapshot(ctx context.Context) (*snapshot, error) {
 	return s, nil
 }
 
-// refresh builds the next snapshot from old (nil: from scratch).
+// refresh builds the next snapshot from old (nil: from scratch). Only
+// the projects that changed since old are read; they are merged into
+// old's sorted lists, so a refresh after one upload costs a pass over the
+// lists, not a sort. When projects were deleted, the hosted names are read
+// again.
 func (l *listing) refresh(ctx context.Context, old *snapshot) (*snapshot, error) {
 	var since int64
 	if old != nil {
 		since = old.serial
 	}
-	names, changed, serial, err := l.cat.ProjectListings(ctx, since)
+	changed, count, serial, err := l.cat.ProjectListings(ctx, since)
 	if err != nil {
 		return nil, err
 	}
@@ -98,83 +110,135 @@ func (l *listing) refresh(ctx context.Context, old *snapshot) (*snapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	fresh := make(map[string]*entry, len(changed))
-	for _, c := range changed {
-		fresh[c.Name] = hostedEntry(c)
+	fresh := make([]*entry, len(changed)) // by name
+	byName := make(map[string]*entry, len(changed))
+	added := 0
+	for i, c := range changed {
+		fresh[i] = hostedEntry(c)
+		byName[c.Name] = fresh[i]
+		if old == nil || findIn(old.hosted, c.Name) == nil {
+			added++
+		}
 	}
-	s := &snapshot{serial: serial, names: make(map[string]*entry, len(names)+len(mirrored))}
-	s.byName = make([]*entry, 0, len(names)+len(mirrored))
-	for _, n := range names {
-		e := fresh[n.Name]
-		if e == nil && old != nil {
-			if o := old.names[n.Name]; o != nil && !o.Mirrored && o.serial == n.LastSerial {
-				e = o
+	s := &snapshot{serial: serial}
+	if old != nil && count == len(old.hosted)+added {
+		s.hosted = mergeNames(old.hosted, fresh)
+	} else {
+		names, _, err := l.cat.ProjectNames(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.hosted = make([]*entry, 0, len(names))
+		for _, n := range names {
+			e := byName[n.Name]
+			if e == nil && old != nil {
+				if o := findIn(old.hosted, n.Name); o != nil && o.serial == n.LastSerial {
+					e = o
+				}
 			}
+			if e == nil { // changed between the two reads: by name until the next refresh
+				e = &entry{Name: n.Name, Display: n.DisplayName, serial: n.LastSerial}
+				e.text = searchText(e)
+			}
+			s.hosted = append(s.hosted, e)
 		}
-		if e == nil { // changed between the two reads; shown by name until the next refresh
-			e = &entry{Name: n.Name, Display: n.DisplayName, serial: n.LastSerial}
-			e.text = searchText(e)
-		}
-		s.byName = append(s.byName, e)
-		s.names[e.Name] = e
 	}
+	var mirror []*entry // by name, hosted names left out (a hosted name is never mixed with the upstream's)
 	for _, m := range mirrored {
-		if s.names[m.Name] != nil {
-			continue // a hosted name is never mixed with the upstream's
+		if findIn(s.hosted, m.Name) != nil {
+			continue
 		}
 		e := &entry{Name: m.Name, Display: m.Name, Mirrored: true, LastUpload: m.ChangedAt}
 		e.text = searchText(e)
-		s.byName = append(s.byName, e)
-		s.names[e.Name] = e
+		mirror = append(mirror, e)
 	}
-	slices.SortFunc(s.byName, func(a, b *entry) int { return strings.Compare(a.Name, b.Name) })
-	s.byUpload = slices.Clone(s.byName)
-	slices.SortStableFunc(s.byUpload, func(a, b *entry) int { return b.LastUpload.Compare(a.LastUpload) })
+	s.byName = mergeNames(s.hosted, mirror)
+	if old != nil && len(s.hosted) == len(old.hosted)+added {
+		// Old's order without the changed and mirrored entries, merged
+		// with those in their order.
+		kept := make([]*entry, 0, len(old.byUpload))
+		for _, e := range old.byUpload {
+			if !e.Mirrored && byName[e.Name] == nil {
+				kept = append(kept, e)
+			}
+		}
+		moved := append(slices.Clone(fresh), mirror...)
+		slices.SortFunc(moved, uploadOrder)
+		s.byUpload = merge(kept, moved, uploadOrder)
+	} else {
+		s.byUpload = slices.Clone(s.byName)
+		slices.SortFunc(s.byUpload, uploadOrder)
+	}
 	return s, nil
 }
 
-func hostedEntry(p index.ProjectListing) *entry {
-	e := &entry{Name: p.Name, Display: p.DisplayName, LastUpload: p.LastUpload, serial: p.LastSerial}
-	if r := latestListed(p.Releases); r != nil {
-		e.Latest, e.Summary = r.Version, r.Summary
+// uploadOrder is the order of the list by last upload: newest first, then
+// by name.
+func uploadOrder(a, b *entry) int {
+	if c := b.LastUpload.Compare(a.LastUpload); c != 0 {
+		return c
 	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+
+// findIn finds name in entries sorted by name.
+func findIn(entries []*entry, name string) *entry {
+	i, ok := slices.BinarySearchFunc(entries, name, func(e *entry, n string) int { return strings.Compare(e.Name, n) })
+	if !ok {
+		return nil
+	}
+	return entries[i]
+}
+
+// mergeNames merges two lists sorted by name; on a name in both, b's
+// entry wins.
+func mergeNames(a, b []*entry) []*entry {
+	out := make([]*entry, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := strings.Compare(a[i].Name, b[j].Name); {
+		case c < 0:
+			out = append(out, a[i])
+			i++
+		case c > 0:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, b[j])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// merge merges two lists sorted by cmp.
+func merge(a, b []*entry, cmp func(a, b *entry) int) []*entry {
+	out := make([]*entry, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if cmp(b[j], a[i]) < 0 {
+			out = append(out, b[j])
+			j++
+		} else {
+			out = append(out, a[i])
+			i++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+func hostedEntry(p index.ProjectListing) *entry {
+	e := &entry{Name: p.Name, Display: p.DisplayName, LastUpload: p.LastUpload, serial: p.LastSerial, Latest: p.Latest, Summary: p.Summary}
 	e.text = searchText(e)
 	return e
 }
 
 func searchText(e *entry) string {
 	return strings.ToLower(e.Name + " " + e.Display + " " + e.Summary)
-}
-
-// latestListed picks the latest release as latestRelease does.
-func latestListed(rels []index.ListedRelease) *index.ListedRelease {
-	var best *index.ListedRelease
-	var bestV pep440.Version
-	bestRank := -1
-	for i := range rels {
-		v, err := pep440.Parse(rels[i].Version)
-		if err != nil {
-			continue
-		}
-		rank := releaseRank(v, rels[i].Yanked)
-		if rank > bestRank || (rank == bestRank && pep440.Compare(v, bestV) > 0) {
-			best, bestV, bestRank = &rels[i], v, rank
-		}
-	}
-	return best
-}
-
-// releaseRank orders the kinds of release for "latest": a final release
-// (not a pre-release or dev build) that is not yanked, then any release
-// that is not yanked, then a yanked one (as PyPI picks).
-func releaseRank(v pep440.Version, yanked bool) int {
-	switch {
-	case !yanked && !v.IsPrerelease():
-		return 2
-	case !yanked:
-		return 1
-	}
-	return 0
 }
 
 // search returns the entries matching q (every word in a name or the

@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -112,6 +114,9 @@ type projectModel struct {
 
 	Latest   *releaseView
 	Releases []*releaseView // newest first
+	// History is the release history rendered once: it is the same for
+	// every visitor, and 2,000 releases are too many to render a request.
+	History template.HTML
 	Meta     *metaView      // the latest release's metadata
 
 	// The mirrored page: its files, and when it was last refreshed.
@@ -132,7 +137,6 @@ type releaseView struct {
 	Reason  string
 	Created time.Time
 	Files   []fileView
-	Meta    *metaView
 
 	parsed pep440.Version
 }
@@ -220,7 +224,7 @@ func (u *UI) model(ctx context.Context, name string) (*projectModel, error) {
 }
 
 func (u *UI) hostedModel(ctx context.Context, name string) (*projectModel, error) {
-	p, rels, err := u.cat.ProjectDetail(ctx, name)
+	p, rels, err := u.cat.ProjectReleases(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -242,22 +246,29 @@ func (u *UI) hostedModel(ctx context.Context, name string) (*projectModel, error
 			}
 			rv.Files = append(rv.Files, fv)
 		}
-		md := r.Metadata
-		rv.Meta = &metaView{Metadata: md}
 		m.Releases = append(m.Releases, rv)
 		m.byVersion[r.Canonical] = rv
 		// Newest first: a later candidate replaces the pick only with a
 		// better rank, so ties keep the newest.
-		if rk := releaseRank(pv, r.Yanked); rk > rank {
+		if rk := index.LatestRank(pv, r.Yanked); rk > rank {
 			m.Latest, rank = rv, rk
 		}
 	}
-	for _, rv := range m.Releases {
-		rv.Meta = newMetaView(rv.Meta.Metadata, rv == m.Latest)
-	}
 	if m.Latest != nil {
-		m.Meta = m.Latest.Meta
+		md, err := u.cat.ReleaseMetadata(ctx, name, m.Latest.Version)
+		if err != nil && !errors.Is(err, index.ErrNotFound) {
+			return nil, err
+		}
+		m.Meta = newMetaView(md, true)
 	}
+	var buf bytes.Buffer
+	if err := u.pages["project"].ExecuteTemplate(&buf, "history", struct {
+		Prefix, Name string
+		Releases     []*releaseView
+	}{u.prefix, m.Name, m.Releases}); err != nil {
+		return nil, err
+	}
+	m.History = template.HTML(buf.String()) // html/template's output
 	return m, nil
 }
 
@@ -345,7 +356,8 @@ func (u *UI) projectPage(c echo.Context, v *visitor) error {
 // projectData is what project.html and release.html show.
 type projectData struct {
 	*projectModel
-	Release *releaseView // on a release page
+	Release     *releaseView // on a release page
+	ReleaseMeta *metaView    // its metadata
 	Base    string       // the server's URL, for the install commands
 	Host    string       // set for a plain-http Base: pip's --trusted-host
 	Manage  bool         // the visitor may yank and delete here
@@ -377,12 +389,9 @@ func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectD
 		return nil, err
 	}
 	d.Known = map[string]bool{}
-	for _, rv := range []*releaseView{m.Latest} {
-		if rv == nil {
-			continue
-		}
-		for _, r := range rv.Meta.Requires {
-			if r.Project != "" && snap.names[r.Project] != nil && u.auth.Visible(v.result, r.Project) {
+	if m.Meta != nil {
+		for _, r := range m.Meta.Requires {
+			if r.Project != "" && snap.find(r.Project) != nil && u.auth.Visible(v.result, r.Project) {
 				d.Known[r.Project] = true
 			}
 		}
@@ -414,13 +423,16 @@ func (u *UI) releasePage(c echo.Context, v *visitor) error {
 		return err
 	}
 	d.Release = rv
+	if d.ReleaseMeta, err = u.releaseMeta(c.Request().Context(), m, rv); err != nil {
+		return err
+	}
 	d.Known = map[string]bool{}
 	snap, err := u.list.snapshot(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	for _, r := range rv.Meta.Requires {
-		if r.Project != "" && snap.names[r.Project] != nil && u.auth.Visible(v.result, r.Project) {
+	for _, r := range d.ReleaseMeta.Requires {
+		if r.Project != "" && snap.find(r.Project) != nil && u.auth.Visible(v.result, r.Project) {
 			d.Known[r.Project] = true
 		}
 	}
@@ -469,3 +481,26 @@ func findRelease(m *projectModel, version string) (string, *releaseView, error) 
 }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// metaKey identifies a release's metadata at its project's serial.
+type metaKey struct {
+	project string
+	serial  int64
+	version string
+}
+
+// releaseMeta returns the metadata of one release of m, read once per
+// project serial.
+func (u *UI) releaseMeta(ctx context.Context, m *projectModel, rv *releaseView) (*metaView, error) {
+	key := metaKey{m.Name, m.Serial, rv.Version}
+	if mv, ok := u.metas.Get(key); ok {
+		return mv, nil
+	}
+	md, err := u.cat.ReleaseMetadata(ctx, m.Name, rv.Version)
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return nil, err
+	}
+	mv := newMetaView(md, false)
+	u.metas.Put(key, mv)
+	return mv, nil
+}

@@ -100,6 +100,7 @@ type UI struct {
 	pages    map[string]*template.Template
 	list     *listing
 	projects *cache.Map[modelKey, *projectModel]
+	metas    *cache.Map[metaKey, *metaView]
 }
 
 // New returns the web interface over deps.
@@ -112,7 +113,7 @@ func New(cfg Config, deps Deps) (*UI, error) {
 	}
 	u := &UI{cfg: cfg, cat: deps.Catalog, auth: deps.Auth, admin: deps.Admin, links: deps.Links, log: deps.Log,
 		base: strings.TrimSuffix(deps.BaseURL, "/"), trust: deps.TrustProxyHeaders,
-		projects: cache.New[modelKey, *projectModel](1024)}
+		projects: cache.New[modelKey, *projectModel](1024), metas: cache.New[metaKey, *metaView](4096)}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

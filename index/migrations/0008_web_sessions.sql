@@ -17,3 +17,7 @@ CREATE TABLE web_sessions (
 );
 CREATE INDEX web_sessions_user ON web_sessions (user_id);
 CREATE INDEX web_sessions_expires ON web_sessions (expires_at);
+
+-- The web interface's project list refreshes from the projects whose last
+-- serial moved since it last looked (Catalog.ProjectListings).
+CREATE INDEX projects_last_serial ON projects (last_serial);
