@@ -181,7 +181,6 @@ func uploadOrder(a, b *entry) int {
 	return strings.Compare(a.Name, b.Name)
 }
 
-
 // findIn finds name in entries sorted by name.
 func findIn(entries []*entry, name string) *entry {
 	i, ok := slices.BinarySearchFunc(entries, name, func(e *entry, n string) int { return strings.Compare(e.Name, n) })

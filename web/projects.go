@@ -117,7 +117,7 @@ type projectModel struct {
 	// History is the release history rendered once: it is the same for
 	// every visitor, and 2,000 releases are too many to render a request.
 	History template.HTML
-	Meta     *metaView      // the latest release's metadata
+	Meta    *metaView // the latest release's metadata
 
 	// The mirrored page: its files, and when it was last refreshed.
 	MirrorFiles []mirrorFileView
@@ -358,11 +358,11 @@ type projectData struct {
 	*projectModel
 	Release     *releaseView // on a release page
 	ReleaseMeta *metaView    // its metadata
-	Base    string       // the server's URL, for the install commands
-	Host    string       // set for a plain-http Base: pip's --trusted-host
-	Manage  bool         // the visitor may yank and delete here
-	Owners  []string
-	Known   map[string]bool // the projects this index has, of the requirements shown
+	Base        string       // the server's URL, for the install commands
+	Host        string       // set for a plain-http Base: pip's --trusted-host
+	Manage      bool         // the visitor may yank and delete here
+	Owners      []string
+	Known       map[string]bool // the projects this index has, of the requirements shown
 }
 
 func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectData, error) {
