@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
@@ -203,7 +202,6 @@ func mustNotContain(t *testing.T, what, body string, nots ...string) {
 	}
 }
 
-func ago(d time.Duration) time.Time { return time.Now().Add(-d) }
 
 func publicEnvAuth() auth.Config { return auth.DefaultConfig() }
 

@@ -342,3 +342,25 @@ func page(t *testing.T, url string) string {
 	_, body := get(t, url, "", "")
 	return body
 }
+
+// TestWebSwitch: the home page links to the project list, and
+// [web] enabled = false leaves no web interface (the home page and the
+// APIs stay).
+func TestWebSwitch(t *testing.T) {
+	on := startServer(t, nil)
+	if code, body := get(t, on.URL()+"/", "", ""); code != 200 || !strings.Contains(body, `href="`+on.URL()+`/projects/"`) {
+		t.Errorf("home page: %d\n%s", code, body)
+	}
+	if code, body := get(t, on.URL()+"/projects/", "", ""); code != 200 || !strings.Contains(body, `<label for="q">Search</label>`) {
+		t.Errorf("/projects/: %d", code)
+	}
+	off := startServer(t, func(c *pyindex.Config) { c.Web.Enabled = false })
+	for _, path := range []string{"/projects/", "/project/x/", "/login", "/manage/users"} {
+		if code, _ := get(t, off.URL()+path, "", ""); code != 404 && code != 405 {
+			t.Errorf("with the web interface off, %s: %d", path, code)
+		}
+	}
+	if _, body := get(t, off.URL()+"/", "", ""); strings.Contains(body, "/projects/") || !strings.Contains(body, "/simple/") {
+		t.Errorf("home page with the web interface off:\n%s", body)
+	}
+}
