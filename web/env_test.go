@@ -202,7 +202,6 @@ func mustNotContain(t *testing.T, what, body string, nots ...string) {
 	}
 }
 
-
 func publicEnvAuth() auth.Config { return auth.DefaultConfig() }
 
 type testWriter struct{ t testing.TB }
