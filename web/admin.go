@@ -31,6 +31,35 @@ func (u *UI) adminOnly(h handler) handler {
 	}
 }
 
+// ownerOrAdmin lets through logged-in admins, and owners for a project
+// they own named by the "project" field (the prune rules, the audit
+// filter): an owner prunes and reads the log of their own projects only.
+func (u *UI) ownerOrAdmin(h handler) handler {
+	return func(c echo.Context, v *visitor) error {
+		if v.session == nil {
+			return index.Errorf(index.ErrUnauthenticated, "log in")
+		}
+		if v.Admin() {
+			return h(c, v)
+		}
+		project := strings.TrimSpace(formValue(c, "project"))
+		if project == "" {
+			return index.Errorf(index.ErrForbidden, "Only admins may do this for every project: name a project you own")
+		}
+		if !pep503.Valid(project) {
+			return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No project named %q", project))
+		}
+		ok, err := u.mayManage(c.Request().Context(), v, pep503.Normalize(project))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return index.Errorf(index.ErrForbidden, "%s may not do this for project '%s': only its owners and admins may", v.User(), pep503.Normalize(project))
+		}
+		return h(c, v)
+	}
+}
+
 // pruneData is what prune.html shows.
 type pruneData struct {
 	Form        admin.PruneRequest
@@ -61,7 +90,7 @@ func pruneForm(c echo.Context) (admin.PruneRequest, bool) {
 		}
 		f.KeepDev = n
 	}
-	asked := f.Project != "" || f.DevOlderThan != "" || f.ReleasedDev || formValue(c, "keep_dev") != ""
+	asked := f.DevOlderThan != "" || f.ReleasedDev || formValue(c, "keep_dev") != ""
 	return f, asked
 }
 

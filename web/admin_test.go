@@ -241,3 +241,45 @@ func TestTokensPage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconvFormat(n) }
+
+// TestOwnerPruneAndAudit: an owner prunes and reads the audit log of their
+// own projects, and of no other (nor of every project).
+func TestOwnerPruneAndAudit(t *testing.T) {
+	en := manageEnv(t)
+	for _, v := range []string{"2.0.dev1", "2.0.dev2"} {
+		en.release("alpha", v, dist.Metadata{}, "alice")
+		en.release("bravo", v, dist.Metadata{}, "bob")
+	}
+	alice := en.browser()
+	alice.login("alice", "alice-password")
+	mustContain(t, "alice's project page", alice.get("/project/alpha/").body, `href="/manage/prune?project=alpha"`, `href="/manage/audit?project=alpha"`)
+	mustNotContain(t, "bob's project page for alice", alice.get("/project/bravo/").body, `/manage/prune`)
+	mustContain(t, "alice's prune form", alice.get("/manage/prune?project=alpha").body, `value="alpha" required`)
+	for _, path := range []string{"/manage/prune?keep_dev=1", "/manage/prune?project=bravo&keep_dev=1", "/manage/audit", "/manage/audit?project=bravo"} {
+		if r := alice.get(path); r.code != http.StatusForbidden {
+			t.Errorf("alice GET %s: %d", path, r.code)
+		}
+	}
+	token := csrfOf(t, alice.get("/projects/").body)
+	if r := alice.do(http.MethodPost, "/manage/prune", url.Values{"csrf": {token}, "keep_dev": {"1"}}); r.code != http.StatusForbidden {
+		t.Errorf("alice prunes every project: %d", r.code)
+	}
+	if r := alice.do(http.MethodPost, "/manage/prune", url.Values{"csrf": {token}, "keep_dev": {"1"}, "project": {"Bravo"}}); r.code != http.StatusForbidden {
+		t.Errorf("alice prunes bravo: %d", r.code)
+	}
+	if _, err := en.cat.File(context.Background(), "bravo-2.0.dev1-py3-none-any.whl"); err != nil {
+		t.Fatal("a refused prune deleted bob's file")
+	}
+	page := alice.get("/manage/prune?project=alpha&keep_dev=1")
+	mustContain(t, "alice's preview", page.body, "alpha-2.0.dev1-py3-none-any.whl")
+	mustNotContain(t, "alice's preview", page.body, "bravo-")
+	if r := alice.do(http.MethodPost, "/manage/prune", hiddenFields(t, page.body, "/manage/prune")); r.code != http.StatusOK || !strings.Contains(r.body, "Deleted 1 release") {
+		t.Fatalf("alice's prune: %d %s", r.code, r.body)
+	}
+	if _, err := en.cat.File(context.Background(), "bravo-2.0.dev1-py3-none-any.whl"); err != nil {
+		t.Fatal("alice's prune deleted bob's file")
+	}
+	r := alice.get("/manage/audit?project=alpha")
+	mustContain(t, "alice's audit log", r.body, "prune", "alice")
+	mustNotContain(t, "alice's audit log", r.body, `href="/project/bravo/"`)
+}

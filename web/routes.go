@@ -33,9 +33,9 @@ func (u *UI) Register(g *echo.Group) {
 	g.POST("/login", u.login)
 	g.POST("/logout", u.action(u.logout))
 
-	g.GET("/manage/prune", u.page(false, u.adminOnly(u.prunePage)))
-	g.POST("/manage/prune", u.action(u.adminOnly(u.prune)))
-	g.GET("/manage/audit", u.page(false, u.adminOnly(u.auditPage)))
+	g.GET("/manage/prune", u.page(false, u.ownerOrAdmin(u.prunePage)))
+	g.POST("/manage/prune", u.action(u.ownerOrAdmin(u.prune)))
+	g.GET("/manage/audit", u.page(false, u.ownerOrAdmin(u.auditPage)))
 	g.GET("/manage/users", u.page(false, u.adminOnly(u.usersPage)))
 	g.POST("/manage/users", u.action(u.adminOnly(u.addUser)))
 	g.POST("/manage/users/:user/remove", u.action(u.adminOnly(u.removeUser)))
