@@ -32,6 +32,7 @@ import (
 	"github.com/pyindex/pyindex/storage/fs"
 	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
+	"github.com/pyindex/pyindex/web"
 )
 
 // Main is the server program: it builds every component from the
@@ -362,6 +363,18 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 	genericAPI.Register(root) // /api/v1/generic
 	if p.mirror != nil {
 		p.mirror.Register(root)
+	}
+	if cfg.Web.Enabled { // the browser interface: /projects/, /project/..., /login, /manage/...
+		adminSvc, err := admin.New(adminDeps)
+		if err != nil {
+			return nil, err
+		}
+		ui, err := web.New(cfg.Web, web.Deps{Catalog: cat, Auth: p.auth, Admin: adminSvc, Links: p.read, Log: m.Log,
+			BaseURL: cfg.Index.BaseURL, TrustProxyHeaders: cfg.Server.TrustProxyHeaders})
+		if err != nil {
+			return nil, err
+		}
+		ui.Register(root)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	m.registerOps(e) // /readyz, /metrics, the home page, /api/v1/version

@@ -23,6 +23,7 @@ import (
 	mirrorsync "github.com/pyindex/pyindex/mirror/sync"
 	"github.com/pyindex/pyindex/storage/s3"
 	"github.com/pyindex/pyindex/upload"
+	"github.com/pyindex/pyindex/web"
 )
 
 // Config is the whole configuration. It is loaded as DefaultConfig(), then
@@ -61,6 +62,8 @@ type Config struct {
 	// Webhooks are the [[webhooks]] entries: receivers told of every
 	// upload, yank, unyank and delete (none by default).
 	Webhooks []webhook.Hook `toml:"webhooks"`
+	// Web is the browser interface (package web).
+	Web web.Config `toml:"web"`
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -147,6 +150,7 @@ func DefaultConfig() Config {
 
 		Retention: admin.DefaultRetentionConfig(),
 		Webhooks:  []webhook.Hook{},
+		Web:       web.DefaultConfig(),
 	}
 }
 
@@ -394,7 +398,7 @@ func (c *Config) Validate() error {
 	}
 	// Each component validates its own section.
 	for _, v := range []interface{ Validate() error }{c.Catalog, c.Auth, c.Index, c.Upload, c.Mirror, c.Retention,
-		webhook.Config{Hooks: c.Webhooks}} {
+		c.Web, webhook.Config{Hooks: c.Webhooks}} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

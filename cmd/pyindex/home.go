@@ -43,6 +43,9 @@ type homeData struct {
 	Base string
 	// Host is set when Base is plain http, for pip's trusted-host.
 	Host string
+	// Web is set when the web interface is on: the page links to its
+	// project list.
+	Web bool
 	// Listed is false when the visitor may not read the index (private
 	// mode without a credential): the page then shows only the snippets.
 	Listed bool
@@ -53,7 +56,7 @@ type homeData struct {
 // home renders the home page: what the index holds, copy-paste client
 // configuration with this server's URL, and the version.
 func (m *Main) home(c echo.Context) error {
-	d := homeData{Version: Version(), Base: strings.TrimSuffix(m.Config.Index.BaseURL, "/")}
+	d := homeData{Version: Version(), Base: strings.TrimSuffix(m.Config.Index.BaseURL, "/"), Web: m.Config.Web.Enabled}
 	if d.Base == "" {
 		d.Base = c.Scheme() + "://" + c.Request().Host
 	}
