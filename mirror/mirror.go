@@ -70,6 +70,7 @@ type Mirror struct {
 	warmProjects *cache.Map[string, *projectEntry]     // warm.go
 	warmFiles    *cache.Map[fileKey, index.MirrorFile] // warm.go
 	neg          *cache.Map[string, time.Time]         // upstream 404s, remembered until then
+	health       health                                // whether the upstream is failing (health.go)
 
 	reads atomic.Int64 // catalog reads by the page and file paths (tests)
 }
@@ -132,7 +133,8 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 		}
 		m.prefix = strings.TrimSuffix(u.Path, "/")
 	}
-	c, err := newClient(cfg, deps.HTTPClient, m.m)
+	m.health.now = m.now
+	c, err := newClient(cfg, deps.HTTPClient, m.m, &m.health)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +173,17 @@ func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
 		pg, _ := m.page(e.p, true)
 		return pg, nil
 	}
+	if m.cachedOnly(name) {
+		// The upstream is failing (health.go): list only what can be
+		// served. Read the catalog itself, as for a stale page: which
+		// files are cached changes without a new serial.
+		p, err := m.readPage(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		pg, _ := m.page(p, true)
+		return pg, nil
+	}
 	return m.pageOf(e), nil
 }
 
@@ -184,8 +197,8 @@ func (m *Mirror) WarmPage(name string) (*index.Page, bool) {
 		return nil, false
 	}
 	e := m.warmProject(name, tok)
-	if e == nil || !m.fresh(&e.state) {
-		return nil, false
+	if e == nil || !m.fresh(&e.state) || m.UpstreamDown() {
+		return nil, false // (while the upstream fails, Page lists only cached files)
 	}
 	m.m.lookup(kindPage, resultHit)
 	return m.pageOf(e), true
@@ -406,9 +419,10 @@ const serialBits = 20
 // the cooldown will show another file (zero: never, the page stays as it
 // is while p does).
 //
-// Offline, or when the upstream has just failed (stale), files that were
-// never cached are left out: they cannot be served, and listing them would
-// make pip pick one and fail where an older cached version would install.
+// Offline, or when the upstream has just failed (stale) or is known to be
+// failing (health.go), files that were never cached are left out: they
+// cannot be served, and listing them would make pip pick one and fail
+// where an older cached version would install.
 func (m *Mirror) page(p *index.MirrorProject, stale bool) (*index.Page, time.Time) {
 	out := &index.Page{Name: p.Name, Serial: p.Serial, Files: make([]index.PageFile, 0, len(p.Files))}
 	cutoff, cool := m.cutoff(p.Name)
