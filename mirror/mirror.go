@@ -488,6 +488,9 @@ func (m *Mirror) pageFile(project string, f *index.MirrorFile) index.PageFile {
 	if pf.CoreMetadata == "" {
 		pf.CoreMetadata = f.MetadataSHA256 // extracted from the cached wheel
 	}
+	if f.Size <= 0 && f.BlobKey == "" {
+		pf.Size = -1 // the upstream gave none (HTML pages): never claim 0
+	}
 	return pf
 }
 

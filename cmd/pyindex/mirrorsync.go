@@ -243,7 +243,7 @@ func printSyncReport(w io.Writer, rep *mirrorsync.Report, asJSON, dry bool) erro
 	}
 	if dry {
 		fmt.Fprintf(w, "dry run: %d projects, %d files: %d to fetch (%s), %d already here; %d failures in %s\n",
-			len(rep.Projects), len(rep.Files), rep.Missing, humanBytes(rep.MissingBytes), rep.Present,
+			len(rep.Projects), len(rep.Files), rep.Missing, missingSize(rep), rep.Present,
 			len(rep.Failures), rep.Duration.Round(time.Millisecond))
 		return nil
 	}
@@ -251,6 +251,27 @@ func printSyncReport(w io.Writer, rep *mirrorsync.Report, asJSON, dry bool) erro
 		len(rep.Projects), len(rep.Files), rep.Fetched, humanBytes(rep.Bytes), rep.Present, rep.Failed,
 		len(rep.Failures), rep.Duration.Round(time.Millisecond))
 	return nil
+}
+
+// missingSize says how much a dry run would fetch, never claiming a size
+// the upstream did not give: "12 MiB", "12 MiB and 3 files of unknown
+// size", "7 files of unknown size".
+func missingSize(rep *mirrorsync.Report) string {
+	switch n := rep.MissingUnknown; {
+	case n == 0:
+		return humanBytes(rep.MissingBytes)
+	case n == rep.Missing:
+		return plural(n, "file") + " of unknown size"
+	default:
+		return humanBytes(rep.MissingBytes) + " and " + plural(n, "file") + " of unknown size"
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func newMirrorExportCmd(load loader) *cobra.Command {
