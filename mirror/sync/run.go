@@ -161,9 +161,9 @@ type Report struct {
 	Missing        int           `json:"missing,omitempty"`
 	MissingBytes   int64         `json:"missing_bytes,omitempty"`
 	MissingUnknown int           `json:"missing_unknown_size,omitempty"`
-	Failures     []Failure     `json:"failures"`
-	Notes        []string      `json:"notes,omitempty"` // skipped requirements and the like
-	Duration     time.Duration `json:"duration_ns"`
+	Failures       []Failure     `json:"failures"`
+	Notes          []string      `json:"notes,omitempty"` // skipped requirements and the like
+	Duration       time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether the sync had no failure.
