@@ -433,3 +433,49 @@ func nonNilStrings(s []string) []string {
 	}
 	return s
 }
+
+// IndexName is one project of the root index (/simple/): hosted, or
+// mirrored.
+type IndexName struct {
+	ProjectName
+	// Mirrored is set for an upstream project whose page the mirror has
+	// cached (no hosted project has its name); its DisplayName is its
+	// normalized name and its LastSerial the cached page's serial.
+	Mirrored bool
+}
+
+// IndexNames returns the projects of the root index sorted by normalized
+// name, and the global serial of the same snapshot: every hosted project
+// and, when mirrored is set, every cached upstream project that no hosted
+// project hides (a hosted name always wins, merged or not).
+func (c *Catalog) IndexNames(ctx context.Context, mirrored bool) ([]IndexName, int64, error) {
+	var out []IndexName
+	var serial int64
+	query := `SELECT name, display_name, last_serial, 0 FROM projects`
+	if mirrored {
+		query += ` UNION ALL SELECT m.name, m.name, m.serial, 1 FROM mirror_projects m
+			WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.name = m.name)`
+	}
+	query += ` ORDER BY 1`
+	err := c.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&serial); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n IndexName
+			var m int
+			if err := rows.Scan(&n.Name, &n.DisplayName, &n.LastSerial, &m); err != nil {
+				return err
+			}
+			n.Mirrored = m == 1
+			out = append(out, n)
+		}
+		return rows.Err()
+	})
+	return out, serial, err
+}

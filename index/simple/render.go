@@ -24,6 +24,10 @@ type RootEntry struct {
 	Name       string // normalized (used in the href)
 	Display    string // shown as the link text
 	LastSerial int64
+	// Mirrored marks a project served from the mirror's cache: HTML gives
+	// its link data-mirrored="true", JSON "_mirrored": true (a private key,
+	// PEP 691).
+	Mirrored bool
 }
 
 // renderProjectHTML writes a PEP 503 page in PyPI's shape.
@@ -178,6 +182,9 @@ func renderRootHTML(prefix string, entries []RootEntry, serial int64) []byte {
 	for _, e := range entries {
 		b.WriteString(`    <a href="`)
 		b.WriteString(html.EscapeString(prefix + "/simple/" + url.PathEscape(e.Name) + "/"))
+		if e.Mirrored {
+			b.WriteString(`" data-mirrored="true`)
+		}
 		b.WriteString(`">`)
 		b.WriteString(html.EscapeString(e.Display))
 		b.WriteString("</a>\n")
@@ -191,6 +198,7 @@ func renderRootHTML(prefix string, entries []RootEntry, serial int64) []byte {
 type jsonRootProject struct {
 	Name       string `json:"name"`
 	LastSerial int64  `json:"_last-serial"`
+	Mirrored   bool   `json:"_mirrored,omitempty"`
 }
 
 type jsonRoot struct {
@@ -201,7 +209,7 @@ type jsonRoot struct {
 func renderRootJSON(entries []RootEntry, serial int64) []byte {
 	out := jsonRoot{Meta: jsonMeta{APIVersion: APIVersion, LastSerial: serial}, Projects: make([]jsonRootProject, len(entries))}
 	for i, e := range entries {
-		out.Projects[i] = jsonRootProject{Name: e.Display, LastSerial: e.LastSerial}
+		out.Projects[i] = jsonRootProject{Name: e.Display, LastSerial: e.LastSerial, Mirrored: e.Mirrored}
 	}
 	b, _ := json.Marshal(out)
 	return append(b, '\n')
