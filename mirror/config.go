@@ -45,7 +45,22 @@ type Config struct {
 	FileTimeout time.Duration `toml:"file_timeout"`
 	// UserAgent is sent to the upstream; empty means "pyindex-mirror/1".
 	UserAgent string `toml:"user_agent"`
+	// UpstreamChanged says what a mirror does when the catalog's cached
+	// pages come from another upstream than Upstream (the catalog records
+	// it): "refuse" to start (the default: pages of two indexes never
+	// mix), "keep" them (each is refreshed from the new upstream when next
+	// asked for, keeping the cached files it still lists), or "drop" them
+	// (and the files only they used) and start afresh. Keep and drop act
+	// once: the new upstream is then the recorded one.
+	UpstreamChanged string `toml:"upstream_changed"`
 }
+
+// The values of Config.UpstreamChanged.
+const (
+	UpstreamChangedRefuse = "refuse"
+	UpstreamChangedKeep   = "keep"
+	UpstreamChangedDrop   = "drop"
+)
 
 // DefaultConfig returns the defaults: PyPI, a 10 minute TTL, no cooldown.
 func DefaultConfig() Config {
@@ -57,6 +72,8 @@ func DefaultConfig() Config {
 		MinAgeExempt:  []string{},
 		Timeout:       30 * time.Second,
 		FileTimeout:   30 * time.Minute,
+
+		UpstreamChanged: UpstreamChangedRefuse,
 	}
 }
 
@@ -96,6 +113,11 @@ func (c Config) Validate() error {
 	}
 	if c.FileTimeout <= 0 {
 		bad("file_timeout", "must be positive")
+	}
+	switch c.UpstreamChanged {
+	case UpstreamChangedRefuse, UpstreamChangedKeep, UpstreamChangedDrop, "":
+	default:
+		bad("upstream_changed", "%q is not refuse, keep or drop", c.UpstreamChanged)
 	}
 	if (c.Username == "") != (c.Password == "") {
 		bad("username", "username and password go together")

@@ -57,6 +57,7 @@ type Mirror struct {
 	client *client
 	m      *metrics
 	prefix string // path of the server's base URL, without trailing slash
+	origin string // the upstream as the catalog records it (origin.go)
 	now    func() time.Time
 	auth   *auth.Service
 	merge  map[string]bool
@@ -139,6 +140,7 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 		return nil, err
 	}
 	m.client = c
+	m.origin = origin(c)
 	return m, nil
 }
 
@@ -320,9 +322,13 @@ func (m *Mirror) fetchPage(ctx context.Context, name string) error {
 		return m.cat.TouchMirrorProject(ctx, name, now, "", "")
 	}
 	p := &index.MirrorProject{Name: name, UpstreamSerial: res.serial, ETag: res.etag, LastModified: res.lastModified,
-		PageURL: res.finalURL, Versions: res.page.versions, FetchedAt: now, Files: res.page.files}
+		PageURL: res.finalURL, Versions: res.page.versions, FetchedAt: now, Files: res.page.files, Upstream: m.origin}
 	_, orphans, err := m.cat.PutMirrorPage(ctx, p)
 	if err != nil {
+		if ce := changedElsewhere(err); ce != err {
+			m.log.Error("the catalog's mirror now belongs to another upstream; not caching this page", "project", name, "err", err)
+			return ce
+		}
 		return err
 	}
 	m.clearNegative(name)

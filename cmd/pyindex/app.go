@@ -247,6 +247,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Pages of another upstream than the cached ones' never mix in.
+		if note, err := p.mirror.CheckUpstream(ctx, "serve"); err != nil {
+			return nil, err
+		} else if note != "" {
+			m.Log.Warn(note)
+		}
 		upstream = p.mirror
 		p.syncs, err = mirrorsync.New(mirrorsync.Config{Jobs: cfg.Mirror.Sync},
 			mirrorsync.Deps{Mirror: p.mirror, Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry})

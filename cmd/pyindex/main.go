@@ -102,6 +102,9 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 		if f := cmd.Flags().Lookup("offline"); f != nil && f.Changed {
 			cfg.Mirror.Offline, _ = cmd.Flags().GetBool("offline")
 		}
+		if f := cmd.Flags().Lookup("upstream-changed"); f != nil && f.Changed {
+			cfg.Mirror.UpstreamChanged = f.Value.String()
+		}
 		if err := cfg.Validate(); err != nil {
 			return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 		}
@@ -160,6 +163,7 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 	cmd.Flags().String("upstream", def.Mirror.Upstream, "simple-API URL of the index to mirror, \"\" for none; env PYINDEX_MIRROR_UPSTREAM")
 	cmd.Flags().Duration("upstream-ttl", def.Mirror.TTL, "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
 	cmd.Flags().Bool("offline", def.Mirror.Offline, "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
+	cmd.Flags().String("upstream-changed", def.Mirror.UpstreamChanged, upstreamChangedUsage)
 	return cmd
 }
 

@@ -153,8 +153,12 @@ any file or project failed.`,
 	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	fl.BoolVar(&dry, "dry-run", false, "select and report, download no distribution file (pages and PEP 658 metadata are fetched)")
 	fl.String("upstream", "", "simple-API URL of the upstream index; env PYINDEX_MIRROR_UPSTREAM, config mirror.upstream")
+	fl.String("upstream-changed", mirror.UpstreamChangedRefuse, upstreamChangedUsage)
 	return cmd
 }
+
+// upstreamChangedUsage documents --upstream-changed (serve, mirror sync).
+const upstreamChangedUsage = "when the cached pages come from another upstream than this run's: refuse, keep them (each refreshed from the new upstream when next asked for) or drop them; env PYINDEX_MIRROR_UPSTREAM_CHANGED, config mirror.upstream_changed"
 
 // withMirror opens the catalog and store of cfg and a mirror of its
 // upstream, runs fn with them and closes them. It logs warnings to stderr.
@@ -178,6 +182,15 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, mirrors
 		return err
 	}
 	defer m.Close() // before the catalog: an interrupted sync's downloads end first
+	// The same upstream as the cached pages' (the server's), or told what
+	// to do with them.
+	note, err := m.CheckUpstream(ctx, cliActor())
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note:", note)
+	}
 	return fn(ctx, mirrorsync.Deps{Mirror: m, Catalog: cat, Store: store, Log: log})
 }
 
