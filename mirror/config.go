@@ -34,6 +34,12 @@ type Config struct {
 	MinAge time.Duration `toml:"min_age"`
 	// MinAgeExempt lists projects the cooldown does not apply to.
 	MinAgeExempt []string `toml:"min_age_exempt"`
+	// InternalNames are the site's own project names (patterns: * and ?
+	// stand for characters, e.g. "acme-*"; compared as normalized names):
+	// anyone who may upload may create such a project. The first upload of
+	// any other project whose name the upstream serves needs an admin
+	// (claim.go), since a hosted project hides the upstream's.
+	InternalNames []string `toml:"internal_names"`
 	// Username and Password are sent (HTTP basic) to the upstream's host
 	// only, never to file hosts elsewhere.
 	Username string `toml:"username"`
@@ -70,6 +76,7 @@ func DefaultConfig() Config {
 		NegativeTTL:   time.Minute,
 		MergeUpstream: []string{},
 		MinAgeExempt:  []string{},
+		InternalNames: []string{},
 		Timeout:       30 * time.Second,
 		FileTimeout:   30 * time.Minute,
 
@@ -130,6 +137,11 @@ func (c Config) Validate() error {
 	for _, n := range c.MinAgeExempt {
 		if !pep503.Valid(n) {
 			bad("min_age_exempt", "%q is not a valid project name", n)
+		}
+	}
+	for _, n := range c.InternalNames {
+		if _, ok := internalPattern(n); !ok {
+			bad("internal_names", "%q is not a project name pattern (letters, digits, - _ . and the wildcards * and ?)", n)
 		}
 	}
 	return errors.Join(errs...)

@@ -62,6 +62,8 @@ type Mirror struct {
 	auth   *auth.Service
 	merge  map[string]bool
 	exempt map[string]bool
+	// internalNames are the normalized internal_names patterns (claim.go).
+	internalNames []string
 
 	pages singleflight.Group // by project name (flight.go: shared)
 	files singleflight.Group // PEP 658 metadata, by project/filename.metadata
@@ -123,6 +125,10 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 		now: deps.Now, auth: deps.Auth, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
 		warmProjects: cache.New[string, *projectEntry](maxWarmProjects), warmFiles: cache.New[fileKey, index.MirrorFile](maxWarmFiles),
 		neg: cache.New[string, time.Time](maxNegative)}
+	for _, n := range cfg.InternalNames {
+		pat, _ := internalPattern(n)
+		m.internalNames = append(m.internalNames, pat)
+	}
 	m.life, m.stop = context.WithCancel(context.Background())
 	if m.now == nil {
 		m.now = time.Now

@@ -264,8 +264,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	p.metrics = newServerMetrics(m.Registry, cat, m.Log)
+	var claims upload.Claims // a new project named like an upstream one needs an admin
+	if p.mirror != nil {
+		claims = p.mirror
+	}
 	writeSide, err := upload.New(cfg.Upload, upload.Deps{Catalog: cat, Store: store, TempDir: tempPath(cfg),
-		Auth: p.auth, Log: m.Log, OnUpload: p.metrics.upload})
+		Auth: p.auth, Log: m.Log, OnUpload: p.metrics.upload, Claims: claims})
 	if err != nil {
 		return nil, err
 	}
