@@ -21,10 +21,15 @@ type MirrorProject struct {
 	ETag           string
 	LastModified   string
 	PageURL        string // final URL of the upstream page
-	Versions       []string
-	FetchedAt      time.Time // last answer from the upstream (200 or 304)
-	ChangedAt      time.Time
-	Files          []MirrorFile // in upstream page order; only from MirrorPage
+	// Upstream is the simple-API root the page came from (the mirror's
+	// origin, MirrorUpstream); "" unknown (cached before it was
+	// recorded, or imported). PutMirrorPage refuses a page of another
+	// upstream than the recorded one.
+	Upstream  string
+	Versions  []string
+	FetchedAt time.Time // last answer from the upstream (200 or 304)
+	ChangedAt time.Time
+	Files     []MirrorFile // in upstream page order; only from MirrorPage
 }
 
 // MirrorFile is one file of a cached upstream page.
@@ -54,6 +59,7 @@ type MirrorSummary struct {
 	Name           string    `json:"name"`
 	Serial         int64     `json:"serial"`
 	UpstreamSerial int64     `json:"upstream_serial"`
+	Upstream       string    `json:"upstream"` // "" unknown
 	Files          int       `json:"files"`
 	CachedFiles    int       `json:"cached_files"`
 	CachedBytes    int64     `json:"cached_bytes"`
@@ -75,7 +81,7 @@ func fromMicros(n int64) time.Time {
 	return time.UnixMicro(n).UTC()
 }
 
-const mirrorProjectCols = `id, name, serial, upstream_serial, etag, last_modified, page_url, versions, fetched_at, changed_at`
+const mirrorProjectCols = `id, name, serial, upstream_serial, etag, last_modified, page_url, versions, fetched_at, changed_at, upstream`
 
 func scanMirrorProject(row interface{ Scan(...any) error }) (int64, MirrorProject, error) {
 	var (
@@ -84,7 +90,7 @@ func scanMirrorProject(row interface{ Scan(...any) error }) (int64, MirrorProjec
 		versions string
 		fa, ca   int64
 	)
-	err := row.Scan(&id, &p.Name, &p.Serial, &p.UpstreamSerial, &p.ETag, &p.LastModified, &p.PageURL, &versions, &fa, &ca)
+	err := row.Scan(&id, &p.Name, &p.Serial, &p.UpstreamSerial, &p.ETag, &p.LastModified, &p.PageURL, &versions, &fa, &ca, &p.Upstream)
 	if err != nil {
 		return 0, p, err
 	}
@@ -163,6 +169,11 @@ func (c *Catalog) MirrorFile(ctx context.Context, project, filename string) (Mir
 // uncached. It bumps the catalog serial, which becomes the page's Serial,
 // and returns it with the blob keys no longer referenced by any hosted or
 // mirrored file (the caller deletes them from the store).
+//
+// A page of an upstream (p.Upstream not "") records it as the mirror's
+// origin when none is; a page of another upstream than the recorded one is
+// refused with an *UpstreamChangedError (pages of two indexes never mix).
+// An imported page (p.Upstream "") is not checked.
 func (c *Catalog) PutMirrorPage(ctx context.Context, p *MirrorProject) (serial int64, orphans []string, err error) {
 	versions, err := json.Marshal(nonNilStrings(p.Versions))
 	if err != nil {
@@ -170,20 +181,26 @@ func (c *Catalog) PutMirrorPage(ctx context.Context, p *MirrorProject) (serial i
 	}
 	now := c.now()
 	err = c.write(ctx, func(tx *sql.Tx) error {
+		if p.Upstream != "" {
+			if err := claimOrigin(ctx, tx, p.Upstream, now); err != nil {
+				return err
+			}
+		}
 		serial, err = bumpSerial(ctx, tx)
 		if err != nil {
 			return err
 		}
 		var id int64
 		err = tx.QueryRowContext(ctx, `INSERT INTO mirror_projects
-			(name, serial, upstream_serial, etag, last_modified, page_url, versions, fetched_at, changed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(name, serial, upstream_serial, etag, last_modified, page_url, versions, fetched_at, changed_at, upstream)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET serial = excluded.serial, upstream_serial = excluded.upstream_serial,
 				etag = excluded.etag, last_modified = excluded.last_modified, page_url = excluded.page_url,
-				versions = excluded.versions, fetched_at = excluded.fetched_at, changed_at = excluded.changed_at
+				versions = excluded.versions, fetched_at = excluded.fetched_at, changed_at = excluded.changed_at,
+				upstream = excluded.upstream
 			RETURNING id`,
 			p.Name, serial, p.UpstreamSerial, p.ETag, p.LastModified, p.PageURL, string(versions),
-			micros(p.FetchedAt), now.UnixMicro()).Scan(&id)
+			micros(p.FetchedAt), now.UnixMicro(), p.Upstream).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -362,7 +379,7 @@ func (c *Catalog) UpdateMirrorFile(ctx context.Context, project, filename string
 
 // MirrorProjects lists the cached projects by name.
 func (c *Catalog) MirrorProjects(ctx context.Context) ([]MirrorSummary, error) {
-	rows, err := c.r.QueryContext(ctx, `SELECT p.name, p.serial, p.upstream_serial, p.fetched_at, p.changed_at,
+	rows, err := c.r.QueryContext(ctx, `SELECT p.name, p.serial, p.upstream_serial, p.upstream, p.fetched_at, p.changed_at,
 		COUNT(f.id), COALESCE(SUM(f.blob_key != ''), 0), COALESCE(SUM(CASE WHEN f.blob_key != '' THEN f.size ELSE 0 END), 0)
 		FROM mirror_projects p LEFT JOIN mirror_files f ON f.project_id = p.id
 		GROUP BY p.id ORDER BY p.name`)
@@ -376,7 +393,7 @@ func (c *Catalog) MirrorProjects(ctx context.Context) ([]MirrorSummary, error) {
 			s      MirrorSummary
 			fa, ca int64
 		)
-		if err := rows.Scan(&s.Name, &s.Serial, &s.UpstreamSerial, &fa, &ca, &s.Files, &s.CachedFiles, &s.CachedBytes); err != nil {
+		if err := rows.Scan(&s.Name, &s.Serial, &s.UpstreamSerial, &s.Upstream, &fa, &ca, &s.Files, &s.CachedFiles, &s.CachedBytes); err != nil {
 			return nil, formatError(err)
 		}
 		s.FetchedAt, s.ChangedAt = fromMicros(fa), fromMicros(ca)
@@ -433,4 +450,50 @@ func nonNilStrings(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// IndexName is one project of the root index (/simple/): hosted, or
+// mirrored.
+type IndexName struct {
+	ProjectName
+	// Mirrored is set for an upstream project whose page the mirror has
+	// cached (no hosted project has its name); its DisplayName is its
+	// normalized name and its LastSerial the cached page's serial.
+	Mirrored bool
+}
+
+// IndexNames returns the projects of the root index sorted by normalized
+// name, and the global serial of the same snapshot: every hosted project
+// and, when mirrored is set, every cached upstream project that no hosted
+// project hides (a hosted name always wins, merged or not).
+func (c *Catalog) IndexNames(ctx context.Context, mirrored bool) ([]IndexName, int64, error) {
+	var out []IndexName
+	var serial int64
+	query := `SELECT name, display_name, last_serial, 0 FROM projects`
+	if mirrored {
+		query += ` UNION ALL SELECT m.name, m.name, m.serial, 1 FROM mirror_projects m
+			WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.name = m.name)`
+	}
+	query += ` ORDER BY 1`
+	err := c.read(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&serial); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n IndexName
+			var m int
+			if err := rows.Scan(&n.Name, &n.DisplayName, &n.LastSerial, &m); err != nil {
+				return err
+			}
+			n.Mirrored = m == 1
+			out = append(out, n)
+		}
+		return rows.Err()
+	})
+	return out, serial, err
 }

@@ -21,7 +21,7 @@ type PageFile struct {
 	URL            string // absolute path or absolute URL, no fragment
 	Hashes         map[string]string
 	RequiresPython string
-	Size           int64
+	Size           int64     // bytes; negative: unknown (an HTML-only upstream's file not cached yet)
 	UploadTime     time.Time // zero: unknown
 	Yanked         bool
 	YankedReason   string

@@ -30,9 +30,10 @@ type client struct {
 	ua         string
 	http       *http.Client
 	m          *metrics
+	health     *health // every answer and failure is recorded (health.go)
 }
 
-func newClient(cfg Config, hc *http.Client, m *metrics) (*client, error) {
+func newClient(cfg Config, hc *http.Client, m *metrics, h *health) (*client, error) {
 	upstream := strings.TrimSpace(cfg.Upstream)
 	if upstream == "" && cfg.Offline {
 		upstream = "http://offline.invalid/simple/" // never asked: offline mirrors fetch nothing
@@ -41,7 +42,7 @@ func newClient(cfg Config, hc *http.Client, m *metrics) (*client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("mirror: upstream %q is not an absolute http(s) URL", redact(cfg.Upstream))
 	}
-	c := &client{user: cfg.Username, pass: cfg.Password, ua: cfg.UserAgent, m: m}
+	c := &client{user: cfg.Username, pass: cfg.Password, ua: cfg.UserAgent, m: m, health: h}
 	if u.User != nil && c.user == "" {
 		c.user = u.User.Username()
 		c.pass, _ = u.User.Password()
@@ -118,9 +119,11 @@ func (c *client) page(ctx context.Context, name, etag, lastModified string) (*pa
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.m.upstream(kindPage, "error", start)
+		c.health.observe(0, err)
 		return nil, transportError(ctx, "page", err)
 	}
 	defer resp.Body.Close()
+	c.health.observe(resp.StatusCode, nil)
 	res := &pageResult{status: resp.StatusCode, finalURL: resp.Request.URL.String(),
 		etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
 	if s, err := strconv.ParseInt(resp.Header.Get("X-PyPI-Last-Serial"), 10, 64); err == nil {
@@ -141,6 +144,7 @@ func (c *client) page(ctx context.Context, name, etag, lastModified string) (*pa
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageSize+1))
 	c.m.upstream(kindPage, "200", start)
 	if err != nil {
+		c.health.observe(0, err)
 		return nil, transportError(ctx, "page", err)
 	}
 	if len(body) > maxPageSize {
@@ -179,9 +183,11 @@ func (c *client) file(ctx context.Context, kind, rawURL string) (*http.Response,
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.m.upstream(kind, "error", start)
+		c.health.observe(0, err)
 		return nil, transportError(ctx, kind, err)
 	}
 	c.m.upstream(kind, statusClass(resp.StatusCode), start)
+	c.health.observe(resp.StatusCode, nil)
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		return nil, statusError(kind, resp.StatusCode)

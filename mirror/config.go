@@ -34,6 +34,12 @@ type Config struct {
 	MinAge time.Duration `toml:"min_age"`
 	// MinAgeExempt lists projects the cooldown does not apply to.
 	MinAgeExempt []string `toml:"min_age_exempt"`
+	// InternalNames are the site's own project names (patterns: * and ?
+	// stand for characters, e.g. "acme-*"; compared as normalized names):
+	// anyone who may upload may create such a project. The first upload of
+	// any other project whose name the upstream serves needs an admin
+	// (claim.go), since a hosted project hides the upstream's.
+	InternalNames []string `toml:"internal_names"`
 	// Username and Password are sent (HTTP basic) to the upstream's host
 	// only, never to file hosts elsewhere.
 	Username string `toml:"username"`
@@ -45,7 +51,22 @@ type Config struct {
 	FileTimeout time.Duration `toml:"file_timeout"`
 	// UserAgent is sent to the upstream; empty means "pyindex-mirror/1".
 	UserAgent string `toml:"user_agent"`
+	// UpstreamChanged says what a mirror does when the catalog's cached
+	// pages come from another upstream than Upstream (the catalog records
+	// it): "refuse" to start (the default: pages of two indexes never
+	// mix), "keep" them (each is refreshed from the new upstream when next
+	// asked for, keeping the cached files it still lists), or "drop" them
+	// (and the files only they used) and start afresh. Keep and drop act
+	// once: the new upstream is then the recorded one.
+	UpstreamChanged string `toml:"upstream_changed"`
 }
+
+// The values of Config.UpstreamChanged.
+const (
+	UpstreamChangedRefuse = "refuse"
+	UpstreamChangedKeep   = "keep"
+	UpstreamChangedDrop   = "drop"
+)
 
 // DefaultConfig returns the defaults: PyPI, a 10 minute TTL, no cooldown.
 func DefaultConfig() Config {
@@ -55,8 +76,11 @@ func DefaultConfig() Config {
 		NegativeTTL:   time.Minute,
 		MergeUpstream: []string{},
 		MinAgeExempt:  []string{},
+		InternalNames: []string{},
 		Timeout:       30 * time.Second,
 		FileTimeout:   30 * time.Minute,
+
+		UpstreamChanged: UpstreamChangedRefuse,
 	}
 }
 
@@ -97,6 +121,11 @@ func (c Config) Validate() error {
 	if c.FileTimeout <= 0 {
 		bad("file_timeout", "must be positive")
 	}
+	switch c.UpstreamChanged {
+	case UpstreamChangedRefuse, UpstreamChangedKeep, UpstreamChangedDrop, "":
+	default:
+		bad("upstream_changed", "%q is not refuse, keep or drop", c.UpstreamChanged)
+	}
 	if (c.Username == "") != (c.Password == "") {
 		bad("username", "username and password go together")
 	}
@@ -108,6 +137,11 @@ func (c Config) Validate() error {
 	for _, n := range c.MinAgeExempt {
 		if !pep503.Valid(n) {
 			bad("min_age_exempt", "%q is not a valid project name", n)
+		}
+	}
+	for _, n := range c.InternalNames {
+		if _, ok := internalPattern(n); !ok {
+			bad("internal_names", "%q is not a project name pattern (letters, digits, - _ . and the wildcards * and ?)", n)
 		}
 	}
 	return errors.Join(errs...)

@@ -228,9 +228,23 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	}
 	cf, err := d.wait(ctx)
 	if err != nil {
-		return err
+		return m.notFetched(filename, err)
 	}
 	return m.serveBlob(c, httpx.Blob{Key: cf.BlobKey, SHA256: cf.SHA256, ContentType: fileType, ModTime: modTime(&cf), Name: path.Base(c.Request().URL.Path)})
+}
+
+// notFetched explains a failing upstream to a client asking for a file
+// that is not cached: which file, and why others still install (the
+// pages list only cached files while the upstream fails, health.go).
+func (m *Mirror) notFetched(filename string, err error) error {
+	var ue *index.UpstreamError
+	if !errors.As(err, &ue) || !m.health.down() {
+		return err // (a hash mismatch, a 404: the message says it)
+	}
+	out := *ue
+	out.Msg = ue.Msg + ": " + filename + " is not cached here, so it cannot be served until the upstream answers again" +
+		" (meanwhile the mirror's pages list only cached files)"
+	return &out
 }
 
 // errSpoolFailed is stream's error for a download that failed (a hash

@@ -233,3 +233,33 @@ func readBlob(ctx context.Context, s storage.Store, key string, limit int64) ([]
 	}
 	return b, nil
 }
+
+// ReleaseMetadata returns the core metadata of one of filenames, files of
+// the cached page of project (one release), for the read side's PyPI JSON
+// API: a stored one (PEP 658 file, or read from the cached archive), else
+// the upstream's PEP 658 file of one of them, fetched and stored once
+// (small, verified) unless the mirror is offline or the upstream failing.
+// It returns false when none is at hand.
+func (m *Mirror) ReleaseMetadata(ctx context.Context, project string, filenames []string) (dist.Metadata, bool) {
+	for _, fn := range filenames {
+		if md, err := m.Metadata(ctx, project, fn); err == nil {
+			return md, true
+		}
+	}
+	if m.cfg.Offline || m.UpstreamDown() {
+		return dist.Metadata{}, false
+	}
+	for _, fn := range filenames {
+		f, err := m.cat.MirrorFile(ctx, project, fn)
+		if err != nil || f.UpstreamMetadata == "" {
+			continue
+		}
+		if _, err := m.CacheMetadata(ctx, project, f); err != nil {
+			m.log.Warn("metadata for the JSON API", "project", project, "file", fn, "err", err)
+			return dist.Metadata{}, false
+		}
+		md, err := m.Metadata(ctx, project, fn)
+		return md, err == nil
+	}
+	return dist.Metadata{}, false
+}

@@ -57,10 +57,13 @@ type Mirror struct {
 	client *client
 	m      *metrics
 	prefix string // path of the server's base URL, without trailing slash
+	origin string // the upstream as the catalog records it (origin.go)
 	now    func() time.Time
 	auth   *auth.Service
 	merge  map[string]bool
 	exempt map[string]bool
+	// internalNames are the normalized internal_names patterns (claim.go).
+	internalNames []string
 
 	pages singleflight.Group // by project name (flight.go: shared)
 	files singleflight.Group // PEP 658 metadata, by project/filename.metadata
@@ -70,6 +73,7 @@ type Mirror struct {
 	warmProjects *cache.Map[string, *projectEntry]     // warm.go
 	warmFiles    *cache.Map[fileKey, index.MirrorFile] // warm.go
 	neg          *cache.Map[string, time.Time]         // upstream 404s, remembered until then
+	health       health                                // whether the upstream is failing (health.go)
 
 	reads atomic.Int64 // catalog reads by the page and file paths (tests)
 }
@@ -121,6 +125,10 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 		now: deps.Now, auth: deps.Auth, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
 		warmProjects: cache.New[string, *projectEntry](maxWarmProjects), warmFiles: cache.New[fileKey, index.MirrorFile](maxWarmFiles),
 		neg: cache.New[string, time.Time](maxNegative)}
+	for _, n := range cfg.InternalNames {
+		pat, _ := internalPattern(n)
+		m.internalNames = append(m.internalNames, pat)
+	}
 	m.life, m.stop = context.WithCancel(context.Background())
 	if m.now == nil {
 		m.now = time.Now
@@ -132,11 +140,13 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 		}
 		m.prefix = strings.TrimSuffix(u.Path, "/")
 	}
-	c, err := newClient(cfg, deps.HTTPClient, m.m)
+	m.health.now = m.now
+	c, err := newClient(cfg, deps.HTTPClient, m.m, &m.health)
 	if err != nil {
 		return nil, err
 	}
 	m.client = c
+	m.origin = origin(c)
 	return m, nil
 }
 
@@ -171,6 +181,17 @@ func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
 		pg, _ := m.page(e.p, true)
 		return pg, nil
 	}
+	if m.cachedOnly(name) {
+		// The upstream is failing (health.go): list only what can be
+		// served. Read the catalog itself, as for a stale page: which
+		// files are cached changes without a new serial.
+		p, err := m.readPage(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		pg, _ := m.page(p, true)
+		return pg, nil
+	}
 	return m.pageOf(e), nil
 }
 
@@ -184,8 +205,8 @@ func (m *Mirror) WarmPage(name string) (*index.Page, bool) {
 		return nil, false
 	}
 	e := m.warmProject(name, tok)
-	if e == nil || !m.fresh(&e.state) {
-		return nil, false
+	if e == nil || !m.fresh(&e.state) || m.UpstreamDown() {
+		return nil, false // (while the upstream fails, Page lists only cached files)
 	}
 	m.m.lookup(kindPage, resultHit)
 	return m.pageOf(e), true
@@ -307,9 +328,13 @@ func (m *Mirror) fetchPage(ctx context.Context, name string) error {
 		return m.cat.TouchMirrorProject(ctx, name, now, "", "")
 	}
 	p := &index.MirrorProject{Name: name, UpstreamSerial: res.serial, ETag: res.etag, LastModified: res.lastModified,
-		PageURL: res.finalURL, Versions: res.page.versions, FetchedAt: now, Files: res.page.files}
+		PageURL: res.finalURL, Versions: res.page.versions, FetchedAt: now, Files: res.page.files, Upstream: m.origin}
 	_, orphans, err := m.cat.PutMirrorPage(ctx, p)
 	if err != nil {
+		if ce := changedElsewhere(err); ce != err {
+			m.log.Error("the catalog's mirror now belongs to another upstream; not caching this page", "project", name, "err", err)
+			return ce
+		}
 		return err
 	}
 	m.clearNegative(name)
@@ -406,9 +431,10 @@ const serialBits = 20
 // the cooldown will show another file (zero: never, the page stays as it
 // is while p does).
 //
-// Offline, or when the upstream has just failed (stale), files that were
-// never cached are left out: they cannot be served, and listing them would
-// make pip pick one and fail where an older cached version would install.
+// Offline, or when the upstream has just failed (stale) or is known to be
+// failing (health.go), files that were never cached are left out: they
+// cannot be served, and listing them would make pip pick one and fail
+// where an older cached version would install.
 func (m *Mirror) page(p *index.MirrorProject, stale bool) (*index.Page, time.Time) {
 	out := &index.Page{Name: p.Name, Serial: p.Serial, Files: make([]index.PageFile, 0, len(p.Files))}
 	cutoff, cool := m.cutoff(p.Name)
@@ -473,6 +499,9 @@ func (m *Mirror) pageFile(project string, f *index.MirrorFile) index.PageFile {
 	}
 	if pf.CoreMetadata == "" {
 		pf.CoreMetadata = f.MetadataSHA256 // extracted from the cached wheel
+	}
+	if f.Size <= 0 && f.BlobKey == "" {
+		pf.Size = -1 // the upstream gave none (HTML pages): never claim 0
 	}
 	return pf
 }

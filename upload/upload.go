@@ -101,6 +101,18 @@ type Deps struct {
 	// file's size; identical reports a retried upload of bytes already
 	// stored (nothing new was written). cmd/pyindex counts uploads with it.
 	OnUpload func(size int64, identical bool)
+	// Claims, if not nil, is asked before the first upload of a new
+	// project (cmd/pyindex wires the mirror: a name the upstream serves
+	// needs an admin).
+	Claims Claims
+}
+
+// Claims decides who may create a project by uploading its first file.
+type Claims interface {
+	// Claim returns nil when p may create project (normalized), with a
+	// note for the audit log ("" for none); an index.ErrForbidden
+	// *index.Error that says why and what to do when p may not.
+	Claim(ctx context.Context, p index.Principal, project string) (audit string, err error)
 }
 
 // Service validates, stores and records uploaded distributions.
@@ -112,6 +124,7 @@ type Service struct {
 	log      *slog.Logger
 	auth     Authenticator
 	onUpload func(size int64, identical bool)
+	claims   Claims
 	locks    keyedMutex
 	slots    chan struct{} // upload slots of the HTTP handler; nil: no cap
 }
@@ -134,7 +147,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cat: deps.Catalog, store: deps.Store, cfg: cfg, tempDir: deps.TempDir, log: log,
-		auth: deps.Auth, onUpload: deps.OnUpload, slots: slots(cfg.MaxConcurrent)}, nil
+		auth: deps.Auth, onUpload: deps.OnUpload, claims: deps.Claims, slots: slots(cfg.MaxConcurrent)}, nil
 }
 
 // CleanTemp removes temporary upload files left by a crash. Call it at start.
@@ -228,11 +241,11 @@ func (s *Service) Add(ctx context.Context, p index.Principal, rcv Received) (Res
 	nf.UploaderID = p.UserID
 	nf.AnyProject = p.Admin || len(p.Projects) > 0
 	if err := s.cat.AuthorizeUpload(ctx, p, project); err != nil {
-		var ie *index.Error
-		if errors.As(err, &ie) && errors.Is(err, index.ErrForbidden) {
-			return Result{}, &ForbiddenError{Reason: ie.Msg}
-		}
-		return Result{}, err
+		return Result{}, forbidden(err)
+	}
+	claim, err := s.claim(ctx, p, project)
+	if err != nil {
+		return Result{}, forbidden(err)
 	}
 
 	// A retried upload of the same bytes succeeds without a second copy;
@@ -251,9 +264,38 @@ func (s *Service) Add(ctx context.Context, p index.Principal, rcv Received) (Res
 	if err != nil {
 		return Result{}, err
 	}
+	if claim != "" {
+		ev := index.Event{Actor: p.User, Action: "claim project", Project: project, Version: nf.Version,
+			Filename: nf.Filename, RemoteAddr: rcv.RemoteAddr, Detail: claim}
+		if err := s.cat.Audit(context.WithoutCancel(ctx), ev); err != nil {
+			s.log.Error("auditing a project claim", "project", project, "err", err)
+		}
+	}
 	s.log.Info("uploaded", "file", nf.Filename, "size", nf.Size, "user", p.User)
 	s.counted(nf.Size, false)
 	return Result{File: f}, nil
+}
+
+// claim asks Claims about the first upload of a project, and returns its
+// audit note.
+func (s *Service) claim(ctx context.Context, p index.Principal, project string) (string, error) {
+	if s.claims == nil {
+		return "", nil
+	}
+	if _, err := s.cat.ProjectSerial(ctx, project); !errors.Is(err, index.ErrNotFound) {
+		return "", err // exists (nil): not a claim
+	}
+	return s.claims.Claim(ctx, p, project)
+}
+
+// forbidden turns the catalog's and Claims' ErrForbidden *index.Error into
+// a *ForbiddenError; other errors are returned as they are.
+func forbidden(err error) error {
+	var ie *index.Error
+	if errors.As(err, &ie) && errors.Is(err, index.ErrForbidden) {
+		return &ForbiddenError{Reason: ie.Msg}
+	}
+	return err
 }
 
 func (s *Service) counted(size int64, identical bool) {

@@ -277,6 +277,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Pages of another upstream than the cached ones' never mix in.
+		if note, err := p.mirror.CheckUpstream(ctx, "serve"); err != nil {
+			return nil, err
+		} else if note != "" {
+			m.Log.Warn(note)
+		}
 		upstream = p.mirror
 		p.syncs, err = mirrorsync.New(mirrorsync.Config{Jobs: cfg.Mirror.Sync},
 			mirrorsync.Deps{Mirror: p.mirror, Catalog: cat, Store: store, Log: m.Log, Registerer: m.Registry})
@@ -288,8 +294,12 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	p.metrics = newServerMetrics(m.Registry, cat, m.Log)
+	var claims upload.Claims // a new project named like an upstream one needs an admin
+	if p.mirror != nil {
+		claims = p.mirror
+	}
 	writeSide, err := upload.New(cfg.Upload, upload.Deps{Catalog: cat, Store: store, TempDir: tempPath(cfg),
-		Auth: p.auth, Log: m.Log, OnUpload: p.metrics.upload})
+		Auth: p.auth, Log: m.Log, OnUpload: p.metrics.upload, Claims: claims})
 	if err != nil {
 		return nil, err
 	}

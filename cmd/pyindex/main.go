@@ -117,6 +117,9 @@ upper-cased key path of config.example.toml), and command-line flags.`,
 			}
 			cfg.Mirror.Offline = b
 		}
+		if f := cmd.Flags().Lookup("upstream-changed"); f != nil && f.Changed {
+			cfg.Mirror.UpstreamChanged = f.Value.String()
+		}
 		if err := errors.Join(loadErr, errors.Join(flagErrs...), cfg.Validate()); err != nil {
 			return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 		}
@@ -181,6 +184,7 @@ within server.shutdown_timeout, and closes the catalog cleanly.`,
 	cmd.Flags().Var(&lateFlag{s: def.Mirror.TTL.String(), typ: "duration"}, "upstream-ttl", "how long a mirrored page is served before the upstream is asked again; env PYINDEX_MIRROR_TTL")
 	cmd.Flags().Var(&lateFlag{s: strconv.FormatBool(def.Mirror.Offline), typ: "bool"}, "offline", "serve only what the mirror has cached, never contact the upstream; env PYINDEX_MIRROR_OFFLINE")
 	cmd.Flags().Lookup("offline").NoOptDefVal = "true"
+	cmd.Flags().String("upstream-changed", def.Mirror.UpstreamChanged, upstreamChangedUsage)
 	return cmd
 }
 

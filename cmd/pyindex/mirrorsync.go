@@ -156,8 +156,12 @@ any file or project failed.`,
 	fl.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	fl.BoolVar(&dry, "dry-run", false, "select and report, download no distribution file (pages and PEP 658 metadata are fetched)")
 	fl.String("upstream", "", "simple-API URL of the upstream index; env PYINDEX_MIRROR_UPSTREAM, config mirror.upstream")
+	fl.String("upstream-changed", mirror.UpstreamChangedRefuse, upstreamChangedUsage)
 	return cmd
 }
+
+// upstreamChangedUsage documents --upstream-changed (serve, mirror sync).
+const upstreamChangedUsage = "when the cached pages come from another upstream than this run's: refuse, keep them (each refreshed from the new upstream when next asked for) or drop them; env PYINDEX_MIRROR_UPSTREAM_CHANGED, config mirror.upstream_changed"
 
 // withMirror opens the catalog and store of cfg and a mirror of its
 // upstream, runs fn with them and closes them. It logs warnings to stderr.
@@ -181,6 +185,15 @@ func withMirror(cmd *cobra.Command, cfg Config, fn func(context.Context, mirrors
 		return err
 	}
 	defer m.Close() // before the catalog: an interrupted sync's downloads end first
+	// The same upstream as the cached pages' (the server's), or told what
+	// to do with them.
+	note, err := m.CheckUpstream(ctx, cliActor())
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "note:", note)
+	}
 	return fn(ctx, mirrorsync.Deps{Mirror: m, Catalog: cat, Store: store, Log: log})
 }
 
@@ -246,7 +259,7 @@ func printSyncReport(w io.Writer, rep *mirrorsync.Report, asJSON, dry bool) erro
 	}
 	if dry {
 		fmt.Fprintf(w, "dry run: %d projects, %d files: %d to fetch (%s), %d already here; %d failures in %s\n",
-			len(rep.Projects), len(rep.Files), rep.Missing, humanBytes(rep.MissingBytes), rep.Present,
+			len(rep.Projects), len(rep.Files), rep.Missing, missingSize(rep), rep.Present,
 			len(rep.Failures), rep.Duration.Round(time.Millisecond))
 		return nil
 	}
@@ -254,6 +267,27 @@ func printSyncReport(w io.Writer, rep *mirrorsync.Report, asJSON, dry bool) erro
 		len(rep.Projects), len(rep.Files), rep.Fetched, humanBytes(rep.Bytes), rep.Present, rep.Failed,
 		len(rep.Failures), rep.Duration.Round(time.Millisecond))
 	return nil
+}
+
+// missingSize says how much a dry run would fetch, never claiming a size
+// the upstream did not give: "12 MiB", "12 MiB and 3 files of unknown
+// size", "7 files of unknown size".
+func missingSize(rep *mirrorsync.Report) string {
+	switch n := rep.MissingUnknown; {
+	case n == 0:
+		return humanBytes(rep.MissingBytes)
+	case n == rep.Missing:
+		return plural(n, "file") + " of unknown size"
+	default:
+		return humanBytes(rep.MissingBytes) + " and " + plural(n, "file") + " of unknown size"
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func newMirrorExportCmd(load loader) *cobra.Command {

@@ -237,14 +237,16 @@ func (h *Handler) root(ctx context.Context, req *httpx.Request, _ []string, rep 
 			return httpx.ErrNotInMemory
 		}
 		render := func(ctx context.Context) (*page, int64, error) {
-			names, s, err := h.cat.ProjectNames(ctx)
+			// Mirrored projects are listed too (marked), the cached ones:
+			// an air-gapped instance lists what it can install.
+			names, s, err := h.cat.IndexNames(ctx, h.upstream != nil)
 			if err != nil {
 				return nil, 0, err
 			}
 			entries := make([]RootEntry, 0, len(names))
 			for _, n := range names {
 				if only == nil || slices.Contains(only, n.Name) {
-					entries = append(entries, RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial})
+					entries = append(entries, RootEntry{Name: n.Name, Display: n.DisplayName, LastSerial: n.LastSerial, Mirrored: n.Mirrored})
 				}
 			}
 			if f.JSON() {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/pyindex/pyindex/index"
@@ -35,9 +36,9 @@ type apiFile struct {
 	PackageType       string     `json:"packagetype"`
 	PythonVersion     string     `json:"python_version"`
 	RequiresPython    *string    `json:"requires_python"`
-	Size              int64      `json:"size"`
-	UploadTime        string     `json:"upload_time"`
-	UploadTimeISO8601 string     `json:"upload_time_iso_8601"`
+	Size              *int64     `json:"size"`                 // null: unknown (a mirrored file not cached)
+	UploadTime        *string    `json:"upload_time"`          // null: unknown (an HTML-only upstream)
+	UploadTimeISO8601 *string    `json:"upload_time_iso_8601"` // null: unknown
 	URL               string     `json:"url"`
 	Yanked            bool       `json:"yanked"`
 	YankedReason      *string    `json:"yanked_reason"`
@@ -116,6 +117,9 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 		return err
 	}
 	proj, rels, err := h.cat.ProjectDetail(c.Request().Context(), name)
+	if errors.Is(err, index.ErrNotFound) && h.upstream != nil {
+		return h.upstreamJSON(c, name, byVersion) // upstreamjson.go
+	}
 	if errors.Is(err, index.ErrNotFound) || (err == nil && len(rels) == 0) {
 		return echo.NewHTTPError(http.StatusNotFound, "Not Found")
 	}
@@ -151,8 +155,13 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 			out.Releases[r.Version] = h.apiFiles(base, r)
 		}
 	}
+	return h.writeJSONAPI(c, proj.LastSerial, out)
+}
+
+// writeJSONAPI sends a JSON API answer with its headers.
+func (h *Handler) writeJSONAPI(c echo.Context, serial int64, out apiProject) error {
 	hdr := c.Response().Header()
-	hdr.Set("X-PyPI-Last-Serial", strconv.FormatInt(proj.LastSerial, 10))
+	hdr.Set("X-PyPI-Last-Serial", strconv.FormatInt(serial, 10))
 	hdr.Set("Cache-Control", "max-age="+strconv.Itoa(int(h.cfg.SimpleMaxAge.Seconds()))+", public")
 	hdr.Set("Access-Control-Allow-Origin", "*")
 	return c.JSON(http.StatusOK, out)
@@ -250,12 +259,11 @@ func (h *Handler) apiFiles(base string, r *index.Release) []apiFile {
 			CommentText: f.Comment, CoreMetadata: false,
 			Digests:   apiDigests{MD5: f.MD5, SHA256: f.SHA256, Blake2b256: f.Blake2b256},
 			Downloads: -1, Filename: f.Filename, MD5Digest: f.MD5, PackageType: f.PackageType,
-			PythonVersion: f.PythonVersion, Size: f.Size,
-			UploadTime:        f.UploadTime.UTC().Format("2006-01-02T15:04:05"),
-			UploadTimeISO8601: f.UploadTime.UTC().Format(UploadTimeFormat),
-			URL:               base + h.FileURL(f.SHA256, f.Filename)[len(h.prefix):],
-			Yanked:            r.Yanked,
+			PythonVersion: f.PythonVersion, Size: &f.Size,
+			URL:    base + h.FileURL(f.SHA256, f.Filename)[len(h.prefix):],
+			Yanked: r.Yanked,
 		}
+		af.UploadTime, af.UploadTimeISO8601 = apiTimes(f.UploadTime)
 		if f.RequiresPython != "" {
 			v := f.RequiresPython
 			af.RequiresPython = &v
@@ -270,4 +278,14 @@ func (h *Handler) apiFiles(base string, r *index.Release) []apiFile {
 		out = append(out, af)
 	}
 	return out
+}
+
+// apiTimes returns the JSON API's upload_time and upload_time_iso_8601 of
+// t, nil for a zero (unknown) time.
+func apiTimes(t time.Time) (*string, *string) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	short, iso := t.UTC().Format("2006-01-02T15:04:05"), t.UTC().Format(UploadTimeFormat)
+	return &short, &iso
 }

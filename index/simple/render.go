@@ -15,11 +15,19 @@ import (
 // optional, so like PyPI we can say 1.4. The HTML form is frozen at 1.4.
 const APIVersion = "1.4"
 
+// APIVersionWithoutSize is the api-version of a JSON page that lacks the
+// size of a file (unknown): 1.0, before PEP 700 made size mandatory.
+const APIVersionWithoutSize = "1.0"
+
 // RootEntry is one project in the root index.
 type RootEntry struct {
 	Name       string // normalized (used in the href)
 	Display    string // shown as the link text
 	LastSerial int64
+	// Mirrored marks a project served from the mirror's cache: HTML gives
+	// its link data-mirrored="true", JSON "_mirrored": true (a private key,
+	// PEP 691).
+	Mirrored bool
 }
 
 // renderProjectHTML writes a PEP 503 page in PyPI's shape.
@@ -88,7 +96,7 @@ type jsonFile struct {
 	URL            string            `json:"url"`
 	Hashes         map[string]string `json:"hashes"`
 	RequiresPython *string           `json:"requires-python"`
-	Size           int64             `json:"size"`
+	Size           *int64            `json:"size,omitempty"` // nil: unknown (see renderProjectJSON)
 	UploadTime     *string           `json:"upload-time,omitempty"`
 	Yanked         any               `json:"yanked"`
 	CoreMetadata   any               `json:"core-metadata"`
@@ -112,6 +120,12 @@ const UploadTimeFormat = "2006-01-02T15:04:05.000000Z"
 // renderProjectJSON writes a PEP 691 page with the PEP 700 additions. It
 // never emits the "dist-info-metadata" key, which breaks pip 22.3 to 23.1
 // (PEP 714).
+//
+// A file whose size is unknown (a mirrored file of an HTML-only upstream,
+// not cached yet) gets no "size" key rather than a false 0, and the page
+// then says api-version 1.0: PEP 700 made size mandatory from 1.1 on, and
+// 1.0 clients (pip reads no size; uv's is optional) take the page as it
+// is. Everything else stays (unknown keys are ignored).
 func renderProjectJSON(p *index.Page) []byte {
 	out := jsonProject{
 		Meta:          jsonMeta{APIVersion: APIVersion, LastSerial: p.Serial},
@@ -125,7 +139,12 @@ func renderProjectJSON(p *index.Page) []byte {
 	}
 	for i := range p.Files {
 		f := &p.Files[i]
-		jf := jsonFile{Filename: f.Filename, URL: f.URL, Hashes: f.Hashes, Size: f.Size, Yanked: false, CoreMetadata: false}
+		jf := jsonFile{Filename: f.Filename, URL: f.URL, Hashes: f.Hashes, Yanked: false, CoreMetadata: false}
+		if f.Size >= 0 {
+			jf.Size = &p.Files[i].Size
+		} else {
+			out.Meta.APIVersion = APIVersionWithoutSize
+		}
 		if jf.Hashes == nil {
 			jf.Hashes = map[string]string{}
 		}
@@ -163,6 +182,9 @@ func renderRootHTML(prefix string, entries []RootEntry, serial int64) []byte {
 	for _, e := range entries {
 		b.WriteString(`    <a href="`)
 		b.WriteString(html.EscapeString(prefix + "/simple/" + url.PathEscape(e.Name) + "/"))
+		if e.Mirrored {
+			b.WriteString(`" data-mirrored="true`)
+		}
 		b.WriteString(`">`)
 		b.WriteString(html.EscapeString(e.Display))
 		b.WriteString("</a>\n")
@@ -176,6 +198,7 @@ func renderRootHTML(prefix string, entries []RootEntry, serial int64) []byte {
 type jsonRootProject struct {
 	Name       string `json:"name"`
 	LastSerial int64  `json:"_last-serial"`
+	Mirrored   bool   `json:"_mirrored,omitempty"`
 }
 
 type jsonRoot struct {
@@ -186,7 +209,7 @@ type jsonRoot struct {
 func renderRootJSON(entries []RootEntry, serial int64) []byte {
 	out := jsonRoot{Meta: jsonMeta{APIVersion: APIVersion, LastSerial: serial}, Projects: make([]jsonRootProject, len(entries))}
 	for i, e := range entries {
-		out.Projects[i] = jsonRootProject{Name: e.Display, LastSerial: e.LastSerial}
+		out.Projects[i] = jsonRootProject{Name: e.Display, LastSerial: e.LastSerial, Mirrored: e.Mirrored}
 	}
 	b, _ := json.Marshal(out)
 	return append(b, '\n')

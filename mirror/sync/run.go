@@ -132,9 +132,12 @@ type File struct {
 	Project  string `json:"project"`
 	Version  string `json:"version"`
 	Filename string `json:"filename"`
-	Size     int64  `json:"size"`
-	Status   string `json:"status"` // fetched, present or failed
-	Error    string `json:"error,omitempty"`
+	// Size is the file's size in bytes: as stored, or as the upstream's
+	// page says; nil (JSON null) when neither is known (an HTML-only
+	// upstream gives no sizes, and the file is not stored).
+	Size   *int64 `json:"size"`
+	Status string `json:"status"` // fetched, present, missing or failed
+	Error  string `json:"error,omitempty"`
 }
 
 // Failure is something a sync could not do.
@@ -153,12 +156,14 @@ type Report struct {
 	Failed   int      `json:"failed"`
 	Bytes    int64    `json:"bytes"` // downloaded
 	// Missing and MissingBytes count the files a dry run found not stored
-	// (bytes as the upstream pages say).
-	Missing      int           `json:"missing,omitempty"`
-	MissingBytes int64         `json:"missing_bytes,omitempty"`
-	Failures     []Failure     `json:"failures"`
-	Notes        []string      `json:"notes,omitempty"` // skipped requirements and the like
-	Duration     time.Duration `json:"duration_ns"`
+	// (bytes as the upstream pages say); MissingUnknown counts those of
+	// them whose size no page gives (not in MissingBytes).
+	Missing        int           `json:"missing,omitempty"`
+	MissingBytes   int64         `json:"missing_bytes,omitempty"`
+	MissingUnknown int           `json:"missing_unknown_size,omitempty"`
+	Failures       []Failure     `json:"failures"`
+	Notes          []string      `json:"notes,omitempty"` // skipped requirements and the like
+	Duration       time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether the sync had no failure.
@@ -259,7 +264,8 @@ type fileTask struct {
 	done             chan struct{}
 	status           string
 	err              error
-	bytes            int64
+	bytes            int64 // downloaded
+	size             int64 // of the stored file; 0 when not stored
 }
 
 func (r *syncRun) event(e Event) {
@@ -451,6 +457,19 @@ func (r *syncRun) requirement(ctx context.Context, req pep508.Requirement) {
 	if len(chosen) == 0 {
 		r.note("%s: no file matches %s and the filters", req.Name, req.String())
 	}
+	if r.opts.Filter.MaxFileSize > 0 {
+		unknown := 0
+		for _, fs := range files {
+			for _, f := range fs {
+				if f.Size <= 0 {
+					unknown++
+				}
+			}
+		}
+		if unknown > 0 {
+			r.note("%s: --max-file-size cannot apply to %d files whose size the upstream does not give (an HTML-only upstream); they are kept", req.Name, unknown)
+		}
+	}
 	for vs := range chosen {
 		var tasks []*fileTask
 		for _, f := range files[vs] {
@@ -513,7 +532,7 @@ func (r *syncRun) fetch(ctx context.Context, project, version string, f index.Mi
 	go func() {
 		defer r.wg.Done()
 		defer close(t.done)
-		t.status, t.bytes, t.err = r.fetchFile(ctx, project, f)
+		t.status, t.bytes, t.size, t.err = r.fetchFile(ctx, project, f)
 		if t.err != nil {
 			t.status = EventFailed
 			if ctx.Err() == nil {
@@ -526,23 +545,25 @@ func (r *syncRun) fetch(ctx context.Context, project, version string, f index.Mi
 }
 
 // fetchFile makes sure a file and its PEP 658 metadata are stored. It
-// returns EventPresent when nothing had to be downloaded.
-func (r *syncRun) fetchFile(ctx context.Context, project string, f index.MirrorFile) (string, int64, error) {
+// returns EventPresent when nothing had to be downloaded, the bytes
+// downloaded, and the size of the stored file (0 when a dry run found it
+// missing).
+func (r *syncRun) fetchFile(ctx context.Context, project string, f index.MirrorFile) (string, int64, int64, error) {
 	m := r.m
 	if !r.acquire(ctx) {
-		return "", 0, ctx.Err()
+		return "", 0, 0, ctx.Err()
 	}
 	defer r.release()
 	if r.opts.DryRun {
 		if r.stored(ctx, f.BlobKey) {
-			return EventPresent, 0, nil
+			return EventPresent, 0, f.Size, nil
 		}
 		if r.opts.Deps && f.UpstreamMetadata != "" && !r.stored(ctx, storage.Key(f.UpstreamMetadata)) {
 			if _, err := m.CacheMetadata(ctx, project, f); err != nil {
-				return "", 0, fmt.Errorf("metadata: %w", err)
+				return "", 0, 0, fmt.Errorf("metadata: %w", err)
 			}
 		}
-		return EventMissing, 0, nil
+		return EventMissing, 0, 0, nil
 	}
 	status := EventPresent
 	var n int64
@@ -553,7 +574,7 @@ func (r *syncRun) fetchFile(ctx context.Context, project string, f index.MirrorF
 		had := f.Hashes["sha256"] != "" && r.stored(ctx, storage.Key(f.Hashes["sha256"]))
 		cf, err := m.CacheFile(ctx, project, f)
 		if err != nil {
-			return "", 0, err
+			return "", 0, 0, err
 		}
 		f = cf
 		if !had {
@@ -563,13 +584,13 @@ func (r *syncRun) fetchFile(ctx context.Context, project string, f index.MirrorF
 	if f.UpstreamMetadata != "" && !r.stored(ctx, storage.Key(f.UpstreamMetadata)) {
 		fetched, err := m.CacheMetadata(ctx, project, f)
 		if err != nil {
-			return "", n, fmt.Errorf("metadata: %w", err)
+			return "", n, f.Size, fmt.Errorf("metadata: %w", err)
 		}
 		if fetched && status == EventPresent {
 			status = EventFetched
 		}
 	}
-	return status, n, nil
+	return status, n, f.Size, nil
 }
 
 func (r *syncRun) stored(ctx context.Context, key string) bool {
@@ -698,7 +719,11 @@ func (r *syncRun) report(d time.Duration) *Report {
 	}
 	slices.Sort(rep.Projects)
 	for _, t := range r.files {
-		sf := File{Project: t.project, Version: t.version, Filename: t.file.Filename, Size: t.file.Size, Status: t.status}
+		sf := File{Project: t.project, Version: t.version, Filename: t.file.Filename, Status: t.status}
+		if t.size > 0 || t.file.Size > 0 {
+			n := max(t.size, t.file.Size)
+			sf.Size = &n
+		}
 		if t.err != nil {
 			sf.Error = t.err.Error()
 		}
@@ -710,7 +735,11 @@ func (r *syncRun) report(d time.Duration) *Report {
 			rep.Present++
 		case EventMissing:
 			rep.Missing++
-			rep.MissingBytes += t.file.Size
+			if sf.Size == nil {
+				rep.MissingUnknown++
+			} else {
+				rep.MissingBytes += *sf.Size
+			}
 		default:
 			sf.Status = EventFailed
 			rep.Failed++
@@ -742,7 +771,9 @@ func (r *syncRun) audit(ctx context.Context, rep *Report) {
 		if f.Status == EventFetched {
 			c := perProject[f.Project]
 			c[0]++
-			c[1] += f.Size
+			if f.Size != nil {
+				c[1] += *f.Size // a fetched file's size is known: it is stored
+			}
 			perProject[f.Project] = c
 		}
 	}
