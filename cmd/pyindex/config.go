@@ -300,11 +300,13 @@ func (c *Config) Validate() error {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
 	// Each component validates its own section.
-	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention,
-		webhook.Config{Hooks: c.Webhooks}} {
+	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := (webhook.Config{Hooks: c.Webhooks}).Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Storage.Backend {
 	case "fs":
