@@ -349,14 +349,14 @@ func (m *Main) serve(p *parts) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	m.ln = ln
-	m.done = make(chan error, 1)
 	// Webhooks follow the audit log from here on (nothing without [[webhooks]]).
 	if err := p.webhooks.Start(context.Background(), listenURL(ln)); err != nil {
 		ln.Close()
 		return err
 	}
 	m.webhooks = p.webhooks
+	m.ln = ln
+	m.done = make(chan error, 1)
 	if cfg.Server.FastLane {
 		routes := p.read.Routes()
 		if p.mirror != nil {

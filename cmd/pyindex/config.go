@@ -300,13 +300,11 @@ func (c *Config) Validate() error {
 		bad("server.max_header_bytes", "must be at least 4096")
 	}
 	// Each component validates its own section.
-	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention} {
+	for _, v := range []interface{ Validate() error }{c.Auth, c.Index, c.Upload, c.Mirror, c.Retention,
+		webhook.Config{Hooks: c.Webhooks}} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
-	}
-	if err := (webhook.Config{Hooks: c.Webhooks}).Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	switch c.Storage.Backend {
 	case "fs":
