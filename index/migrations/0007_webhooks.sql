@@ -31,4 +31,3 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (hook, audit_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (hook, state, next_attempt_at);
-CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (hook, id);   -- newest first, and trimming
