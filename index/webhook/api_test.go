@@ -248,7 +248,9 @@ func TestRetry(t *testing.T) {
 	up = true
 	mu.Unlock()
 	code, body := do(e, http.MethodPost, "/api/v1/webhooks/deploy/deliveries/"+failed.UUID+"/retry", "root", "root-password-1")
-	if code != http.StatusAccepted || !strings.Contains(body, `"state":"pending"`) {
+	// The answer shows it pending, or delivered already: the hook is woken
+	// at once.
+	if code != http.StatusAccepted || (!strings.Contains(body, `"state":"pending"`) && !strings.Contains(body, `"state":"delivered"`)) {
 		t.Fatalf("retry: %d %s", code, body)
 	}
 	if p := rc.next().payload; p.Delivery != failed.UUID || p.Attempt != 1 {
