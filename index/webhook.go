@@ -23,9 +23,10 @@ const (
 )
 
 // WebhookChange is an audit-log entry as the webhook dispatcher reads it,
-// with what the catalog knows of the uploaded file (SHA256, Size and
-// PackageType are empty for other actions, and for a file deleted before
-// the entry was read).
+// with what the catalog knows of the uploaded file: for an upload, from the
+// file's row (empty when the file was deleted before the entry was read);
+// for a generic upload, from its audit entry, which records both. Empty
+// for other actions.
 type WebhookChange struct {
 	Event
 	SHA256      string
@@ -53,6 +54,9 @@ func (c *Catalog) WebhookChanges(ctx context.Context, after int64, limit int) ([
 			return nil, err
 		}
 		ch.At = time.UnixMicro(at).UTC()
+		if ch.Action == "generic-upload" {
+			ch.Size, ch.SHA256 = genericUploadDetail(ch.Detail)
+		}
 		out = append(out, ch)
 	}
 	return out, formatError(rows.Err())
@@ -423,4 +427,16 @@ func (c *Catalog) ForgetWebhookDeliveries(ctx context.Context, hooks []string, b
 		return err
 	})
 	return int(n), err
+}
+
+// genericUploadDetail reads the size and sha256 a generic upload's audit
+// entry records ("%d bytes, sha256 %s", as the generic files' AddGenericFile
+// writes it); zero values when the detail is not of that form.
+func genericUploadDetail(detail string) (int64, string) {
+	var size int64
+	var sha string
+	if n, err := fmt.Sscanf(detail, "%d bytes, sha256 %s", &size, &sha); err != nil || n != 2 || len(sha) != 64 {
+		return 0, ""
+	}
+	return size, sha
 }

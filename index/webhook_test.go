@@ -135,3 +135,29 @@ func mustWheel(t *testing.T, name, version string) []byte {
 	_, data := indextest.Wheel(t, name, version, "")
 	return data
 }
+
+// TestWebhookChangesGeneric: a generic upload's size and sha256 come from
+// its audit entry.
+func TestWebhookChangesGeneric(t *testing.T) {
+	ctx := context.Background()
+	cat := indextest.Catalog(t)
+	sha := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	for _, e := range []index.Event{
+		{Actor: "ci", Action: "generic-upload", Project: "myapp", Version: "1.4", Filename: "myapp.zip", Detail: "18734 bytes, sha256 " + sha},
+		{Actor: "ci", Action: "generic-upload", Project: "odd", Version: "1", Filename: "x.zip", Detail: "something else"},
+	} {
+		if err := cat.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes, err := cat.WebhookChanges(ctx, 0, 10)
+	if err != nil || len(changes) != 2 {
+		t.Fatalf("changes %+v, %v", changes, err)
+	}
+	if c := changes[0]; c.Size != 18734 || c.SHA256 != sha {
+		t.Errorf("generic upload: size %d, sha256 %q", c.Size, c.SHA256)
+	}
+	if c := changes[1]; c.Size != 0 || c.SHA256 != "" {
+		t.Errorf("an unreadable detail gave size %d, sha256 %q", c.Size, c.SHA256)
+	}
+}

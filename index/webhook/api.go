@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
@@ -21,6 +22,7 @@ import (
 //	GET /api/v1/webhooks/NAME/deliveries?state=&limit= the hook's kept deliveries, newest first
 //	GET /api/v1/webhooks/NAME/deliveries/ID            one delivery, with its payload
 //	POST /api/v1/webhooks/NAME/deliveries/ID/retry     a failed delivery, sent again now
+//	POST /api/v1/webhooks/NAME/ping                    a "ping" event sent now, and the receiver's answer
 //
 // Like the rest of the admin API, every route needs the admin scope
 // without a project restriction. A hook's URL is shown without its
@@ -30,6 +32,7 @@ func (d *Dispatcher) Register(g *echo.Group) {
 	g.GET("/api/v1/webhooks/:name/deliveries", d.adminOnly(d.listDeliveries))
 	g.GET("/api/v1/webhooks/:name/deliveries/:id", d.adminOnly(d.delivery))
 	g.POST("/api/v1/webhooks/:name/deliveries/:id/retry", d.adminOnly(d.retry))
+	g.POST("/api/v1/webhooks/:name/ping", d.adminOnly(d.ping))
 }
 
 // adminOnly refuses callers without the admin scope, or with a project
@@ -230,4 +233,42 @@ func (d *Dispatcher) retry(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, view(del, false))
+}
+
+// PingResult is the answer of POST /api/v1/webhooks/NAME/ping.
+type PingResult struct {
+	// Delivery is the ping's delivery id.
+	Delivery string `json:"delivery"`
+	// OK is true when the receiver answered 2xx.
+	OK bool `json:"ok"`
+	// Status is the receiver's HTTP status; 0 when it gave none.
+	Status int `json:"status"`
+	// Error says what went wrong; empty when OK.
+	Error string `json:"error"`
+	// Duration is how long the attempt took.
+	Duration string `json:"duration"`
+}
+
+// ping sends the hook a "ping" event at once, signed like every delivery,
+// and answers with the receiver's status: a check of a new hook's URL,
+// secret and receiver. It is not queued, retried or recorded.
+func (d *Dispatcher) ping(c echo.Context) error {
+	h, err := d.hookParam(c)
+	if err != nil {
+		return err
+	}
+	who, _ := c.Get(actorKey).(index.Actor)
+	now := time.Now().Truncate(time.Microsecond)
+	raw, err := json.Marshal(Payload{Event: EventPing, OccurredAt: now, Actor: who.Name, IndexURL: d.base + "/simple/"})
+	if err != nil {
+		return err
+	}
+	del := index.WebhookDelivery{UUID: uuid.NewString(), Hook: h.Name, Event: EventPing, Payload: raw}
+	status, _, sendErr := d.send(c.Request().Context(), h, del, 1, now)
+	res := PingResult{Delivery: del.UUID, OK: sendErr == nil, Status: status,
+		Duration: time.Since(now).Round(time.Millisecond).String()}
+	if sendErr != nil {
+		res.Error = bounded(sendErr.Error())
+	}
+	return c.JSON(http.StatusOK, res)
 }

@@ -23,6 +23,10 @@ const (
 	EventGenericDelete = "generic-delete" // a generic file was deleted
 )
 
+// EventPing is the event of POST /api/v1/webhooks/NAME/ping: a check of
+// the hook, sent whatever its events.
+const EventPing = "ping"
+
 // Events lists every event, in the order the documentation gives them.
 var Events = []string{EventUpload, EventYank, EventUnyank, EventDelete, EventGenericUpload, EventGenericDelete}
 

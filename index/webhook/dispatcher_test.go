@@ -560,3 +560,37 @@ func TestTwoServers(t *testing.T) {
 		t.Errorf("%d requests for %d versions (%v), want %d each once", rc.requests(), len(seen), seen, n)
 	}
 }
+
+// TestGenericEvents: generic uploads and deletes (audited by the generic
+// files' catalog methods) are delivered with their file's link, size and
+// sha256.
+func TestGenericEvents(t *testing.T) {
+	en := newEnv(t)
+	rc := newReceiver(t, nil)
+	h := fast("bundles", rc.srv.URL)
+	h.Events = []string{"generic-upload", "generic-delete"}
+	en.start(h)
+	ctx := context.Background()
+	sha := "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	en.upload("acme-svc", "1.0") // not asked for
+	for _, e := range []index.Event{
+		{Actor: "ci", Action: "generic-upload", Project: "vendor-dlls", Version: "2019.3", Filename: "bundle win64.zip", Detail: "4096 bytes, sha256 " + sha},
+		{Actor: "root", Action: "generic-delete", Project: "vendor-dlls", Version: "2019.3", Filename: "bundle win64.zip", Detail: "4096 bytes"},
+	} {
+		if err := en.cat.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, del := rc.next().payload, rc.next().payload
+	if up.Event == "generic-delete" {
+		up, del = del, up
+	}
+	if up.Event != "generic-upload" || up.SHA256 != sha || up.Size != 4096 || up.Scope != "file" ||
+		up.URL != "https://pypi.example.com/generic/vendor-dlls/2019.3/bundle%20win64.zip" {
+		t.Errorf("generic upload %+v", up)
+	}
+	if del.Event != "generic-delete" || del.URL != "" || del.Detail != "4096 bytes" || del.Actor != "root" {
+		t.Errorf("generic delete %+v", del)
+	}
+	rc.none()
+}
