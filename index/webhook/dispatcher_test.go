@@ -27,7 +27,7 @@ import (
 
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	os.Exit(indextest.Main(m)) // on SQLite, then on PostgreSQL
 }
 
 const secret = "s3cret-for-tests-only"
