@@ -29,7 +29,7 @@ import (
 
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	os.Exit(indextest.Main(m)) // on SQLite, then on PostgreSQL
 }
 
 // env is the generic files' service on echo, over a real catalog and
