@@ -39,7 +39,11 @@ func scmversionBinary(t *testing.T) string {
 
 // TestScmversionFlow is the CI flow of the README: a depth-1 clone without
 // tags asks the index for its dev number, builds with the pretend version,
-// uploads with twine and installs with pip --pre.
+// uploads with twine and installs with pip --pre. The index has nothing of
+// the project at first, so the base is setuptools_scm's no-tag 0.1, and
+// the next build keeps it (0.1.dev1 is then the newest version);
+// TestScmversionShallowAfterFullClone has the index's base after a full
+// clone's builds.
 func TestScmversionFlow(t *testing.T) {
 	git := need(t, "git")
 	python := need(t, "/usr/bin/python3")

@@ -187,7 +187,10 @@ func newRecipeEnv(t *testing.T) *recipeEnv {
 // variables, and pip kept off the network.
 func (e *recipeEnv) environ(ci ...string) []string {
 	env := []string{"PATH=" + e.bin + ":/usr/bin:/bin", "HOME=" + e.home,
-		"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + e.wheels, "PIP_BREAK_SYSTEM_PACKAGES=1", "PIP_ROOT_USER_ACTION=ignore"}
+		"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + e.wheels, "PIP_BREAK_SYSTEM_PACKAGES=1", "PIP_ROOT_USER_ACTION=ignore",
+		// Build isolation installs into two fresh environments per build:
+		// byte-compiling them only costs time.
+		"PIP_NO_COMPILE=1"}
 	env = append(env, e.goproxy...)
 	return append(env, ci...)
 }
