@@ -81,8 +81,10 @@ func (c *Catalog) ProjectListings(ctx context.Context, since int64) (changed []P
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// Driven by the projects (index projects_last_serial), so that one
+		// changed project reads its releases only.
 		rows, err = tx.QueryContext(ctx, `SELECT r.id, r.project_id, r.version, r.yanked
-			FROM releases r JOIN projects p ON p.id = r.project_id WHERE p.last_serial > ?`, since)
+			FROM releases r WHERE r.project_id IN (SELECT id FROM projects WHERE last_serial > ?)`, since)
 		if err != nil {
 			return err
 		}
