@@ -28,7 +28,7 @@ import (
 
 func TestMain(m *testing.M) {
 	index.PasswordCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	os.Exit(indextest.Main(m)) // on SQLite, then on PostgreSQL
 }
 
 // env is a web interface over a real catalog and store, behind the
