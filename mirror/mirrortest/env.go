@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index"
-	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/httpx"
+	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
