@@ -37,8 +37,8 @@ var migrations embed.FS
 // pool for everything else. Several processes (the server, the CLI) may
 // open the same file at once.
 //
-// On PostgreSQL both are one pool, and write transactions take the same
-// single-writer lock on the database (pgBeginWrite), so that every
+// On PostgreSQL there are the same two pools, and write transactions take
+// a single-writer lock on the database (pgBeginWrite), so that every
 // invariant that holds on SQLite holds there too, across replicas.
 type Catalog struct {
 	path string // the SQLite file, or the PostgreSQL URL without password

@@ -27,7 +27,8 @@ type Config struct {
 	// password may also come from PGPASSWORD or a passfile; several hosts
 	// with target_session_attrs=read-write follow a failover.
 	URL string `toml:"url"`
-	// MaxConns bounds the PostgreSQL connections of one process.
+	// MaxConns bounds the PostgreSQL connections one process reads with;
+	// writes use up to 4 more and the change watch one.
 	MaxConns int `toml:"max_conns"`
 	// StatementTimeout bounds every PostgreSQL statement (0: no bound).
 	StatementTimeout time.Duration `toml:"statement_timeout"`
@@ -78,6 +79,9 @@ const (
 	// pgPoll is how often the change watch reads the counter, the bound
 	// on how late a change is seen when a notification is lost.
 	pgPoll = 500 * time.Millisecond
+	// pgWriters is the size of the writer pool: one writer holding the
+	// lock, the next ones waiting for it.
+	pgWriters = 4
 )
 
 // OpenPostgres opens the PostgreSQL catalog of cfg.URL and applies any
@@ -102,19 +106,27 @@ func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
 	if _, ok := params["statement_timeout"]; !ok && cfg.StatementTimeout > 0 {
 		params["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
 	}
-	db := sql.OpenDB(pgConnector{inner: stdlib.GetConnector(*pcfg)})
+	// Two pools, as on SQLite: readers never queue behind writers
+	// waiting for the single-writer lock, and those waiters hold few
+	// connections (one writer runs at a time anyway).
+	connector := pgConnector{inner: stdlib.GetConnector(*pcfg)}
+	r := sql.OpenDB(connector)
 	n := max(cfg.MaxConns, 1)
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	c := &Catalog{path: where, pg: true, w: db, r: db, now: time.Now}
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	w := sql.OpenDB(connector)
+	w.SetMaxOpenConns(pgWriters)
+	w.SetMaxIdleConns(pgWriters)
+	w.SetConnMaxIdleTime(5 * time.Minute)
+	c := &Catalog{path: where, pg: true, w: w, r: r, now: time.Now}
 	if err := c.migratePostgres(ctx); err != nil {
-		db.Close()
+		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", where, formatError(err))
 	}
 	c.watch, err = pgwatch.Open(ctx, pgwatch.Config{Conn: pcfg, Channel: pgChannel, Counter: pgChangesCounter, Poll: pgPoll})
 	if err != nil {
-		db.Close()
+		c.Close()
 		return nil, fmt.Errorf("open catalog %s: change watch: %w", where, formatError(err))
 	}
 	c.serials = watchSerials(c.watch)
@@ -196,8 +208,7 @@ func (c *Catalog) NotificationsReceived() int64 {
 	return c.watch.Received()
 }
 
-// PoolStats returns the database pool's statistics (on SQLite, the read
-// pool's).
+// PoolStats returns the read pool's statistics.
 func (c *Catalog) PoolStats() sql.DBStats { return c.r.Stats() }
 
 // formatPgError maps PostgreSQL's errors onto the package's sentinels, as

@@ -380,7 +380,7 @@ func (c *Catalog) UpdateMirrorFile(ctx context.Context, project, filename string
 // MirrorProjects lists the cached projects by name.
 func (c *Catalog) MirrorProjects(ctx context.Context) ([]MirrorSummary, error) {
 	rows, err := c.r.QueryContext(ctx, `SELECT p.name, p.serial, p.upstream_serial, p.upstream, p.fetched_at, p.changed_at,
-		COUNT(f.id), COALESCE(SUM(f.blob_key != ''), 0), COALESCE(SUM(CASE WHEN f.blob_key != '' THEN f.size ELSE 0 END), 0)
+		COUNT(f.id), COALESCE(SUM(CASE WHEN f.blob_key != '' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN f.blob_key != '' THEN f.size ELSE 0 END), 0)
 		FROM mirror_projects p LEFT JOIN mirror_files f ON f.project_id = p.id
 		GROUP BY p.id ORDER BY p.name`)
 	if err != nil {

@@ -88,7 +88,7 @@ func TestWarmPathsReadNothing(t *testing.T) {
 
 // TestWarmSeesOtherProcess: a change committed through a second catalog on
 // the same file, as the CLI or another replica would make it, is seen by
-// the very next request.
+// the very next request (on PostgreSQL: the next once it is announced).
 func TestWarmSeesOtherProcess(t *testing.T) {
 	up := mirrortest.Start(t, false)
 	e := newEnv(t, up, "", nil)
@@ -98,9 +98,11 @@ func TestWarmSeesOtherProcess(t *testing.T) {
 
 	// The page's last answer from the upstream is made old: the next
 	// request revalidates it.
-	if err := cli.TouchMirrorProject(ctx, "acme-util", e.Clock.Now().Add(-time.Hour), "", ""); err != nil {
-		t.Fatal(err)
-	}
+	indextest.AwaitChange(t, e.Cat, func() {
+		if err := cli.TouchMirrorProject(ctx, "acme-util", e.Clock.Now().Add(-time.Hour), "", ""); err != nil {
+			t.Fatal(err)
+		}
+	})
 	e.Page("acme-util")
 	if n := up.Count("/simple/acme-util/"); n != 2 {
 		t.Errorf("after the page aged elsewhere: %d upstream page requests, want 2", n)
@@ -109,9 +111,11 @@ func TestWarmSeesOtherProcess(t *testing.T) {
 	// Another process drops the project (and leaves the blobs): its file
 	// is no longer served, and the page is fetched again.
 	e.warmUp()
-	if _, err := cli.DeleteMirrorProject(ctx, "acme-util"); err != nil {
-		t.Fatal(err)
-	}
+	indextest.AwaitChange(t, e.Cat, func() {
+		if _, err := cli.DeleteMirrorProject(ctx, "acme-util"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if r := e.Get(warmFile, nil); r.Status != http.StatusNotFound {
 		t.Errorf("file of a project dropped elsewhere: %d, want 404", r.Status)
 	}
@@ -124,10 +128,14 @@ func TestWarmSeesOtherProcess(t *testing.T) {
 	// deleted after the commit): the next request fetches it again.
 	e.warmUp()
 	fetched := up.Count("/packages/" + warmWheel)
-	f, _, err := cli.UpdateMirrorFile(ctx, "acme-util", warmWheel, func(f *index.MirrorFile) { f.BlobKey = "" })
-	if err != nil {
-		t.Fatal(err)
-	}
+	var f index.MirrorFile
+	indextest.AwaitChange(t, e.Cat, func() {
+		var err error
+		f, _, err = cli.UpdateMirrorFile(ctx, "acme-util", warmWheel, func(f *index.MirrorFile) { f.BlobKey = "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 	if err := e.Store.Delete(ctx, storage.Key(sum256(distBytes(t, warmWheel)))); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +151,7 @@ func TestWarmSeesOtherProcess(t *testing.T) {
 	// A hosted project of the same name appears: it wins at once.
 	e.warmUp()
 	fn, whl := indextest.Wheel(t, "acme_util", "9.0", "")
-	indextest.Seed(t, cli, e.Store, fn, whl)
+	indextest.AwaitChange(t, e.Cat, func() { indextest.Seed(t, cli, e.Store, fn, whl) })
 	if r := e.Get(warmFile, nil); r.Status != http.StatusNotFound {
 		t.Errorf("upstream file of a name now hosted: %d, want 404", r.Status)
 	}

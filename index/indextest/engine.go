@@ -156,3 +156,26 @@ func Within(ok func() bool) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// AwaitChange runs change, which commits through another catalog than cat
+// (as the CLI or another replica would), and on PostgreSQL waits until cat
+// has been told of it (its change token moved), failing t after
+// CrossProcessDelay. On SQLite cat's next lookup sees the change anyway.
+func AwaitChange(t testing.TB, cat *index.Catalog, change func()) {
+	t.Helper()
+	before, _ := cat.ChangeToken()
+	change()
+	if Engine() != "postgres" {
+		return
+	}
+	deadline := time.Now().Add(CrossProcessDelay())
+	for {
+		if tok, err := cat.ChangeToken(); err == nil && tok != before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the change was not announced to this catalog within %s", CrossProcessDelay())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -67,7 +67,7 @@ func URL(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL is needed (CI=true): %v; .ci/run installs postgresql-15", err)
 		}
-		t.Skipf("no PostgreSQL for this test: %v (apt-get install postgresql-15)", err)
+		t.Skipf("no PostgreSQL for this test: %v (is postgresql-15 installed?)", err)
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), cluster.seq.Add(1))
 	if _, err := cluster.admin.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0`); err != nil {
@@ -157,7 +157,13 @@ func start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "pyindex-pgtest-")
+	// The postgres user must reach the folder: a TMPDIR a test made
+	// private (0700, owned by root) would not do, /tmp does.
+	base := ""
+	if cred != nil {
+		base = "/tmp"
+	}
+	dir, err := os.MkdirTemp(base, "pyindex-pgtest-")
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (w *Watch) Current() (version int64, gen uint64, err error) {
 // notification arrives (which then changes nothing more).
 func (w *Watch) Committed(v int64) {
 	w.mu.Lock()
-	w.counter = v
+	w.counter = max(w.counter, v)
 	w.gen++
 	w.mu.Unlock()
 }
@@ -118,13 +118,17 @@ func (w *Watch) Committed(v int64) {
 // Received returns how many notifications the watch has received.
 func (w *Watch) Received() int64 { return w.received.Load() }
 
-// see records the counter value v, counting a change if it is not the
-// last one known. (A notification can arrive after this process's own
-// later commit; counting it again only costs a refill.)
-func (w *Watch) see(v int64) {
+// see records the counter value v, read by a poll or sent by a
+// notification, counting a change if it is past the last one known.
+// Writers take the counter's row lock, so they commit in counter order: by
+// the time a value is known, every smaller one has committed, and a late
+// notification of one (this process's own, say) has nothing new to tell.
+// A poll that reads a smaller value than known means the counter started
+// over (a database recreated): that counts as a change too.
+func (w *Watch) see(v int64, polled bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if v != w.counter {
+	if v > w.counter || (polled && v < w.counter) {
 		w.counter = v
 		w.gen++
 	}
@@ -144,7 +148,7 @@ func (w *Watch) poll(ctx context.Context, conn *pgx.Conn) error {
 	if err := conn.QueryRow(ctx, w.cfg.Counter).Scan(&v); err != nil {
 		return err
 	}
-	w.see(v)
+	w.see(v, true)
 	return nil
 }
 
@@ -191,7 +195,7 @@ func (w *Watch) run(ctx context.Context, conn *pgx.Conn) {
 		case err == nil:
 			w.received.Add(1)
 			if v, perr := strconv.ParseInt(n.Payload, 10, 64); perr == nil {
-				w.see(v)
+				w.see(v, false)
 			} else {
 				w.mu.Lock()
 				w.gen++

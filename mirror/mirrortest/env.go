@@ -1,7 +1,6 @@
 package mirrortest
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/auth"
 	"github.com/pyindex/pyindex/index/httpx"
+	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/index/simple"
 	"github.com/pyindex/pyindex/mirror"
 	"github.com/pyindex/pyindex/storage"
@@ -86,7 +86,7 @@ func NewEnv(t testing.TB, up *Upstream, dir string, mutate func(*mirror.Config))
 		mutate(&cfg)
 	}
 	e.Config = cfg
-	cat, err := index.Open(context.Background(), filepath.Join(dir, "catalog.db"))
+	cat, err := indextest.TryOpenCatalog(t, filepath.Join(dir, "catalog.db")) // SQLite, or PostgreSQL in its run
 	if err != nil {
 		t.Fatal(err)
 	}
