@@ -43,17 +43,19 @@ func (c RetentionConfig) Rules() index.PruneRules {
 	return index.PruneRules{Projects: c.Projects, KeepDev: c.KeepDev, DevOlderThan: c.DevOlderThan, ReleasedDev: c.ReleasedDev}
 }
 
-// Validate reports bad settings (only when Enabled: disabled rules are not
-// applied).
+// Validate reports every bad setting, also while retention is disabled
+// (a value that is wrong is reported before the day it is switched on);
+// only the need for at least one rule waits until Enabled.
 func (c RetentionConfig) Validate() error {
-	if !c.Enabled {
-		return nil
-	}
 	var errs []error
 	if c.Interval < time.Minute {
 		errs = append(errs, errors.New("retention.interval: must be at least 1m"))
 	}
-	if err := c.Rules().Validate(); err != nil {
+	rules := c.Rules()
+	if !c.Enabled {
+		rules.ReleasedDev = true // a rule, so that only the values are checked
+	}
+	if err := rules.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("retention: %w", err))
 	}
 	return errors.Join(errs...)
