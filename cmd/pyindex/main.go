@@ -278,7 +278,7 @@ without any, becomes admin-only. Either way the audit log records it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withCatalog(cmd, func(ctx context.Context, cat *index.Catalog) error {
-				return removeUser(cmd, ctx, cat, args[0], force)
+				return removeUser(ctx, cmd, cat, args[0], force)
 			})
 		},
 	}

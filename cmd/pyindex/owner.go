@@ -101,7 +101,7 @@ func printLines(w io.Writer, lines []string) error {
 
 // removeUser is "user remove": it refuses a user who owns projects, naming
 // them, unless force; then it says what became of each project.
-func removeUser(cmd *cobra.Command, ctx context.Context, cat *index.Catalog, name string, force bool) error {
+func removeUser(ctx context.Context, cmd *cobra.Command, cat *index.Catalog, name string, force bool) error {
 	out := cmd.OutOrStdout()
 	if !force {
 		err := cat.RemoveUser(ctx, name, cliActor())

@@ -330,9 +330,16 @@ func TestRetention(t *testing.T) {
 		{Enabled: true, Interval: time.Second, KeepDev: 1},
 		{Enabled: true, Interval: time.Hour},
 		{Enabled: true, Interval: time.Hour, KeepDev: 1, Projects: []string{"-x-"}},
+		// Wrong values are wrong while retention is off, too.
+		{Interval: time.Hour, KeepDev: -1},
+		{Interval: time.Second, KeepDev: 1},
 	} {
 		if err := bad.Validate(); !errors.Is(err, index.ErrInvalid) && err == nil {
 			t.Errorf("%+v validates", bad)
 		}
+	}
+	// Off, it needs no rule.
+	if err := (admin.RetentionConfig{Interval: time.Hour}).Validate(); err != nil {
+		t.Errorf("disabled retention without rules: %v", err)
 	}
 }

@@ -47,20 +47,20 @@ func (c RetentionConfig) Rules() index.PruneRules {
 	return index.PruneRules{Projects: c.Projects, KeepDev: c.KeepDev, DevOlderThan: c.DevOlderThan, ReleasedDev: c.ReleasedDev}
 }
 
-// Validate reports bad settings (only of what is enabled: disabled rules
-// are not applied).
+// Validate reports every bad setting, also while retention is disabled
+// (a value that is wrong is reported before the day it is switched on);
+// only the need for at least one rule waits until Enabled.
 func (c RetentionConfig) Validate() error {
-	if !c.Enabled && !c.Generic.Enabled {
-		return nil
-	}
 	var errs []error
 	if c.Interval < time.Minute {
 		errs = append(errs, errors.New("retention.interval: must be at least 1m"))
 	}
-	if c.Enabled {
-		if err := c.Rules().Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("retention: %w", err))
-		}
+	rules := c.Rules()
+	if !c.Enabled {
+		rules.ReleasedDev = true // a rule, so that only the values are checked
+	}
+	if err := rules.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("retention: %w", err))
 	}
 	if err := c.Generic.Validate(); err != nil {
 		errs = append(errs, err)
