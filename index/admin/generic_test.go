@@ -278,7 +278,7 @@ func TestGenericFsckBackup(t *testing.T) {
 	if _, err := admin.Restore(ctx, admin.RestoreConfig{In: out, CatalogPath: data + "/catalog.db"}, to, nil); err != nil {
 		t.Fatal(err)
 	}
-	restored := indextest.OpenCatalog(t, data+"/catalog.db")
+	restored := indextest.OpenSQLite(t, data+"/catalog.db") // a restore always writes SQLite
 	if f, err := restored.GenericFile(ctx, "myapp", "1.0", "a.zip"); err != nil || f.SHA256 != a.SHA256 {
 		t.Errorf("restored row: %+v %v", f, err)
 	}
