@@ -2,6 +2,7 @@ package indextest
 
 import (
 	"database/sql"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -46,6 +47,9 @@ func Main(m *testing.M) int {
 		return code
 	}
 	code := m.Run()
+	if fuzzingOrBenchmarking() {
+		return code // a fuzz or benchmark run measures code, not engines
+	}
 	if err := pgtest.Installed(); err != nil {
 		if os.Getenv("CI") == "true" {
 			fmt.Fprintf(os.Stderr, "indextest: the PostgreSQL run is needed (CI=true): %v\n", err)
@@ -62,6 +66,18 @@ func Main(m *testing.M) int {
 		return max(code, 1)
 	}
 	return code
+}
+
+// fuzzingOrBenchmarking reports whether this test binary was asked to fuzz
+// (-test.fuzz) or to run benchmarks (-test.bench): such a run is not
+// repeated on PostgreSQL.
+func fuzzingOrBenchmarking() bool {
+	for _, name := range []string{"test.fuzz", "test.bench"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // SQLiteOnly skips t on PostgreSQL: for tests of a SQLite mechanism (the
