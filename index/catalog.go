@@ -193,17 +193,11 @@ func (c *Catalog) migrate(ctx context.Context, inTx func(context.Context, func(*
 
 // write runs fn in a write transaction and commits it when fn returns nil.
 func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := c.w.BeginTx(ctx, nil)
+	tx, change, err := c.beginWrite(ctx)
 	if err != nil {
 		return formatError(err)
 	}
 	defer tx.Rollback()
-	var change int64
-	if c.pg {
-		if change, err = pgBeginWrite(ctx, tx); err != nil {
-			return formatError(err)
-		}
-	}
 	if err := fn(tx); err != nil {
 		return formatError(err)
 	}
@@ -221,6 +215,35 @@ func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// beginWrite opens a write transaction (on PostgreSQL holding the change
+// row, whose value it returns). A pooled PostgreSQL connection that the
+// server closed while it sat idle (a restart, a failover) fails its first
+// statement; nothing has been done on it yet, so another is tried: without
+// this, the first writes after PostgreSQL returns would each fail on one
+// dead connection of the pool.
+func (c *Catalog) beginWrite(ctx context.Context) (*sql.Tx, int64, error) {
+	for attempt := 1; ; attempt++ {
+		tx, err := c.w.BeginTx(ctx, nil)
+		if err != nil && !(c.pg && pgDeadConn(err) && attempt < maxDeadConns) {
+			return nil, 0, err
+		}
+		if err != nil {
+			continue
+		}
+		if !c.pg {
+			return tx, 0, nil
+		}
+		change, err := pgBeginWrite(ctx, tx)
+		if err == nil {
+			return tx, change, nil
+		}
+		tx.Rollback()
+		if !pgDeadConn(err) || attempt >= maxDeadConns {
+			return nil, 0, err
+		}
+	}
+}
+
 // read runs fn in a read transaction, giving it a consistent snapshot.
 func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	opts := &sql.TxOptions{ReadOnly: true}
@@ -230,6 +253,9 @@ func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
 	tx, err := c.r.BeginTx(ctx, opts)
+	for attempt := 1; err != nil && c.pg && pgDeadConn(err) && attempt < maxDeadConns; attempt++ {
+		tx, err = c.r.BeginTx(ctx, opts) // as in beginWrite
+	}
 	if err != nil {
 		return formatError(err)
 	}

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -242,6 +243,27 @@ func formatPgError(err error) error {
 		return &Error{Kind: ErrBusy, Msg: "the catalog database is unavailable; try again shortly", Err: err}
 	}
 	return nil
+}
+
+// maxDeadConns bounds the connections beginWrite and read try when pooled
+// ones turn out closed: more than a pool keeps idle, so that after a
+// PostgreSQL restart the first request gets a fresh connection.
+const maxDeadConns = 32
+
+// pgDeadConn reports whether err is a pooled connection that the server
+// closed (terminated by a shutdown or restart, or lost on the way) rather
+// than a refusal of a new one: a fresh connection may well succeed.
+func pgDeadConn(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return false // a new connection failed: the database is down
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "57P01" || pe.Code == "57P02" || strings.HasPrefix(pe.Code, "08")
+	}
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "conn closed")
 }
 
 // redactURL returns url without its password, for messages.
