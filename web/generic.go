@@ -34,6 +34,7 @@ type genericData struct {
 	ExampleVersion string
 	// Private: reads take a credential, so the download command has -u.
 	Private bool
+	Notice  string // a delete done
 
 	// On the confirmation page: the version, and the file (nil: all of
 	// the version's).
@@ -79,7 +80,7 @@ func (u *UI) genericParam(c echo.Context, rest string, redirect bool) (name stri
 		return "", false, echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No generic package named %q", raw))
 	}
 	name = pep503.Normalize(raw)
-	if redirect && (name != raw || (rest == "" && !strings.HasSuffix(c.Request().URL.Path, "/"))) {
+	if redirect && (name != raw || (c.Param("version") == "" && !strings.HasSuffix(c.Request().URL.Path, "/"))) {
 		return name, true, c.Redirect(http.StatusMovedPermanently, u.prefix+genericPath(name)+rest)
 	}
 	return name, false, nil
@@ -138,7 +139,7 @@ func (u *UI) genericData(c echo.Context, v *visitor, name string) (*genericData,
 // genericPage answers /packages/generic/NAME/: the versions, newest first
 // by PEP 440, with their files and the curl commands.
 func (u *UI) genericPage(c echo.Context, v *visitor) error {
-	name, redirected, err := u.genericParam(c, "", true)
+	name, redirected, err := u.genericParam(c, queryOf(c), true)
 	if redirected || err != nil {
 		return err
 	}
@@ -149,6 +150,7 @@ func (u *UI) genericPage(c echo.Context, v *visitor) error {
 	if err != nil {
 		return err
 	}
+	d.Notice = noticeOf(c)
 	return u.render(c, http.StatusOK, "generic", d.DisplayName+" (generic)", d)
 }
 
@@ -241,5 +243,5 @@ func (u *UI) deleteGeneric(c echo.Context, v *visitor) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, u.prefix+genericPath(name))
+	return c.Redirect(http.StatusSeeOther, u.prefix+genericPath(name)+"?done=generic-deleted")
 }

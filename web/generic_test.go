@@ -203,9 +203,10 @@ func TestGenericDelete(t *testing.T) {
 		t.Fatalf("a confirmation page deleted: %v", got)
 	}
 	r := alice.post("/packages/generic/vendor-dlls/", "/packages/generic/vendor-dlls/1.10/delete", url.Values{"file": {"checksums.txt"}})
-	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/packages/generic/vendor-dlls/" {
-		t.Fatalf("delete a file: %d %s", r.code, r.body)
+	if r.code != http.StatusSeeOther || r.hdr.Get("Location") != "/packages/generic/vendor-dlls/?done=generic-deleted" {
+		t.Fatalf("delete a file: %d %s", r.code, r.hdr.Get("Location"))
 	}
+	mustContain(t, "the page after a delete", alice.get(r.hdr.Get("Location")).body, `<p class="notice" role="status">Deleted.</p>`)
 	if got := en.genericFiles("vendor-dlls", "1.10"); len(got) != 1 || got[0] != "vendor-dlls-1.10.zip" {
 		t.Fatalf("after the file's delete: %v", got)
 	}

@@ -23,6 +23,8 @@ func (u *UI) Register(g *echo.Group) {
 	g.GET("/projects/", u.page(false, u.projectList))
 	g.GET("/project/:name", u.page(false, u.projectPage))
 	g.GET("/project/:name/", u.page(false, u.projectPage))
+	g.POST("/project/:name/owners/add", u.action(u.changeOwner(true)))
+	g.POST("/project/:name/owners/remove", u.action(u.changeOwner(false)))
 	g.GET("/project/:name/:version", u.page(false, u.releasePage))
 	g.GET("/project/:name/:version/", u.page(false, u.releasePage))
 	g.POST("/project/:name/:version/yank", u.action(u.yank))
