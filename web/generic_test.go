@@ -221,6 +221,9 @@ func TestGenericDelete(t *testing.T) {
 		t.Fatalf("the admin's delete of a version: %d %s", r.code, r.body)
 	}
 	page = root.get("/packages/generic/vendor-dlls/")
+	mustContain(t, "the admin's page", page.body, `href="/manage/audit?project=vendor-dlls&amp;action=generic-delete"`)
+	audit := root.get("/manage/audit?project=vendor-dlls&action=generic-delete")
+	mustContain(t, "the audit of the deletes", audit.body, "checksums.txt")
 	mustNotContain(t, "the page after the deletes", page.body, `id="v-1.9"`, "checksums.txt")
 	mustContain(t, "the page after the deletes", page.body, "4 versions, 4 files")
 	ev, err := en.cat.AuditEvents(ctx, index.AuditQuery{Action: index.AuditGenericDelete})
