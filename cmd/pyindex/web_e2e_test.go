@@ -267,7 +267,7 @@ func TestWebInterface(t *testing.T) {
 // a page (versions in PEP 440 order, the sha256 of the bytes, a "latest"
 // command that works as shown) and are deleted from it; an owner adds
 // another owner through the project page's form, and a refused addition
-// is explained there.
+// is explained there; the "Remove" button removes him again.
 func TestWebGenericAndOwners(t *testing.T) {
 	ctx := browser(t)
 	curl := need(t, "curl")
@@ -349,6 +349,14 @@ func TestWebGenericAndOwners(t *testing.T) {
 	screenshots(t, ctx, shots, "owners")
 	// bob may now upload to e2e-shared.
 	twineUpload(t, m, "bob", "bob-password-1", writeWheels(t, t.TempDir(), "e2e_shared", "Summary: Shared\n", "1.1")...)
+	// alice removes him again with his "Remove" button.
+	tab(t, ctx, "remove bob", chromedp.Navigate(base+"/project/e2e-shared/"), chromedp.WaitVisible(chromedp.CSS(`#owner-user`)),
+		chromedp.Click(chromedp.CSS(`#owners form[action$="/owners/remove"]:has(input[value="bob"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#owners p.notice`)))
+	owners = evalJS[[]string](t, ctx, `Array.from(document.querySelectorAll("#owners li span")).map(s => s.textContent)`)
+	if !slices.Equal(owners, []string{"alice"}) {
+		t.Errorf("owners after the removal: %v", owners)
+	}
 }
 
 // TestWebHostilePackage: a package whose metadata carries scripts, event
