@@ -22,8 +22,9 @@ import (
 // from the home page, searching, a rendered README, the release history,
 // logging in through the form (with the keyboard), yanking with a reason
 // (and real pip skipping the release), a POST without the CSRF token,
-// pruning with a preview, logging out, a hostile package, and a private
-// index. Screenshots of the main pages at desktop and phone width go to
+// pruning with a preview, logging out, a hostile package, a private
+// index, a generic package's page after curl uploads, and owners added and
+// removed through the project page. Screenshots of the main pages at desktop and phone width go to
 // $PYINDEX_SCREENSHOTS when it is set, else to the test's temporary
 // folder (removed after the test).
 
