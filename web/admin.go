@@ -205,7 +205,7 @@ type usersData struct {
 }
 
 func (u *UI) usersPage(c echo.Context, v *visitor) error {
-	return u.showUsers(c, http.StatusOK, usersData{Notice: c.QueryParam("done")})
+	return u.showUsers(c, http.StatusOK, usersData{Notice: noticeOf(c)})
 }
 
 func (u *UI) showUsers(c echo.Context, status int, d usersData) error {
@@ -244,7 +244,7 @@ func (u *UI) addUser(c echo.Context, v *visitor) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/users?done="+urlQuery("Added user "+name))
+	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/users?done=user-added")
 }
 
 func (u *UI) removeUser(c echo.Context, v *visitor) error {
@@ -260,7 +260,7 @@ func (u *UI) removeUser(c echo.Context, v *visitor) error {
 		u.clearCookie(c, sessionCookie)
 		return c.Redirect(http.StatusSeeOther, u.prefix+"/projects/")
 	}
-	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/users?done="+urlQuery("Removed user "+name))
+	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/users?done=user-removed")
 }
 
 func (u *UI) setPassword(c echo.Context, v *visitor) error {
@@ -275,7 +275,7 @@ func (u *UI) setPassword(c echo.Context, v *visitor) error {
 	if name == v.User() { // this session ended with the old password
 		return c.Redirect(http.StatusSeeOther, u.prefix+"/login?next=/manage/users")
 	}
-	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/users?done="+urlQuery("Changed the password of "+name+"; their sessions ended"))
+	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/users?done=password-set")
 }
 
 // tokensData is what tokens.html shows.
@@ -291,7 +291,7 @@ type tokensData struct {
 }
 
 func (u *UI) tokensPage(c echo.Context, v *visitor) error {
-	return u.showTokens(c, http.StatusOK, tokensData{Notice: c.QueryParam("done"), Form: admin.TokenRequest{Scope: "upload"}})
+	return u.showTokens(c, http.StatusOK, tokensData{Notice: noticeOf(c), Form: admin.TokenRequest{Scope: "upload"}})
 }
 
 func (u *UI) showTokens(c echo.Context, status int, d tokensData) error {
@@ -341,5 +341,5 @@ func (u *UI) revokeToken(c echo.Context, v *visitor) error {
 		}
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/tokens?done="+urlQuery(fmt.Sprintf("Revoked token %d", id)))
+	return c.Redirect(http.StatusSeeOther, u.prefix+"/manage/tokens?done=token-revoked")
 }

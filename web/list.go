@@ -22,6 +22,9 @@ type entry struct {
 	Latest     string // the latest release's version; "" for none (or a mirrored project)
 	LastUpload time.Time
 	Mirrored   bool
+	// Generic is a generic package (its own namespace: a project of the
+	// same name may exist, and both are listed).
+	Generic bool
 
 	serial int64  // the project's last serial, for hosted projects
 	text   string // what a search looks in: lower-cased names and summary
@@ -36,13 +39,23 @@ type snapshot struct {
 	byUpload []*entry // newest upload first (then by name); projects with none last
 }
 
-// find returns the project called name (normalized), or nil.
+// find returns the project called name (normalized), hosted or mirrored,
+// or nil: generic packages are not projects.
 func (s *snapshot) find(name string) *entry {
 	i, ok := slices.BinarySearchFunc(s.byName, name, func(e *entry, n string) int { return strings.Compare(e.Name, n) })
-	if !ok {
+	if !ok || s.byName[i].Generic { // a project sorts before a generic package of its name
 		return nil
 	}
 	return s.byName[i]
+}
+
+// nameOrder is the order of the list by name: a project before a generic
+// package of the same name.
+func nameOrder(a, b *entry) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return boolInt(a.Generic) - boolInt(b.Generic)
 }
 
 // listing keeps the project list in memory, refreshed on the catalog's
@@ -51,8 +64,8 @@ func (s *snapshot) find(name string) *entry {
 // of 100,000 projects is not rebuilt from scratch after every upload.
 // Search results are kept per (serial, query, order).
 //
-// Generic packages (once they land) join the list here: one more source
-// read in refresh, whose entries are marked like the mirrored ones.
+// Generic packages join the list here: like the mirror's list, they are
+// read whole on every refresh (there are few), and marked.
 type listing struct {
 	cat      *index.Catalog
 	mu       sync.Mutex // held while refreshing
@@ -110,6 +123,10 @@ func (l *listing) refresh(ctx context.Context, old *snapshot) (*snapshot, error)
 	if err != nil {
 		return nil, err
 	}
+	generics, err := l.cat.GenericPackages(ctx)
+	if err != nil {
+		return nil, err
+	}
 	fresh := make([]*entry, len(changed)) // by name
 	byName := make(map[string]*entry, len(changed))
 	added := 0
@@ -152,17 +169,26 @@ func (l *listing) refresh(ctx context.Context, old *snapshot) (*snapshot, error)
 		e.text = searchText(e)
 		mirror = append(mirror, e)
 	}
-	s.byName = mergeNames(s.hosted, mirror)
+	generic := make([]*entry, 0, len(generics)) // by name
+	for _, g := range generics {
+		e := &entry{Name: g.Name, Display: g.DisplayName, Latest: g.Latest, Generic: true}
+		if g.LastUpload != nil {
+			e.LastUpload = *g.LastUpload
+		}
+		e.text = searchText(e)
+		generic = append(generic, e)
+	}
+	s.byName = merge(mergeNames(s.hosted, mirror), generic, nameOrder)
 	if old != nil && len(s.hosted) == len(old.hosted)+added {
 		// Old's order without the changed and mirrored entries, merged
 		// with those in their order.
 		kept := make([]*entry, 0, len(old.byUpload))
 		for _, e := range old.byUpload {
-			if !e.Mirrored && byName[e.Name] == nil {
+			if !e.Mirrored && !e.Generic && byName[e.Name] == nil {
 				kept = append(kept, e)
 			}
 		}
-		moved := append(slices.Clone(fresh), mirror...)
+		moved := append(append(slices.Clone(fresh), mirror...), generic...)
 		slices.SortFunc(moved, uploadOrder)
 		s.byUpload = merge(kept, moved, uploadOrder)
 	} else {
@@ -178,7 +204,7 @@ func uploadOrder(a, b *entry) int {
 	if c := b.LastUpload.Compare(a.LastUpload); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Name, b.Name)
+	return nameOrder(a, b)
 }
 
 // findIn finds name in entries sorted by name.

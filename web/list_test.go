@@ -13,7 +13,8 @@ import (
 )
 
 // TestListingIncremental: the list refreshed step by step (uploads,
-// yanks, deletes, mirrored pages) is always the list built from scratch.
+// yanks, deletes, mirrored pages, generic files and their deletes) is
+// always the list built from scratch.
 func TestListingIncremental(t *testing.T) {
 	en := publicEnv(t)
 	ctx := context.Background()
@@ -22,13 +23,13 @@ func TestListingIncremental(t *testing.T) {
 	names := func(es []*entry) []string {
 		var out []string
 		for _, e := range es {
-			out = append(out, fmt.Sprintf("%s/%s/%s/%v", e.Name, e.Latest, e.Summary, e.Mirrored))
+			out = append(out, fmt.Sprintf("%s/%s/%s/%v/%v", e.Name, e.Latest, e.Summary, e.Mirrored, e.Generic))
 		}
 		return out
 	}
 	for step := range 60 {
 		p := fmt.Sprintf("p%02d", rng.IntN(15))
-		switch rng.IntN(5) {
+		switch rng.IntN(7) {
 		case 0, 1:
 			en.release(p, fmt.Sprintf("1.%d", step), dist.Metadata{Summary: fmt.Sprintf("s%d", step)}, "")
 		case 2:
@@ -39,6 +40,18 @@ func TestListingIncremental(t *testing.T) {
 			}
 		case 4:
 			_, _ = en.cat.Yank(ctx, p, fmt.Sprintf("1.%d", rng.IntN(step+1)), "y", index.Actor{Name: "t"})
+		case 5: // a generic package, which may share a project's name
+			sum := fmt.Sprintf("%064d", step)
+			if _, _, err := en.cat.AddGenericFile(ctx, index.NewGenericFile{Name: p, Version: fmt.Sprintf("2.%d", step), Filename: "f.zip",
+				Size: 1, SHA256: sum, BlobKey: "sha256/" + sum, UploadedBy: "t"}); err != nil {
+				t.Fatal(err)
+			}
+		case 6:
+			if g, vs, err := en.cat.GenericVersions(ctx, p); err == nil && len(vs) > 0 {
+				if _, err := en.cat.DeleteGenericRows(ctx, g.Name, vs[0].Version, "", index.Actor{Name: "t"}); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		inc, err := l.snapshot(ctx)
 		if err != nil {

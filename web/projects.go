@@ -324,10 +324,16 @@ func (u *UI) projectParam(c echo.Context, rest string, slash bool) (name string,
 
 // projectPage answers /project/NAME/.
 func (u *UI) projectPage(c echo.Context, v *visitor) error {
-	name, redirected, err := u.projectParam(c, "", true)
+	name, redirected, err := u.projectParam(c, queryOf(c), true)
 	if redirected || err != nil {
 		return err
 	}
+	return u.showProject(c, v, name, http.StatusOK, func(d *projectData) { d.OwnerNotice = noticeOf(c) })
+}
+
+// showProject renders the page of project name (normalized) with status,
+// after edit has set what the request adds (an owner change's outcome).
+func (u *UI) showProject(c echo.Context, v *visitor, name string, status int, edit func(*projectData)) error {
 	if err := u.auth.Read(v.result, name); err != nil {
 		return err
 	}
@@ -343,7 +349,8 @@ func (u *UI) projectPage(c echo.Context, v *visitor) error {
 	if err != nil {
 		return err
 	}
-	return u.render(c, http.StatusOK, "project", m.Display, d)
+	edit(d)
+	return u.render(c, status, "project", m.Display, d)
 }
 
 // projectData is what project.html and release.html show.
@@ -356,6 +363,12 @@ type projectData struct {
 	Manage      bool         // the visitor may yank and delete here
 	Owners      []string
 	Known       map[string]bool // the projects this index has, of the requirements shown
+	// ManageOwners: the visitor may add and remove owners
+	// (index.Catalog.MayManageOwners).
+	ManageOwners bool
+	OwnerNotice  string // an owner change done
+	OwnerError   string // an owner change refused, and why
+	OwnerUser    string // the refused addition's user name, to correct
 }
 
 func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectData, error) {
@@ -376,6 +389,14 @@ func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectD
 	}
 	if d.Owners, err = u.cat.Owners(ctx, m.Name); err != nil {
 		return nil, err
+	}
+	if v.session != nil {
+		switch err := u.cat.MayManageOwners(ctx, v.principal(), m.Name); {
+		case err == nil:
+			d.ManageOwners = true
+		case !errors.Is(err, index.ErrForbidden) && !errors.Is(err, index.ErrNotFound):
+			return nil, err
+		}
 	}
 	snap, err := u.list.snapshot(ctx)
 	if err != nil {
@@ -472,8 +493,6 @@ func findRelease(m *projectModel, version string) (string, *releaseView, error) 
 	}
 	return pv.Canonical(), m.byVersion[pv.Canonical()], nil
 }
-
-func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // metaKey identifies a release's metadata at its project's serial.
 type metaKey struct {

@@ -10,10 +10,11 @@ import (
 // are GETs that change nothing; every change is a POST through action
 // (session and CSRF token checked) or the login form (its own token).
 //
-// Hooks for pages other components will add: project owners are listed
-// on the project page (owners management belongs beside it, under
-// /project/NAME/owners), and generic packages join the list in
-// listing.refresh and get their pages under /project/NAME/ the same way.
+// Project owners are listed on the project page and managed there
+// (/project/NAME/owners). Generic packages join the project list
+// (listing.refresh) and have their pages under /packages/generic/NAME/:
+// /generic/ is their files' (package generic), and a generic package may
+// share its name with a project.
 func (u *UI) Register(g *echo.Group) {
 	g.GET("/assets/:name", u.asset)
 	g.GET("/projects", func(c echo.Context) error {
@@ -22,12 +23,19 @@ func (u *UI) Register(g *echo.Group) {
 	g.GET("/projects/", u.page(false, u.projectList))
 	g.GET("/project/:name", u.page(false, u.projectPage))
 	g.GET("/project/:name/", u.page(false, u.projectPage))
+	g.POST("/project/:name/owners/add", u.action(u.changeOwner(true)))
+	g.POST("/project/:name/owners/remove", u.action(u.changeOwner(false)))
 	g.GET("/project/:name/:version", u.page(false, u.releasePage))
 	g.GET("/project/:name/:version/", u.page(false, u.releasePage))
 	g.POST("/project/:name/:version/yank", u.action(u.yank))
 	g.POST("/project/:name/:version/unyank", u.action(u.unyank))
 	g.GET("/project/:name/:version/delete", u.page(false, u.confirmDelete))
 	g.POST("/project/:name/:version/delete", u.action(u.deleteRelease))
+
+	g.GET("/packages/generic/:name", u.page(false, u.genericPage))
+	g.GET("/packages/generic/:name/", u.page(false, u.genericPage))
+	g.GET("/packages/generic/:name/:version/delete", u.page(false, u.confirmGenericDelete))
+	g.POST("/packages/generic/:name/:version/delete", u.action(u.deleteGeneric))
 
 	g.GET("/login", u.page(true, u.loginForm))
 	g.POST("/login", u.login)

@@ -2,11 +2,13 @@
 // (html/template, assets embedded, no JavaScript needed to read them) over
 // the same catalog, auth and admin code the APIs use.
 //
-// Anyone who may read browses /projects/ (hosted and mirrored projects,
-// paged, sorted, searchable), /project/NAME/ and /project/NAME/VERSION/.
+// Anyone who may read browses /projects/ (hosted and mirrored projects and
+// generic packages, paged, sorted, searchable), /project/NAME/,
+// /project/NAME/VERSION/ and /packages/generic/NAME/.
 // Users log in with a form; their sessions are kept in the catalog
 // (index/session.go), so a login holds on every replica. Owners and admins
-// then yank, unyank and delete; admins also prune, read the audit log and
+// then yank, unyank and delete (generic files too), and manage a
+// project's owners on its page; admins also prune, read the audit log and
 // manage users and tokens. Only what a user may do is offered, and every
 // action checks again on the server.
 //

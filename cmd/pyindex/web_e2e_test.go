@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,8 +22,9 @@ import (
 // from the home page, searching, a rendered README, the release history,
 // logging in through the form (with the keyboard), yanking with a reason
 // (and real pip skipping the release), a POST without the CSRF token,
-// pruning with a preview, logging out, a hostile package, and a private
-// index. Screenshots of the main pages at desktop and phone width go to
+// pruning with a preview, logging out, a hostile package, a private
+// index, a generic package's page after curl uploads, and owners added and
+// removed through the project page. Screenshots of the main pages at desktop and phone width go to
 // $PYINDEX_SCREENSHOTS when it is set, else to the test's temporary
 // folder (removed after the test).
 
@@ -258,6 +261,102 @@ func TestWebInterface(t *testing.T) {
 	tab(t, ctx, "log out", chromedp.Click(chromedp.CSS(`header form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`header a[href^="/login"]`)))
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('a[href="/manage/prune"]').length`); n != 0 {
 		t.Error("the admin menu survived the logout")
+	}
+}
+
+// TestWebGenericAndOwners: generic files uploaded with real curl -T get
+// a page (versions in PEP 440 order, the sha256 of the bytes, a "latest"
+// command that works as shown) and are deleted from it; an owner adds
+// another owner through the project page's form, and a refused addition
+// is explained there; the "Remove" button removes him again.
+func TestWebGenericAndOwners(t *testing.T) {
+	ctx := browser(t)
+	curl := need(t, "curl")
+	m := startServer(t, nil)
+	addUser(t, m, "alice", "alice-password-1", false)
+	addUser(t, m, "bob", "bob-password-1", false)
+	base := m.URL()
+	files := t.TempDir()
+	sums := map[string]string{}
+	for _, v := range []string{"1.9", "1.10", "2.0rc1"} {
+		body := []byte("bundle " + v + "\n")
+		p := filepath.Join(files, "bundle.zip")
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(body)
+		sums[v] = hex.EncodeToString(sum[:])
+		run(t, files, nil, curl, "-fsS", "-u", "alice:alice-password-1", "-T", p, base+"/generic/e2e-bundle/"+v+"/bundle.zip")
+	}
+	twineUpload(t, m, "alice", "alice-password-1", writeWheels(t, t.TempDir(), "e2e_shared", "Summary: Shared\n", "1.0")...)
+	shots := screenshotDir(t)
+
+	// The list marks the generic package and links to its page.
+	tab(t, ctx, "the list", chromedp.Navigate(base+"/projects/?q=bundle"), chromedp.WaitVisible(chromedp.CSS(`ul.projects`)))
+	if s := evalJS[string](t, ctx, `document.querySelector("ul.projects li").innerText`); !strings.Contains(s, "e2e-bundle") || !strings.Contains(s, "generic") || !strings.Contains(s, "1.10") {
+		t.Errorf("the list entry: %q", s)
+	}
+	tab(t, ctx, "the generic page", chromedp.Click(chromedp.CSS(`a.name[href="/packages/generic/e2e-bundle/"]`)), chromedp.WaitVisible(chromedp.CSS(`#versions`)))
+	versions := evalJS[[]string](t, ctx, `Array.from(document.querySelectorAll("section.generic-version")).map(s => s.id)`)
+	if want := []string{"v-2.0rc1", "v-1.10", "v-1.9"}; !slices.Equal(versions, want) {
+		t.Errorf("versions %v, want %v", versions, want)
+	}
+	if s := evalJS[string](t, ctx, `document.querySelector("#v-1\\.10 code.hash").textContent`); s != sums["1.10"] {
+		t.Errorf("the sha256 of 1.10: %q, want %s", s, sums["1.10"])
+	}
+	if n := evalJS[int](t, ctx, `document.querySelectorAll("a[href$='/delete']").length`); n != 0 {
+		t.Errorf("an anonymous visitor is offered %d deletes", n)
+	}
+	screenshots(t, ctx, shots, "generic")
+	// The "latest" command, run as shown, fetches 1.10 (the final release).
+	latest := evalJS[string](t, ctx, `document.querySelector("#cmd-latest").textContent`)
+	args := strings.Fields(latest)
+	if len(args) < 3 || args[0] != "curl" || !strings.HasPrefix(args[len(args)-1], base+"/generic/e2e-bundle/latest/") {
+		t.Fatalf("the latest command: %q", latest)
+	}
+	dl := t.TempDir()
+	run(t, dl, nil, curl, append([]string{"-sS"}, args[1:]...)...)
+	if got, err := os.ReadFile(filepath.Join(dl, "bundle.zip")); err != nil || string(got) != "bundle 1.10\n" {
+		t.Errorf("latest fetched %q, %v", got, err)
+	}
+
+	// alice logs in and deletes 1.9's file after the confirmation.
+	tab(t, ctx, "log in", chromedp.Navigate(base+"/login?next=/packages/generic/e2e-bundle/"), chromedp.WaitVisible(chromedp.CSS(`#username`)),
+		chromedp.SendKeys(chromedp.CSS(`#username`), "alice"), chromedp.SendKeys(chromedp.CSS(`#password`), "alice-password-1"),
+		chromedp.Click(chromedp.CSS(`form.login button`)), chromedp.WaitVisible(chromedp.CSS(`#versions`)),
+		chromedp.Click(chromedp.CSS(`a[href="/packages/generic/e2e-bundle/1.9/delete?file=bundle.zip"]`)), chromedp.WaitVisible(chromedp.CSS(`button.danger`)),
+		chromedp.Click(chromedp.CSS(`button.danger`)), chromedp.WaitVisible(chromedp.CSS(`p.notice[role="status"]`)))
+	if n := evalJS[int](t, ctx, `document.querySelectorAll("#v-1\\.9").length`); n != 0 {
+		t.Error("1.9 is still listed after its only file was deleted")
+	}
+	if code := strings.TrimSpace(run(t, "", nil, curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", base+"/generic/e2e-bundle/1.9/bundle.zip")); code != "404" {
+		t.Errorf("the deleted file answers %s", code)
+	}
+
+	// alice adds bob as an owner of e2e-shared through the form; an
+	// unknown user is refused on the page.
+	tab(t, ctx, "project page", chromedp.Navigate(base+"/project/e2e-shared/"), chromedp.WaitVisible(chromedp.CSS(`#owner-user`)),
+		chromedp.SendKeys(chromedp.CSS(`#owner-user`), "nobody"), chromedp.Submit(chromedp.CSS(`#owner-user`)),
+		chromedp.WaitVisible(chromedp.CSS(`#owner-error`)))
+	if s := evalJS[string](t, ctx, `document.querySelector("#owner-error").textContent`); !strings.Contains(s, `no user named "nobody"`) {
+		t.Errorf("the refusal: %q", s)
+	}
+	tab(t, ctx, "add bob", chromedp.Clear(chromedp.CSS(`#owner-user`)), chromedp.SendKeys(chromedp.CSS(`#owner-user`), "bob"),
+		chromedp.Submit(chromedp.CSS(`#owner-user`)), chromedp.WaitVisible(chromedp.CSS(`#owners p.notice`)))
+	owners := evalJS[[]string](t, ctx, `Array.from(document.querySelectorAll("#owners li span")).map(s => s.textContent)`)
+	if !slices.Equal(owners, []string{"alice", "bob"}) {
+		t.Errorf("owners after the add: %v", owners)
+	}
+	screenshots(t, ctx, shots, "owners")
+	// bob may now upload to e2e-shared.
+	twineUpload(t, m, "bob", "bob-password-1", writeWheels(t, t.TempDir(), "e2e_shared", "Summary: Shared\n", "1.1")...)
+	// alice removes him again with his "Remove" button.
+	tab(t, ctx, "remove bob", chromedp.Navigate(base+"/project/e2e-shared/"), chromedp.WaitVisible(chromedp.CSS(`#owner-user`)),
+		chromedp.Click(chromedp.CSS(`#owners form[action$="/owners/remove"]:has(input[value="bob"]) button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#owners p.notice`)))
+	owners = evalJS[[]string](t, ctx, `Array.from(document.querySelectorAll("#owners li span")).map(s => s.textContent)`)
+	if !slices.Equal(owners, []string{"alice"}) {
+		t.Errorf("owners after the removal: %v", owners)
 	}
 }
 
