@@ -259,6 +259,13 @@ func (c *Catalog) Project(ctx context.Context, name string) (Project, error) {
 // oldest first) and their files (sorted by filename), read from one
 // snapshot. It returns ErrNotFound for an unknown project.
 func (c *Catalog) ProjectDetail(ctx context.Context, name string) (Project, []*Release, error) {
+	return c.projectReleases(ctx, name, true)
+}
+
+// projectReleases reads a project, its releases (with their metadata when
+// withMetadata) and their files from one snapshot: ProjectDetail and
+// ProjectReleases.
+func (c *Catalog) projectReleases(ctx context.Context, name string, withMetadata bool) (Project, []*Release, error) {
 	var p Project
 	var rels []*Release
 	err := c.read(ctx, func(tx *sql.Tx) error {
@@ -269,8 +276,11 @@ func (c *Catalog) ProjectDetail(ctx context.Context, name string) (Project, []*R
 			return err
 		}
 		p.CreatedAt = time.UnixMicro(created).UTC()
-		rows, err := tx.QueryContext(ctx, `SELECT id, version, canonical, yanked, yanked_reason, created_at, metadata
-			FROM releases WHERE project_id = ?`, p.ID)
+		cols := `id, version, canonical, yanked, yanked_reason, created_at, '' AS metadata`
+		if withMetadata {
+			cols = `id, version, canonical, yanked, yanked_reason, created_at, metadata`
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM releases WHERE project_id = ?`, p.ID)
 		if err != nil {
 			return err
 		}
@@ -283,9 +293,11 @@ func (c *Catalog) ProjectDetail(ctx context.Context, name string) (Project, []*R
 				return err
 			}
 			r.CreatedAt = time.UnixMicro(created).UTC()
-			if err := json.Unmarshal([]byte(md), &r.Metadata); err != nil {
-				rows.Close()
-				return fmt.Errorf("release %s metadata: %w", r.Version, err)
+			if withMetadata {
+				if err := json.Unmarshal([]byte(md), &r.Metadata); err != nil {
+					rows.Close()
+					return fmt.Errorf("release %s metadata: %w", r.Version, err)
+				}
 			}
 			r.parsed, _ = pep440.Parse(r.Version)
 			rels = append(rels, r)
