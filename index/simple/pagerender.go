@@ -23,13 +23,19 @@ type rendered struct {
 	serial int64
 }
 
-// do returns the page of key from one call of render shared by concurrent
+// renderShared returns the page of key from one call of render shared by concurrent
 // callers, and caches it under the serial render reports. render runs
 // under ctx without its cancellation: one client hanging up must not fail
 // the others.
 func (h *Handler) renderShared(ctx context.Context, key pageKey, render func(context.Context) (*page, int64, error)) (*page, int64, error) {
 	sk := key.name + "\x00" + strconv.FormatInt(key.serial, 10) + "\x00" + strconv.FormatBool(key.json) + "\x00" + string(key.source)
 	ch := h.renders.g.DoChan(sk, func() (any, error) {
+		// A caller that missed the cache just before an earlier flight
+		// for the same key stored its page starts a flight of its own:
+		// look again before rendering.
+		if p, _ := h.cache.Get(key); p != nil {
+			return rendered{p, key.serial}, nil
+		}
 		renders.Add(1)
 		p, serial, err := render(context.WithoutCancel(ctx))
 		if err != nil {
