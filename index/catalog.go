@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index/pgwatch"
 )
@@ -47,9 +48,12 @@ type Catalog struct {
 	r    *sql.DB
 	now  func() time.Time
 
-	serials *serialCache   // nil: every serial lookup queries (serialcache.go)
-	origin  int64          // names this catalog's rows of the change log (changelog.go)
-	watch   *pgwatch.Watch // PostgreSQL: the change watch feeding serials
+	serials *serialCache // nil: every serial lookup queries (serialcache.go)
+	origin  int64        // names this catalog's rows of the change log (changelog.go)
+	// propagation measures how long other processes' changes took to
+	// reach the serial cache (NewChangeCollector).
+	propagation prometheus.Histogram
+	watch       *pgwatch.Watch // PostgreSQL: the change watch feeding serials
 }
 
 // Open opens (creating when needed) the catalog at path and applies any

@@ -27,8 +27,8 @@ import (
 const (
 	// changeLogKeep is how many rows writers keep; changeLogPruneEvery how
 	// often (in rows) they delete older ones.
-	changeLogKeep       = 4096
-	changeLogPruneEvery = 256
+	changeLogKeep       = 2048
+	changeLogPruneEvery = 128
 	// changeLogRead is the most rows a reader applies one by one; past it
 	// it forgets everything.
 	changeLogRead = 1024

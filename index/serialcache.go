@@ -65,6 +65,8 @@ type serialCache struct {
 	// changed the tick of each project's last change since.
 	tick, base int64
 	changed    map[string]int64
+	// hits and misses count lookups (SerialLookups).
+	hits, misses int64
 }
 
 // changeWatch tells whether the catalog changed: sqlitewatch.Watch on
@@ -96,13 +98,13 @@ func (c *Catalog) newSerialCache(dsn, path string) (*serialCache, error) {
 
 // watchSerials returns a serial cache of c fed by w.
 func (c *Catalog) watchSerials(w changeWatch) *serialCache {
+	c.propagation = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:        "pyindex_catalog_change_propagation_seconds",
+		Help:        "Time from the commit of a change by another process (replica or CLI) to when this one applied it to its caches.",
+		ConstLabels: prometheus.Labels{"engine": c.Engine()}, Buckets: propagationBuckets,
+	})
 	sc := &serialCache{
-		check: w, readLog: c.readChangeLog, origin: c.origin,
-		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:        "pyindex_catalog_change_propagation_seconds",
-			Help:        "Time from the commit of a change by another process (replica or CLI) to when this one applied it to its caches.",
-			ConstLabels: prometheus.Labels{"engine": c.Engine()}, Buckets: propagationBuckets,
-		}),
+		check: w, readLog: c.readChangeLog, origin: c.origin, delay: c.propagation,
 		stop: make(chan struct{}), done: make(chan struct{}),
 		version: -1, last: -1, seen: -1, global: -1,
 		projects: map[string]int64{}, changed: map[string]int64{},
@@ -268,10 +270,16 @@ func (sc *serialCache) lookup(project string) (serial int64, hit bool, mark int6
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if project == "" {
-		return sc.global, sc.global >= 0, sc.tick, nil
+		serial, hit = sc.global, sc.global >= 0
+	} else {
+		serial, hit = sc.projects[project]
 	}
-	s, ok := sc.projects[project]
-	return s, ok, sc.tick, nil
+	if hit {
+		sc.hits++
+	} else {
+		sc.misses++
+	}
+	return serial, hit, sc.tick, nil
 }
 
 // store remembers a serial read from the database after lookup returned
@@ -314,6 +322,18 @@ func (sc *serialCache) token(project string) (int64, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return sc.tokenLocked(project), nil
+}
+
+// SerialLookups returns how many serial lookups (Serial, ProjectSerial)
+// the serial cache answered from memory and how many it passed on to a
+// query, since c was opened.
+func (c *Catalog) SerialLookups() (hits, misses int64) {
+	if c.serials == nil {
+		return 0, 0
+	}
+	c.serials.mu.Lock()
+	defer c.serials.mu.Unlock()
+	return c.serials.hits, c.serials.misses
 }
 
 // ProjectChangeToken returns a number that stays the same as long as
