@@ -1,10 +1,13 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"errors"
+	"slices"
 	"time"
 )
 
@@ -120,31 +123,40 @@ func (c *Catalog) recordChange(ctx context.Context, tx *sql.Tx, serial int64, pr
 }
 
 // readChangeLog reads the global serial, the log's last id and the rows
-// after id after, from one snapshot.
+// after id after, in one statement (one snapshot on both engines, and one
+// round trip): its first row (id 0) carries the serial and the last id.
 func (c *Catalog) readChangeLog(ctx context.Context, after int64) (changeLog, error) {
 	var l changeLog
-	err := c.read(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT value FROM serial WHERE id = 1), (SELECT COALESCE(MAX(id), 0) FROM change_log)`).
-			Scan(&l.serial, &l.last); err != nil {
-			return err
+	limit := changeLogRead + 1
+	if after < 0 {
+		limit = 0 // unknown: everything is forgotten anyway
+	}
+	rows, err := c.r.QueryContext(ctx, `SELECT 0, (SELECT value FROM serial WHERE id = 1), '', 0, (SELECT COALESCE(MAX(id), 0) FROM change_log)
+		UNION ALL SELECT * FROM (SELECT id, serial, project, origin, at FROM change_log WHERE id > ? ORDER BY id LIMIT ?) AS after_rows`,
+		after, limit)
+	if err != nil {
+		return l, formatError(err)
+	}
+	defer rows.Close()
+	header := false
+	for rows.Next() {
+		var r changeRow
+		if err := rows.Scan(&r.id, &r.serial, &r.project, &r.origin, &r.at); err != nil {
+			return l, formatError(err)
 		}
-		if l.last <= after || after < 0 {
-			return nil
+		if r.id == 0 {
+			l.serial, l.last, header = r.serial, r.at, true
+			continue
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, serial, project, origin, at FROM change_log WHERE id > ? ORDER BY id LIMIT ?`,
-			after, changeLogRead+1)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r changeRow
-			if err := rows.Scan(&r.id, &r.serial, &r.project, &r.origin, &r.at); err != nil {
-				return err
-			}
-			l.rows = append(l.rows, r)
-		}
-		return rows.Err()
-	})
-	return l, err
+		l.rows = append(l.rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return l, formatError(err)
+	}
+	if !header {
+		return l, errors.New("change log: no header row")
+	}
+	// UNION ALL keeps no order by itself.
+	slices.SortFunc(l.rows, func(a, b changeRow) int { return cmp.Compare(a.id, b.id) })
+	return l, nil
 }

@@ -149,14 +149,38 @@ const syncTimeout = 10 * time.Second
 // what changed. Call without mu held. An error (the database unreachable)
 // leaves the cache as it was, to be brought up to date by a later call;
 // callers query meanwhile.
-func (sc *serialCache) sync() error {
+func (sc *serialCache) sync() error { return sc.syncThen(nil) }
+
+// syncThen is sync, then calls fn (when not nil) with mu held: in the
+// common case (nothing changed) under the same lock as the check.
+func (sc *serialCache) syncThen(fn func()) error {
 	v, gen, err := sc.check.Current()
 	if err != nil {
 		return err
 	}
-	if sc.current(v, gen) {
+	sc.mu.Lock()
+	if sc.currentLocked(v, gen) {
+		if fn != nil {
+			fn()
+		}
+		sc.mu.Unlock()
 		return nil
 	}
+	sc.mu.Unlock()
+	if err := sc.apply(v, gen); err != nil {
+		return err
+	}
+	if fn != nil {
+		sc.mu.Lock()
+		fn()
+		sc.mu.Unlock()
+	}
+	return nil
+}
+
+// apply reads the change log and applies it, bringing the cache up to
+// check gen (which read version v) at least.
+func (sc *serialCache) apply(v int64, gen uint64) error {
 	// One reader of the log at a time; the others wait and share its
 	// work when it covers their check.
 	sc.applying.Lock()
@@ -175,7 +199,7 @@ func (sc *serialCache) sync() error {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	sc.apply(l)
+	sc.applyLog(l)
 	if gen > sc.gen {
 		sc.gen, sc.version = gen, v
 	}
@@ -187,6 +211,11 @@ func (sc *serialCache) sync() error {
 func (sc *serialCache) current(v int64, gen uint64) bool {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	return sc.currentLocked(v, gen)
+}
+
+// currentLocked is current with mu held.
+func (sc *serialCache) currentLocked(v int64, gen uint64) bool {
 	// A later check may have been applied already by another request:
 	// its values are at least as new as this one's, so keep them.
 	if gen <= sc.gen {
@@ -199,9 +228,9 @@ func (sc *serialCache) current(v int64, gen uint64) bool {
 	return false
 }
 
-// apply forgets what the log says changed since the last rows applied, or
-// everything when it cannot tell. Call with mu held.
-func (sc *serialCache) apply(l changeLog) {
+// applyLog forgets what the log says changed since the last rows
+// applied, or everything when it cannot tell. Call with mu held.
+func (sc *serialCache) applyLog(l changeLog) {
 	now := time.Now()
 	for _, r := range l.rows {
 		if r.origin != sc.origin {
@@ -264,22 +293,20 @@ func (sc *serialCache) forgetAll() {
 // lookup returns the cached serial of project ("" for the global serial)
 // and the mark to pass to store after a miss.
 func (sc *serialCache) lookup(project string) (serial int64, hit bool, mark int64, err error) {
-	if err = sc.sync(); err != nil {
-		return 0, false, 0, err
-	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if project == "" {
-		serial, hit = sc.global, sc.global >= 0
-	} else {
-		serial, hit = sc.projects[project]
-	}
-	if hit {
-		sc.hits++
-	} else {
-		sc.misses++
-	}
-	return serial, hit, sc.tick, nil
+	err = sc.syncThen(func() {
+		if project == "" {
+			serial, hit = sc.global, sc.global >= 0
+		} else {
+			serial, hit = sc.projects[project]
+		}
+		if hit {
+			sc.hits++
+		} else {
+			sc.misses++
+		}
+		mark = sc.tick
+	})
+	return serial, hit, mark, err
 }
 
 // store remembers a serial read from the database after lookup returned
@@ -315,13 +342,9 @@ func (sc *serialCache) tokenLocked(project string) int64 {
 }
 
 // token returns the tick of project's last change, as fresh as a query.
-func (sc *serialCache) token(project string) (int64, error) {
-	if err := sc.sync(); err != nil {
-		return 0, err
-	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	return sc.tokenLocked(project), nil
+func (sc *serialCache) token(project string) (t int64, err error) {
+	err = sc.syncThen(func() { t = sc.tokenLocked(project) })
+	return t, err
 }
 
 // SerialLookups returns how many serial lookups (Serial, ProjectSerial)
