@@ -142,7 +142,7 @@ func (sc *serialCache) close() error {
 }
 
 // syncTimeout bounds one read of the change log.
-const syncTimeout = 10 * time.Second
+const syncTimeout = 2 * time.Second
 
 // sync brings the cache up to a check of the watch that started after the
 // call: when the database changed, it reads the change log and forgets
