@@ -113,6 +113,9 @@ func (c *Catalog) watchSerials(w changeWatch) *serialCache {
 		go sc.follow(s)
 	} else {
 		close(sc.done)
+		// Read where the log stands now, so that the first change
+		// already forgets only its projects (and is measured).
+		sc.sync()
 	}
 	return sc
 }
