@@ -215,7 +215,7 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 				releaseID); err != nil {
 				return err
 			}
-			if err := touchProjects(ctx, tx, projectID); err != nil {
+			if err := c.touchProjects(ctx, tx, projectID); err != nil {
 				return err
 			}
 			dropped, action = []string{blobKey, metaKey}, "file row removed"
@@ -223,7 +223,7 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 			if _, err := tx.ExecContext(ctx, `UPDATE files SET metadata_key = '', metadata_sha256 = '' WHERE id = ?`, ref.RowID); err != nil {
 				return err
 			}
-			if err := touchProjects(ctx, tx, projectID); err != nil {
+			if err := c.touchProjects(ctx, tx, projectID); err != nil {
 				return err
 			}
 			dropped, action = []string{metaKey}, "metadata forgotten"
@@ -235,7 +235,7 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 				releaseID); err != nil {
 				return err
 			}
-			serial, err := bumpSerial(ctx, tx)
+			serial, err := c.bumpSerial(ctx, tx, ref.Project)
 			if err != nil {
 				return err
 			}
@@ -253,7 +253,7 @@ func (c *Catalog) RepairBlobRef(ctx context.Context, ref BlobRef, problem string
 			if _, err := tx.ExecContext(ctx, `UPDATE mirror_files SET `+set+` WHERE id = ?`, ref.RowID); err != nil {
 				return err
 			}
-			serial, err := bumpSerial(ctx, tx)
+			serial, err := c.bumpSerial(ctx, tx, ref.Project)
 			if err != nil {
 				return err
 			}

@@ -119,8 +119,12 @@ func (c *Catalog) AddFiles(ctx context.Context, files []NewFile, progress func(d
 					return err
 				}
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE serial SET value = ? WHERE id = 1`, serial)
-			return err
+			if _, err = tx.ExecContext(ctx, `UPDATE serial SET value = ? WHERE id = 1`, serial); err != nil {
+				return err
+			}
+			// The serial moved by the whole batch at once: readers of the
+			// change log forget everything (changelog.go).
+			return c.recordChange(ctx, tx, serial, "")
 		})
 		if err != nil {
 			return err

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pyindex/pyindex/index/pgwatch"
 )
@@ -47,8 +48,12 @@ type Catalog struct {
 	r    *sql.DB
 	now  func() time.Time
 
-	serials *serialCache   // nil: every serial lookup queries (serialcache.go)
-	watch   *pgwatch.Watch // PostgreSQL: the change watch feeding serials
+	serials *serialCache // nil: every serial lookup queries (serialcache.go)
+	origin  int64        // names this catalog's rows of the change log (changelog.go)
+	// propagation measures how long other processes' changes took to
+	// reach the serial cache (NewChangeCollector).
+	propagation prometheus.Histogram
+	watch       *pgwatch.Watch // PostgreSQL: the change watch feeding serials
 }
 
 // Open opens (creating when needed) the catalog at path and applies any
@@ -68,7 +73,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	c := &Catalog{path: path, w: w, now: time.Now}
+	c := &Catalog{path: path, w: w, now: time.Now, origin: newOrigin()}
 	if err := c.migrate(ctx, c.write, nil); err != nil {
 		w.Close()
 		return nil, err
@@ -86,7 +91,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	if c.serials, err = newSerialCache(readDSN, path); err != nil {
+	if c.serials, err = c.newSerialCache(readDSN, path); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
@@ -261,13 +266,6 @@ func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	defer tx.Rollback()
 	return formatError(fn(tx))
-}
-
-// bumpSerial increments the global serial and returns the new value.
-func bumpSerial(ctx context.Context, tx *sql.Tx) (int64, error) {
-	var s int64
-	err := tx.QueryRowContext(ctx, `UPDATE serial SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&s)
-	return s, err
 }
 
 // Serial returns the global change serial: every change to the catalog

@@ -70,6 +70,10 @@ func (c *Catalog) CopyTo(ctx context.Context, dst *Catalog) ([]TableCount, error
 					return fmt.Errorf("copy %s: %w", t.name, err)
 				}
 			}
+			// Whoever serves dst already forgets everything.
+			if err := dst.recordChange(ctx, tx, 0, ""); err != nil {
+				return err
+			}
 			if dst.pg {
 				return pgResetIdentities(ctx, tx)
 			}
@@ -105,8 +109,9 @@ type copyTable struct {
 }
 
 // notCopied are tables each catalog keeps for itself: the migrations
-// (compared, not copied) and PostgreSQL's change counter.
-var notCopied = map[string]bool{"migrations": true, "pyindex_changes": true}
+// (compared, not copied), PostgreSQL's change counter and the change log
+// (the copy records one change of everything instead).
+var notCopied = map[string]bool{"migrations": true, "pyindex_changes": true, "change_log": true}
 
 // schemaTables lists the catalog's tables, each after the tables its
 // foreign keys reference.

@@ -77,7 +77,7 @@ func (c *Catalog) DeleteProjectRows(ctx context.Context, project string, who Act
 		if _, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := bumpSerial(ctx, tx); err != nil {
+		if _, err := c.bumpSerial(ctx, tx, name); err != nil {
 			return err
 		}
 		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: who.Name, Action: "delete", Project: name,
@@ -106,7 +106,7 @@ func (c *Catalog) DeleteReleaseRows(ctx context.Context, project, version string
 		if _, err := tx.ExecContext(ctx, `DELETE FROM releases WHERE id = ?`, rel.ID); err != nil {
 			return err
 		}
-		if err := touchProjects(ctx, tx, rel.ProjectID); err != nil {
+		if err := c.touchProjects(ctx, tx, rel.ProjectID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: who.Name, Action: "delete", Project: pep503.Normalize(project),
@@ -147,7 +147,7 @@ func (c *Catalog) DeleteFileRows(ctx context.Context, project, version, filename
 			f.ReleaseID, f.ReleaseID); err != nil {
 			return err
 		}
-		if err := touchProjects(ctx, tx, f.ProjectID); err != nil {
+		if err := c.touchProjects(ctx, tx, f.ProjectID); err != nil {
 			return err
 		}
 		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: who.Name, Action: "delete", Project: name,

@@ -120,7 +120,7 @@ func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
 	w.SetMaxOpenConns(pgWriters)
 	w.SetMaxIdleConns(pgWriters)
 	w.SetConnMaxIdleTime(5 * time.Minute)
-	c := &Catalog{path: where, pg: true, w: w, r: r, now: time.Now}
+	c := &Catalog{path: where, pg: true, w: w, r: r, now: time.Now, origin: newOrigin()}
 	if err := c.migratePostgres(ctx); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", where, formatError(err))
@@ -130,7 +130,7 @@ func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: change watch: %w", where, formatError(err))
 	}
-	c.serials = watchSerials(c.watch)
+	c.serials = c.watchSerials(c.watch)
 	return c, nil
 }
 

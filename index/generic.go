@@ -222,7 +222,7 @@ func (c *Catalog) AddGenericFile(ctx context.Context, nf NewGenericFile) (f Gene
 		if err != nil {
 			return err
 		}
-		serial, err := bumpSerial(ctx, tx)
+		serial, err := c.bumpSerial(ctx, tx, name)
 		if err != nil {
 			return err
 		}
@@ -525,7 +525,13 @@ func (c *Catalog) deleteGenericFilesTx(ctx context.Context, tx *sql.Tx, files []
 	if len(files) == 0 {
 		return nil
 	}
-	serial, err := bumpSerial(ctx, tx)
+	var names []string
+	for _, f := range files {
+		if !slices.Contains(names, f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	serial, err := c.bumpSerial(ctx, tx, names...)
 	if err != nil {
 		return err
 	}
@@ -847,7 +853,7 @@ func (c *Catalog) SetGenericOwner(ctx context.Context, name, user string, add bo
 		if err != nil {
 			return err
 		}
-		if _, err := bumpSerial(ctx, tx); err != nil {
+		if _, err := c.bumpSerial(ctx, tx, name); err != nil {
 			return err
 		}
 		return audit(ctx, tx, c.now().UnixMicro(), Event{Actor: who.Name, Action: action, Project: name,

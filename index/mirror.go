@@ -186,7 +186,7 @@ func (c *Catalog) PutMirrorPage(ctx context.Context, p *MirrorProject) (serial i
 				return err
 			}
 		}
-		serial, err = bumpSerial(ctx, tx)
+		serial, err = c.bumpSerial(ctx, tx, p.Name)
 		if err != nil {
 			return err
 		}
@@ -318,7 +318,7 @@ func (c *Catalog) TouchMirrorProject(ctx context.Context, name string, fetchedAt
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return c.recordChange(ctx, tx, 0, name) // no new serial, a new state
 	})
 }
 
@@ -355,13 +355,15 @@ func (c *Catalog) UpdateMirrorFile(ctx context.Context, project, filename string
 			return err
 		}
 		if f.Size != old.Size || f.MetadataSHA256 != old.MetadataSHA256 || !maps.Equal(f.Hashes, old.Hashes) {
-			serial, err := bumpSerial(ctx, tx)
+			serial, err := c.bumpSerial(ctx, tx, project)
 			if err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE mirror_projects SET serial = ?, changed_at = ? WHERE id = ?`, serial, c.now().UnixMicro(), id); err != nil {
 				return err
 			}
+		} else if err := c.recordChange(ctx, tx, 0, project); err != nil { // which files have a cached copy
+			return err
 		}
 		var dropped []string
 		if old.BlobKey != f.BlobKey {
@@ -432,7 +434,7 @@ func (c *Catalog) DeleteMirrorProject(ctx context.Context, name string) ([]strin
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mirror_projects WHERE id = ?`, id); err != nil {
 			return err
 		}
-		if _, err := bumpSerial(ctx, tx); err != nil {
+		if _, err := c.bumpSerial(ctx, tx, name); err != nil {
 			return err
 		}
 		orphans, err = unreferenced(ctx, tx, keys)

@@ -78,7 +78,7 @@ func (c *Catalog) SetMirrorUpstream(ctx context.Context, upstream string, drop b
 			if _, err := tx.ExecContext(ctx, `DELETE FROM mirror_projects`); err != nil {
 				return err
 			}
-			if _, err := bumpSerial(ctx, tx); err != nil {
+			if _, err := c.bumpSerial(ctx, tx); err != nil {
 				return err
 			}
 			if orphans, err = unreferenced(ctx, tx, keys); err != nil {
@@ -96,6 +96,9 @@ func (c *Catalog) SetMirrorUpstream(ctx context.Context, upstream string, drop b
 			// validators and serial of another server mean nothing to
 			// the new one (a lower serial would look stale).
 			if _, err := tx.ExecContext(ctx, `UPDATE mirror_projects SET fetched_at = 0, etag = '', last_modified = '', upstream_serial = 0`); err != nil {
+				return err
+			}
+			if err := c.recordChange(ctx, tx, 0, ""); err != nil { // every cached page
 				return err
 			}
 		}

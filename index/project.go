@@ -134,7 +134,7 @@ func (c *Catalog) AddFile(ctx context.Context, nf NewFile) (f File, existed bool
 			return err
 		}
 		now := c.now().UnixMicro()
-		serial, err := bumpSerial(ctx, tx)
+		serial, err := c.bumpSerial(ctx, tx, name)
 		if err != nil {
 			return err
 		}
@@ -402,19 +402,4 @@ func projectID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
 		return 0, fmt.Errorf("%w: project %s", ErrNotFound, name)
 	}
 	return id, err
-}
-
-// touchProjects bumps the global serial once and makes it the last serial
-// of every given project (the page cache is keyed by it).
-func touchProjects(ctx context.Context, tx *sql.Tx, ids ...int64) error {
-	serial, err := bumpSerial(ctx, tx)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `UPDATE projects SET last_serial = ? WHERE id = ?`, serial, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }

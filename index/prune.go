@@ -146,7 +146,7 @@ func (c *Catalog) PruneRows(ctx context.Context, rules PruneRules, who Actor) (P
 				return err
 			}
 		}
-		return touchProjects(ctx, tx, touched...)
+		return c.touchProjects(ctx, tx, touched...)
 	})
 	return plan, err
 }

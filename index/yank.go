@@ -47,7 +47,7 @@ func (c *Catalog) setYanked(ctx context.Context, project, version string, yanked
 		}
 		rel.Yanked, rel.YankedReason = yanked, reason
 		now := c.now().UnixMicro()
-		if err := touchProjects(ctx, tx, rel.ProjectID); err != nil {
+		if err := c.touchProjects(ctx, tx, rel.ProjectID); err != nil {
 			return err
 		}
 		action := "unyank"

@@ -200,7 +200,7 @@ func (m *Mirror) Page(ctx context.Context, name string) (*index.Page, error) {
 // lane's lookup, which must not wait for the catalog or the upstream. It
 // counts as a cache hit, as Page does.
 func (m *Mirror) WarmPage(name string) (*index.Page, bool) {
-	tok, ok := m.token()
+	tok, ok := m.token(name)
 	if !ok {
 		return nil, false
 	}
@@ -218,7 +218,7 @@ func (m *Mirror) WarmPage(name string) (*index.Page, bool) {
 // stale reports that the upstream just failed and the cached page is
 // served anyway; the entry returned then is not remembered.
 func (m *Mirror) project(ctx context.Context, name string) (e *projectEntry, stale bool, err error) {
-	tok, ok := m.token()
+	tok, ok := m.token(name)
 	if ok {
 		if e := m.warmProject(name, tok); e != nil && m.fresh(&e.state) {
 			m.m.lookup(kindPage, resultHit)
@@ -267,7 +267,7 @@ func (m *Mirror) project(ctx context.Context, name string) (e *projectEntry, sta
 	}
 	// The refresh has committed: a token taken now keys what is read next,
 	// so that the next request is served from memory.
-	tok, ok = m.token()
+	tok, ok = m.token(name)
 	st, err = m.readState(ctx, name)
 	if err != nil {
 		return nil, false, err

@@ -10,9 +10,11 @@ import (
 
 // The warm paths (a page within its TTL, a file already cached) serve from
 // memory what they would otherwise read from the catalog on every request.
-// Everything kept is keyed by the catalog's change token
-// (index.Catalog.ChangeToken), which changes once anything is committed,
-// by this process or another: an entry is used only while the token it was
+// Everything kept is keyed by the project's change token
+// (index.Catalog.ProjectChangeToken), which changes once anything about the
+// project (its mirrored page, which files have a cached copy, a hosted
+// project of the name) is committed, by this process or another, and not
+// when other projects change: an entry is used only while the token it was
 // read under is still the current one, so a request never sees older data
 // than a query of its own would have returned. The token is always taken
 // before the reads it keys, never after: data read later is at least as new
@@ -59,9 +61,9 @@ type fileKey struct {
 	project, filename string
 }
 
-// token returns the catalog's change token, and false when there is none.
-func (m *Mirror) token() (int64, bool) {
-	t, err := m.cat.ChangeToken()
+// token returns the project's change token, and false when there is none.
+func (m *Mirror) token(project string) (int64, bool) {
+	t, err := m.cat.ProjectChangeToken(project)
 	return t, err == nil
 }
 
@@ -130,7 +132,7 @@ func (m *Mirror) putProject(e *projectEntry) {
 // hosted project has the name (and is not merged). Found files are kept
 // under the change token.
 func (m *Mirror) lookupFile(ctx context.Context, project, filename string) (index.MirrorFile, bool, error) {
-	tok, ok := m.token()
+	tok, ok := m.token(project)
 	key := fileKey{tok, project, filename}
 	if ok {
 		if f, hit := m.warmFiles.Get(key); hit {

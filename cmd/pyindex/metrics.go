@@ -96,6 +96,9 @@ func newServerMetrics(reg prometheus.Registerer, cat *index.Catalog, log *slog.L
 		newCatalogCollector(cat, log), index.NewPoolCollector(cat),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if pc := index.NewChangeCollector(cat); pc != nil {
+		reg.MustRegister(pc) // pyindex_catalog_change_propagation_seconds
+	}
 	return sm
 }
 

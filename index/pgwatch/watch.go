@@ -48,9 +48,10 @@ type Watch struct {
 	received atomic.Int64 // notifications received (metrics)
 
 	mu      sync.Mutex
-	gen     uint64 // changes seen: the version Current returns
-	counter int64  // the counter's last known value
-	err     error  // the connection's state: nil while watching
+	gen     uint64        // changes seen: the version Current returns
+	counter int64         // the counter's last known value
+	err     error         // the connection's state: nil while watching
+	changed chan struct{} // closed at the next change (Changed)
 }
 
 // Open connects and starts watching. It fails if the first connection
@@ -64,7 +65,7 @@ func Open(ctx context.Context, cfg Config) (*Watch, error) {
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
-	w := &Watch{cfg: cfg, cancel: cancel, done: make(chan struct{}), gen: 1}
+	w := &Watch{cfg: cfg, cancel: cancel, done: make(chan struct{}), gen: 1, changed: make(chan struct{})}
 	if err := w.poll(ctx, conn); err != nil {
 		cancel()
 		conn.Close(ctx)
@@ -105,13 +106,29 @@ func (w *Watch) Current() (version int64, gen uint64, err error) {
 	return int64(w.gen), w.gen, nil
 }
 
+// Changed returns a channel closed when the watch next sees a change (or
+// loses or regains its connection), so that a cache can apply changes as
+// they come rather than at its next lookup.
+func (w *Watch) Changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changed
+}
+
+// bump counts a change and wakes Changed's waiters. Call with mu held.
+func (w *Watch) bump() {
+	w.gen++
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
 // Committed reports that this process committed the change numbered v,
 // so that its own requests see it at once rather than when the
 // notification arrives (which then changes nothing more).
 func (w *Watch) Committed(v int64) {
 	w.mu.Lock()
 	w.counter = max(w.counter, v)
-	w.gen++
+	w.bump()
 	w.mu.Unlock()
 }
 
@@ -130,7 +147,7 @@ func (w *Watch) see(v int64, polled bool) {
 	defer w.mu.Unlock()
 	if v > w.counter || (polled && v < w.counter) {
 		w.counter = v
-		w.gen++
+		w.bump()
 	}
 }
 
@@ -138,7 +155,7 @@ func (w *Watch) setErr(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err == nil && w.err != nil {
-		w.gen++ // back after an outage: anything may have changed
+		w.bump() // back after an outage: anything may have changed
 	}
 	w.err = err
 }
@@ -198,7 +215,7 @@ func (w *Watch) run(ctx context.Context, conn *pgx.Conn) {
 				w.see(v, false)
 			} else {
 				w.mu.Lock()
-				w.gen++
+				w.bump()
 				w.mu.Unlock()
 			}
 			continue

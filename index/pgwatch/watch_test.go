@@ -138,3 +138,31 @@ func TestReconnect(t *testing.T) {
 		t.Fatal("notifications not received after reconnecting")
 	}
 }
+
+// TestChangedWakes checks that Changed's channel is closed when a
+// notification arrives, and when this process reports its own commit.
+func TestChangedWakes(t *testing.T) {
+	db, cfg := setup(t)
+	w := open(t, cfg, time.Hour)
+	ch := w.Changed()
+	select {
+	case <-ch:
+		t.Fatal("Changed closed with no change")
+	default:
+	}
+	if _, err := db.Exec(`UPDATE changes SET value = value + 1; SELECT pg_notify('changes', '1')`); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a notification did not close Changed's channel")
+	}
+	ch = w.Changed()
+	w.Committed(2)
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Committed did not close Changed's channel")
+	}
+}
