@@ -42,6 +42,9 @@ func ErrorStatus(err error) (int, string) {
 			return code, ie.Msg
 		}
 	}
+	if errors.Is(err, index.ErrUnavailable) {
+		return http.StatusServiceUnavailable, "catalog unavailable; try again shortly"
+	}
 	if code := kindStatus(err); code != 0 {
 		return code, kindMessages[code]
 	}
@@ -64,7 +67,9 @@ func kindStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, auth.ErrBlocked):
 		return http.StatusTooManyRequests
-	case errors.Is(err, index.ErrBusy):
+	case errors.Is(err, index.ErrBusy), errors.Is(err, index.ErrUnavailable):
+		// The catalog's database is locked, or unreachable (PostgreSQL
+		// down or failing over): a retry shortly succeeds.
 		return http.StatusServiceUnavailable
 	case errors.Is(err, index.ErrFull), errors.Is(err, storage.ErrNoSpace):
 		return http.StatusInsufficientStorage
