@@ -57,7 +57,7 @@ func newOpMetrics(engine string) *opMetrics {
 		}, []string{"op"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pyindex", Subsystem: "catalog", Name: "errors_total",
-			Help: "Catalog operations that failed because of the database: unavailable (PostgreSQL unreachable, restarting, failing over), busy (a lock or statement timeout), full (no disk space).",
+			Help:        "Catalog operations that failed because of the database: unavailable (PostgreSQL unreachable, restarting, failing over), busy (a lock or statement timeout), full (no disk space).",
 			ConstLabels: labels,
 		}, []string{"kind"}),
 	}
