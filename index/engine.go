@@ -265,8 +265,9 @@ func formatPgError(err error) error {
 	return nil
 }
 
-// unavailable returns err as ErrUnavailable with a one-line reason that
-// names the server (from ce, a failed connection attempt, when there is
+// unavailable returns err as ErrUnavailable with a one-line reason (its
+// Error, "catalog unavailable: ...", is what the client reads) that names
+// the server (from ce, a failed connection attempt, when there is
 // one) and never the password.
 func unavailable(err error, ce *pgconn.ConnectError) error {
 	at := ""
@@ -287,7 +288,8 @@ func unavailable(err error, ce *pgconn.ConnectError) error {
 	case ce != nil:
 		reason = "PostgreSQL" + at + " is not answering"
 	}
-	return &Error{Kind: ErrUnavailable, Msg: "catalog unavailable: " + reason, Err: err}
+	// Error() is then "catalog unavailable: " + reason, the client's line.
+	return &Error{Kind: ErrUnavailable, Msg: reason, Err: err}
 }
 
 // pgHosts returns the hosts a connection configuration tries, as

@@ -51,11 +51,11 @@ func TestFormatPgErrorUnavailable(t *testing.T) {
 				return
 			}
 			var e *Error
-			if !errors.As(got, &e) || e.Msg != tc.msg {
-				t.Errorf("message %q, want %q", e.Msg, tc.msg)
+			if !errors.As(got, &e) || e.Error() != tc.msg {
+				t.Errorf("message %q, want %q", e.Error(), tc.msg)
 			}
-			if strings.Contains(e.Msg, "s3cret") || strings.ContainsAny(e.Msg, "\r\n") {
-				t.Errorf("message %q shows the password or spans lines", e.Msg)
+			if strings.Contains(e.Error(), "s3cret") || strings.ContainsAny(e.Error(), "\r\n") {
+				t.Errorf("message %q shows the password or spans lines", e.Error())
 			}
 		})
 	}

@@ -51,8 +51,8 @@ func TestPostgresDown(t *testing.T) {
 				t.Errorf("%s took %s", op.name, d)
 			}
 			var e *index.Error
-			if !errors.As(err, &e) || !strings.HasPrefix(e.Msg, "catalog unavailable: ") || strings.ContainsAny(e.Msg, "\n") {
-				t.Errorf("%s: message %q", op.name, e.Msg)
+			if !errors.As(err, &e) || !strings.HasPrefix(e.Error(), "catalog unavailable: PostgreSQL") || strings.ContainsAny(e.Error(), "\n") {
+				t.Errorf("%s: message %q", op.name, e.Error())
 			}
 		}
 		// The pools' attempts come one at a time: a burst of lookups

@@ -34,7 +34,7 @@ func TestErrorStatus(t *testing.T) {
 		{"exists", index.ErrExists, 409, "Already exists"},
 		{"blocked", auth.ErrBlocked, 429, "Too many failed logins from this address; try again later"},
 		{"busy", index.ErrBusy, 503, "The catalog is busy; try again shortly"},
-		{"unavailable", &index.Error{Kind: index.ErrUnavailable, Msg: "catalog unavailable: PostgreSQL at db:5432 is not answering", Err: errors.New("dial tcp: password=secret")},
+		{"unavailable", &index.Error{Kind: index.ErrUnavailable, Msg: "PostgreSQL at db:5432 is not answering", Err: errors.New("dial tcp: password=secret")},
 			503, "catalog unavailable: PostgreSQL at db:5432 is not answering"},
 		{"bare unavailable", fmt.Errorf("x: %w", index.ErrUnavailable), 503, "catalog unavailable; try again shortly"},
 		{"disk full", index.ErrFull, 507, "The server is out of storage space"},
