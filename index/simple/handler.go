@@ -512,7 +512,7 @@ func (h *Handler) file(ctx context.Context, req *httpx.Request, params []string,
 	if last, ok := h.known.file(err, name); ok {
 		f, err = last, nil // the catalog is unavailable: fallback.go
 	} else if err == nil {
-		h.known.rememberFile(f)
+		h.known.rememberFile(&f)
 	}
 	if err == nil {
 		if err := h.auth.Read(req.Auth, f.Project); err != nil {
