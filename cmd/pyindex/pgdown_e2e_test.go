@@ -13,16 +13,20 @@ import (
 )
 
 // TestPostgresDownServesKnown stops PostgreSQL under a running server on a
-// public index: the pages it has served (HTML, PEP 691 JSON, the root,
+// public index (and a private replica of it): the pages it has served (HTML, PEP 691 JSON, the root,
 // through the fast lane and echo, with credentials or without) and the
 // file and metadata it has served keep coming with the same bytes;
 // /readyz is 503 and /healthz 200; a page it has not served, the JSON API,
+// a read of the private replica,
 // an upload (through twine too) and an admin change get 503 with the
 // one-line reason; and once PostgreSQL is back uploads and new pages work
 // without a restart, within a few seconds.
 func TestPostgresDownServesKnown(t *testing.T) {
 	url := pgtest.URL(t)
 	m := startServer(t, func(c *pyindex.Config) { c.Catalog.URL = url })
+	// A private replica of the same index: its reads need the credentials
+	// checked, so while PostgreSQL is down they get 503, never a guess.
+	private := startServer(t, func(c *pyindex.Config) { c.Catalog.URL = url; c.Auth.AnonymousRead = false })
 	if out, err := runCLI(t, nil, "ci-password-1\n", "user", "add", "ci", "--password-stdin", "--catalog", url); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
@@ -62,6 +66,9 @@ func TestPostgresDownServesKnown(t *testing.T) {
 		}
 		return do(t, req, f.set)
 	}
+	if code, _ := get(t, private.URL()+"/simple/acme-util/", "ci", "ci-password-1"); code != http.StatusOK {
+		t.Fatalf("private replica: %d", code)
+	}
 	before := map[string]string{}
 	for _, f := range known {
 		// Twice: the second is the fast lane's, from memory.
@@ -99,6 +106,11 @@ func TestPostgresDownServesKnown(t *testing.T) {
 		}
 		code, body := get(t, m.URL()+"/simple/acme-core/", "", "")
 		oneLineReason("a page not served before", code, body)
+		code, body = get(t, private.URL()+"/simple/acme-util/", "ci", "ci-password-1")
+		oneLineReason("a private read", code, body)
+		if code, _ := get(t, private.URL()+"/simple/acme-util/", "", ""); code != http.StatusUnauthorized {
+			t.Errorf("an anonymous private read while PostgreSQL is down: %d, want 401", code)
+		}
 		code, body = get(t, m.URL()+"/pypi/acme-util/json", "", "")
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, "catalog unavailable") {
 			t.Errorf("JSON API while PostgreSQL is down: %d %q", code, body)
