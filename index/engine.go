@@ -120,6 +120,9 @@ func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
 	if pcfg.ConnectTimeout == 0 {
 		pcfg.ConnectTimeout = cfg.ConnectTimeout
 	}
+	// Connections that find a silent server (pgdial.go); every dial of
+	// the pools and the change watch goes through it, for each host.
+	pcfg.DialFunc = pgDialer()
 	// Two pools, as on SQLite: readers never queue behind writers
 	// waiting for the single-writer lock, and those waiters hold few
 	// connections (one writer runs at a time anyway). Both share one
