@@ -13,14 +13,14 @@ import (
 )
 
 // TestPostgresDownServesKnown stops PostgreSQL under a running server on a
-// public index (and a private replica of it): the pages it has served (HTML, PEP 691 JSON, the root,
-// through the fast lane and echo, with credentials or without) and the
-// file and metadata it has served keep coming with the same bytes;
-// /readyz is 503 and /healthz 200; a page it has not served, the JSON API,
-// a read of the private replica,
-// an upload (through twine too) and an admin change get 503 with the
-// one-line reason; and once PostgreSQL is back uploads and new pages work
-// without a restart, within a few seconds.
+// public index (and a private replica of it): the pages it has served
+// (HTML, PEP 691 JSON, the root, through the fast lane and echo, with
+// credentials or without), and the file, metadata and JSON API answer it
+// has served keep coming with the same bytes; /readyz is 503 and /healthz
+// 200; a page or JSON API answer it has not served, a read of the private
+// replica, an upload (through twine too) and an admin change get 503 with
+// the one-line reason; and once PostgreSQL is back uploads and new pages
+// work without a restart, within a few seconds.
 func TestPostgresDownServesKnown(t *testing.T) {
 	url := pgtest.URL(t)
 	m := startServer(t, func(c *pyindex.Config) { c.Catalog.URL = url })
@@ -58,6 +58,7 @@ func TestPostgresDownServesKnown(t *testing.T) {
 		{"root", m.URL() + "/simple/", "", nil},
 		{"file", fileURL, "", nil},
 		{"metadata", fileURL + ".metadata", "", nil},
+		{"JSON API", m.URL() + "/pypi/acme-util/json", "", nil},
 	}
 	fetchOne := func(f fetch) (int, string, http.Header) {
 		req, _ := http.NewRequest(http.MethodGet, f.url, nil)
@@ -111,7 +112,7 @@ func TestPostgresDownServesKnown(t *testing.T) {
 		if code, _ := get(t, private.URL()+"/simple/acme-util/", "", ""); code != http.StatusUnauthorized {
 			t.Errorf("an anonymous private read while PostgreSQL is down: %d, want 401", code)
 		}
-		code, body = get(t, m.URL()+"/pypi/acme-util/json", "", "")
+		code, body = get(t, m.URL()+"/pypi/acme-util/0.1/json", "", "")
 		if code != http.StatusServiceUnavailable || !strings.Contains(body, "catalog unavailable") {
 			t.Errorf("JSON API while PostgreSQL is down: %d %q", code, body)
 		}

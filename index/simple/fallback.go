@@ -36,10 +36,36 @@ type lastPage struct {
 type lastKnown struct {
 	pages *cache.Map[lastKey, lastPage]
 	files *cache.Map[string, *index.File]
+	api   *cache.Map[apiKey, *apiProject]
 }
 
+// apiKey names a JSON API answer: of the project name, of its release
+// version (canonical; "" for the project's own answer), with links under
+// base.
+type apiKey struct {
+	name, version, base string
+}
+
+// apiKnownMax bounds the JSON API answers kept: they hold every release
+// of a project, and are asked for less than pages.
+const apiKnownMax = 512
+
 func newLastKnown(pages int) lastKnown {
-	return lastKnown{pages: cache.New[lastKey, lastPage](pages), files: cache.New[string, *index.File](fileCacheMax)}
+	return lastKnown{pages: cache.New[lastKey, lastPage](pages), files: cache.New[string, *index.File](fileCacheMax),
+		api: cache.New[apiKey, *apiProject](apiKnownMax)}
+}
+
+// rememberAPI keeps a JSON API answer just sent (the JSON API is read
+// from the catalog on every request, so this adds nothing measurable).
+func (k lastKnown) rememberAPI(key apiKey, out *apiProject) { k.api.Put(key, out) }
+
+// apiAnswer returns the last JSON API answer of key when err says the
+// catalog is unavailable.
+func (k lastKnown) apiAnswer(err error, key apiKey) (*apiProject, bool) {
+	if !errors.Is(err, index.ErrUnavailable) {
+		return nil, false
+	}
+	return k.api.Get(key)
 }
 
 // rememberPage keeps p, of key's page at serial, unless a newer rendering

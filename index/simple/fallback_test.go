@@ -11,8 +11,8 @@ import (
 )
 
 // TestServeWhileCatalogUnavailable: while PostgreSQL is down the pages
-// this handler has rendered (both formats, the root too) and the files
-// and metadata it has served are served with the same bytes and
+// this handler has rendered (both formats, the root too), the files and
+// metadata and the JSON API answers it has served are served with the same bytes and
 // validators; a page or file it has not served gets 503 with the
 // catalog's one-line reason; and once PostgreSQL is back new pages are
 // rendered again.
@@ -33,6 +33,8 @@ func TestServeWhileCatalogUnavailable(t *testing.T) {
 		{"/simple/", "application/vnd.pypi.simple.v1+json"},
 		{fileURL, ""},
 		{fileURL + ".metadata", ""},
+		{"/pypi/acme-util/json", ""},
+		{"/pypi/acme-util/0.2/json", ""},
 	}
 	before := map[int]string{}
 	etags := map[int]string{}
@@ -54,7 +56,7 @@ func TestServeWhileCatalogUnavailable(t *testing.T) {
 		if rec := en.do(http.MethodGet, "/simple/acme-util/", "Accept", "text/html", "If-None-Match", etags[0]); rec.Code != http.StatusNotModified {
 			t.Errorf("conditional GET of a known page: %d, want 304", rec.Code)
 		}
-		for _, target := range []string{"/simple/acme-core/", "/files/" + strings.Repeat("0", 64) + "/acme_core-1.0-py3-none-any.whl", "/pypi/acme-util/json"} {
+		for _, target := range []string{"/simple/acme-core/", "/files/" + strings.Repeat("0", 64) + "/acme_core-1.0-py3-none-any.whl", "/pypi/acme-util/0.1/json"} {
 			rec := en.do(http.MethodGet, target)
 			body := strings.TrimSpace(rec.Body.String())
 			if rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, "catalog unavailable: PostgreSQL") ||
