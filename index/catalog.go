@@ -54,6 +54,8 @@ type Catalog struct {
 	// reach the serial cache (NewChangeCollector).
 	propagation prometheus.Histogram
 	watch       *pgwatch.Watch // PostgreSQL: the change watch feeding serials
+	conns       *pgConnector   // PostgreSQL: the pools' connector (pgdriver.go)
+	ops         *opMetrics     // operation latency and errors (opmetrics.go)
 }
 
 // Open opens (creating when needed) the catalog at path and applies any
@@ -73,7 +75,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	c := &Catalog{path: path, w: w, now: time.Now, origin: newOrigin()}
+	c := &Catalog{path: path, w: w, now: time.Now, origin: newOrigin(), ops: newOpMetrics("sqlite")}
 	if err := c.migrate(ctx, c.write, nil); err != nil {
 		w.Close()
 		return nil, err
@@ -116,9 +118,10 @@ func (c *Catalog) Close() error {
 func (c *Catalog) Path() string { return c.path }
 
 // Ping checks that the catalog answers a query (used by /readyz).
-func (c *Catalog) Ping(ctx context.Context) error {
+func (c *Catalog) Ping(ctx context.Context) (err error) {
+	defer c.ops.since(opPing, time.Now(), &err)
 	var n int64
-	return c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&n)
+	return formatError(c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&n))
 }
 
 // migrate applies the pending migrations, each in a transaction of its
@@ -197,7 +200,8 @@ func (c *Catalog) migrate(ctx context.Context, inTx func(context.Context, func(*
 }
 
 // write runs fn in a write transaction and commits it when fn returns nil.
-func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (c *Catalog) write(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	defer c.ops.since(opWrite, time.Now(), &err)
 	tx, change, err := c.beginWrite(ctx)
 	if err != nil {
 		return formatError(err)
@@ -250,7 +254,8 @@ func (c *Catalog) beginWrite(ctx context.Context) (*sql.Tx, int64, error) {
 }
 
 // read runs fn in a read transaction, giving it a consistent snapshot.
-func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	defer c.ops.since(opRead, time.Now(), &err)
 	opts := &sql.TxOptions{ReadOnly: true}
 	if c.pg {
 		// SQLite's read transactions see one snapshot; PostgreSQL's
@@ -271,9 +276,9 @@ func (c *Catalog) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Serial returns the global change serial: every change to the catalog
 // increments it (PyPI's X-PyPI-Last-Serial for the root index).
 func (c *Catalog) Serial(ctx context.Context) (int64, error) {
-	return c.cachedSerial("", func() (int64, error) {
-		var s int64
-		err := c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&s)
+	return c.cachedSerial("", func() (s int64, err error) {
+		defer c.ops.since(opSerial, time.Now(), &err)
+		err = c.r.QueryRowContext(ctx, `SELECT value FROM serial WHERE id = 1`).Scan(&s)
 		return s, formatError(err)
 	})
 }

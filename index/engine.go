@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,11 +34,15 @@ type Config struct {
 	MaxConns int `toml:"max_conns"`
 	// StatementTimeout bounds every PostgreSQL statement (0: no bound).
 	StatementTimeout time.Duration `toml:"statement_timeout"`
+	// ConnectTimeout bounds each attempt to open a PostgreSQL connection
+	// (a connect_timeout in the URL wins), so that a request never waits
+	// long on an unreachable server (0: no bound).
+	ConnectTimeout time.Duration `toml:"connect_timeout"`
 }
 
 // DefaultConfig is the SQLite catalog.
 func DefaultConfig() Config {
-	return Config{MaxConns: 16, StatementTimeout: 30 * time.Second}
+	return Config{MaxConns: 16, StatementTimeout: 30 * time.Second, ConnectTimeout: 5 * time.Second}
 }
 
 // Validate reports every invalid key.
@@ -55,6 +60,9 @@ func (c Config) Validate() error {
 	}
 	if c.StatementTimeout < 0 {
 		errs = append(errs, fmt.Errorf("catalog.statement_timeout: must not be negative, got %s", c.StatementTimeout))
+	}
+	if c.ConnectTimeout < 0 {
+		errs = append(errs, fmt.Errorf("catalog.connect_timeout: must not be negative, got %s", c.ConnectTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -107,10 +115,20 @@ func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
 	if _, ok := params["statement_timeout"]; !ok && cfg.StatementTimeout > 0 {
 		params["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
 	}
+	// pgx reads connect_timeout from the URL; without one, the
+	// configured bound applies (to the change watch's connections too).
+	if pcfg.ConnectTimeout == 0 {
+		pcfg.ConnectTimeout = cfg.ConnectTimeout
+	}
+	// Connections that find a silent server (pgdial.go); every dial of
+	// the pools and the change watch goes through it, for each host.
+	pcfg.DialFunc = pgDialer()
 	// Two pools, as on SQLite: readers never queue behind writers
 	// waiting for the single-writer lock, and those waiters hold few
-	// connections (one writer runs at a time anyway).
-	connector := pgConnector{inner: stdlib.GetConnector(*pcfg)}
+	// connections (one writer runs at a time anyway). Both share one
+	// connector, so that while the server is unreachable one attempt at a
+	// time waits for it (pgdriver.go).
+	connector := &pgConnector{inner: stdlib.GetConnector(*pcfg)}
 	r := sql.OpenDB(connector)
 	n := max(cfg.MaxConns, 1)
 	r.SetMaxOpenConns(n)
@@ -120,7 +138,7 @@ func OpenPostgres(ctx context.Context, cfg Config) (*Catalog, error) {
 	w.SetMaxOpenConns(pgWriters)
 	w.SetMaxIdleConns(pgWriters)
 	w.SetConnMaxIdleTime(5 * time.Minute)
-	c := &Catalog{path: where, pg: true, w: w, r: r, now: time.Now, origin: newOrigin()}
+	c := &Catalog{path: where, pg: true, w: w, r: r, now: time.Now, origin: newOrigin(), conns: connector, ops: newOpMetrics("postgres")}
 	if err := c.migratePostgres(ctx); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", where, formatError(err))
@@ -214,9 +232,14 @@ func (c *Catalog) PoolStats() sql.DBStats { return c.r.Stats() }
 
 // formatPgError maps PostgreSQL's errors onto the package's sentinels, as
 // formatError does SQLite's, or returns nil when err is none of them.
-// Losing the database is ErrBusy, with a one-line reason: a retry after
-// it returns succeeds.
+// Losing the database (it is down, restarting, failing over, unreachable,
+// or closed the connection) is ErrUnavailable, with a one-line reason for
+// the client (unavailable); a retry after it returns succeeds.
 func formatPgError(err error) error {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return unavailable(err, ce)
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
@@ -232,17 +255,57 @@ func formatPgError(err error) error {
 		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "25006":
 			// connection exceptions, shutdowns, a standby after a
 			// failover (read_only_sql_transaction)
-			return &Error{Kind: ErrBusy, Msg: "the catalog database is unavailable; try again shortly", Err: err}
+			return unavailable(err, nil)
 		}
 		return nil
 	}
-	var ce *pgconn.ConnectError
 	var ne net.Error
-	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") {
-		return &Error{Kind: ErrBusy, Msg: "the catalog database is unavailable; try again shortly", Err: err}
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		strings.Contains(err.Error(), "conn closed") {
+		return unavailable(err, nil)
 	}
 	return nil
+}
+
+// unavailable returns err as ErrUnavailable with a one-line reason (its
+// Error, "catalog unavailable: ...", is what the client reads) that names
+// the server (from ce, a failed connection attempt, when there is
+// one) and never the password.
+func unavailable(err error, ce *pgconn.ConnectError) error {
+	at := ""
+	if ce != nil && ce.Config != nil {
+		at = " at " + pgHosts(ce.Config)
+	}
+	reason := "the connection to PostgreSQL" + at + " was lost"
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && (pe.Code == "57P01" || pe.Code == "57P02"):
+		reason = "PostgreSQL" + at + " is shutting down"
+	case errors.As(err, &pe) && pe.Code == "57P03":
+		reason = "PostgreSQL" + at + " is starting up or shutting down"
+	case errors.As(err, &pe) && pe.Code == "25006":
+		reason = "PostgreSQL" + at + " is read-only (a standby: is a failover under way?)"
+	case errors.As(err, &pe) && strings.HasPrefix(pe.Code, "28"):
+		reason = "PostgreSQL" + at + " refused pyindex's credentials (check [catalog] url and the password)"
+	case ce != nil:
+		reason = "PostgreSQL" + at + " is not answering"
+	}
+	// Error() is then "catalog unavailable: " + reason, the client's line.
+	return &Error{Kind: ErrUnavailable, Msg: reason, Err: err}
+}
+
+// pgHosts returns the hosts a connection configuration tries, as
+// host:port, comma-separated.
+func pgHosts(cfg *pgconn.Config) string {
+	hosts := []string{net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))}
+	for _, f := range cfg.Fallbacks {
+		h := net.JoinHostPort(f.Host, strconv.Itoa(int(f.Port)))
+		if !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return strings.Join(hosts, ",")
 }
 
 // maxDeadConns bounds the connections beginWrite and read try when pooled

@@ -18,6 +18,10 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrBusy: the database stayed locked past the busy timeout.
 	ErrBusy = errors.New("catalog busy")
+	// ErrUnavailable: the catalog's database cannot be reached (PostgreSQL
+	// is down, restarting, failing over or unreachable); a retry once it
+	// is back succeeds.
+	ErrUnavailable = errors.New("catalog unavailable")
 	// ErrFull: the disk holding the catalog is full.
 	ErrFull = errors.New("catalog disk full")
 	// ErrSchemaTooNew: the catalog was written by a newer pyindex.

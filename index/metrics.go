@@ -7,12 +7,14 @@ import "github.com/prometheus/client_golang/prometheus"
 type poolCollector struct {
 	cat                         *Catalog
 	conns, max, waits, waitSecs *prometheus.Desc
-	notifications               *prometheus.Desc
+	notifications, connectFails *prometheus.Desc
 }
 
 // NewPoolCollector returns a collector of cat's pool: connections in use
 // and idle, the pool's bound, waits for a connection, and (PostgreSQL)
-// change notifications received. On SQLite the pool is the read pool.
+// change notifications received and failed connection attempts; and of
+// cat's operations: their latency by family and the database's failures
+// by kind (opmetrics.go). On SQLite the pool is the read pool.
 func NewPoolCollector(cat *Catalog) prometheus.Collector {
 	engine := prometheus.Labels{"engine": cat.Engine()}
 	return &poolCollector{
@@ -26,14 +28,17 @@ func NewPoolCollector(cat *Catalog) prometheus.Collector {
 			nil, engine),
 		notifications: prometheus.NewDesc("pyindex_catalog_change_notifications_total",
 			"Change notifications received from PostgreSQL (other replicas' and this one's commits).", nil, engine),
+		connectFails: prometheus.NewDesc("pyindex_catalog_connect_failures_total",
+			"Attempts to open a PostgreSQL connection for the pools that failed (the server down or unreachable).", nil, engine),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (pc *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{pc.conns, pc.max, pc.waits, pc.waitSecs, pc.notifications} {
+	for _, d := range []*prometheus.Desc{pc.conns, pc.max, pc.waits, pc.waitSecs, pc.notifications, pc.connectFails} {
 		ch <- d
 	}
+	pc.cat.ops.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -45,4 +50,10 @@ func (pc *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(pc.waits, prometheus.CounterValue, float64(s.WaitCount))
 	ch <- prometheus.MustNewConstMetric(pc.waitSecs, prometheus.CounterValue, s.WaitDuration.Seconds())
 	ch <- prometheus.MustNewConstMetric(pc.notifications, prometheus.CounterValue, float64(pc.cat.NotificationsReceived()))
+	var fails int64
+	if pc.cat.conns != nil {
+		fails = pc.cat.conns.fails.Load()
+	}
+	ch <- prometheus.MustNewConstMetric(pc.connectFails, prometheus.CounterValue, float64(fails))
+	pc.cat.ops.collect(ch)
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -19,18 +21,63 @@ import (
 // 0/1 and a bool result, from EXISTS or a comparison, is returned as
 // 0/1, as SQLite returns it). Everything else is pgx's.
 
-// pgConnector wraps pgx's connector.
-type pgConnector struct{ inner driver.Connector }
+// pgConnector wraps pgx's connector. While the server is unreachable it
+// lets one connection attempt at a time wait for it: the others fail at
+// once with the last attempt's error, as do all attempts for
+// pgRetryDown after a failure, so that requests that cannot be served
+// without the database get their 503 at once (and those that can be
+// served from memory are), instead of each waiting out the connect
+// timeout on a server that does not answer.
+type pgConnector struct {
+	inner driver.Connector
 
-func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	mu      sync.Mutex
+	failed  error     // the last attempt's error; nil while connecting works
+	at      time.Time // when it failed
+	probing bool      // an attempt is under way after a failure
+	fails   atomic.Int64
+}
+
+// pgRetryDown is how long after a failed attempt no other is made.
+const pgRetryDown = 200 * time.Millisecond
+
+func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	c.mu.Lock()
+	if c.failed != nil && (c.probing || time.Since(c.at) < pgRetryDown) {
+		err := c.failed
+		c.mu.Unlock()
+		return nil, err
+	}
+	probe := c.failed != nil
+	c.probing = c.probing || probe
+	c.mu.Unlock()
 	conn, err := c.inner.Connect(ctx)
+	c.mu.Lock()
+	if probe {
+		c.probing = false
+	}
+	switch {
+	case err == nil:
+		c.failed = nil
+	case ctx.Err() == nil: // the caller gave up: that says nothing of the server
+		c.failed, c.at = err, time.Now()
+		c.fails.Add(1)
+	}
+	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	return &pgConn{Conn: conn.(*stdlib.Conn)}, nil
 }
 
-func (c pgConnector) Driver() driver.Driver { return c.inner.Driver() }
+func (c *pgConnector) Driver() driver.Driver { return c.inner.Driver() }
+
+// down reports whether the last connection attempt failed.
+func (c *pgConnector) down() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed != nil
+}
 
 // pgConn is a pgx connection whose queries are rewritten by rebind.
 type pgConn struct{ *stdlib.Conn }

@@ -1,10 +1,15 @@
 package index
 
 import (
+	"context"
+	"database/sql/driver"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestRebind(t *testing.T) {
@@ -75,5 +80,64 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(in); got != want || strings.Contains(got, "secret") {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// fakeConnector fails every attempt after waiting on gate (if set), and
+// counts its attempts.
+type fakeConnector struct {
+	attempts atomic.Int64
+	gate     chan struct{}
+}
+
+func (f *fakeConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	f.attempts.Add(1)
+	if f.gate != nil {
+		<-f.gate
+	}
+	return nil, errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
+
+func (f *fakeConnector) Driver() driver.Driver { return nil }
+
+// TestPgConnectorDown: while the server does not answer, one attempt at a
+// time waits for it and the others fail at once with its error; after
+// pgRetryDown another attempt is made; a caller giving up says nothing of
+// the server.
+func TestPgConnectorDown(t *testing.T) {
+	inner := &fakeConnector{}
+	c := &pgConnector{inner: inner}
+	ctx := context.Background()
+	if _, err := c.Connect(ctx); err == nil || !c.down() {
+		t.Fatalf("first attempt: %v, down %v", err, c.down())
+	}
+	for range 10 {
+		if _, err := c.Connect(ctx); err == nil {
+			t.Fatal("connected")
+		}
+	}
+	if n := inner.attempts.Load(); n != 1 {
+		t.Errorf("%d attempts within pgRetryDown, want 1", n)
+	}
+	time.Sleep(pgRetryDown + 10*time.Millisecond)
+	inner.gate = make(chan struct{})
+	probed := make(chan error)
+	go func() { _, err := c.Connect(ctx); probed <- err }()
+	for inner.attempts.Load() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := c.Connect(ctx); err == nil || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("while another attempt waits: %v after %s, want the last error at once", err, time.Since(start))
+	}
+	close(inner.gate)
+	if err := <-probed; err == nil {
+		t.Error("the probe connected")
+	}
+	if n := inner.attempts.Load(); n != 2 {
+		t.Errorf("%d attempts, want 2", n)
+	}
+	if c.fails.Load() != 2 {
+		t.Errorf("fails = %d, want 2", c.fails.Load())
 	}
 }

@@ -224,8 +224,9 @@ func fileByName(ctx context.Context, tx *sql.Tx, filename string) (File, error) 
 }
 
 // File returns the file called filename, or ErrNotFound.
-func (c *Catalog) File(ctx context.Context, filename string) (File, error) {
-	f, err := scanFile(c.r.QueryRowContext(ctx, `SELECT `+fileColumns+fileJoins+`WHERE f.filename = ?`, filename))
+func (c *Catalog) File(ctx context.Context, filename string) (f File, err error) {
+	defer c.ops.since(opFile, time.Now(), &err)
+	f, err = scanFile(c.r.QueryRowContext(ctx, `SELECT `+fileColumns+fileJoins+`WHERE f.filename = ?`, filename))
 	return f, formatError(err)
 }
 
@@ -238,9 +239,9 @@ func (c *Catalog) ProjectSerial(ctx context.Context, name string) (int64, error)
 	if name == "" {
 		return 0, fmt.Errorf("%w", ErrNotFound)
 	}
-	return c.cachedSerial(name, func() (int64, error) {
-		var s int64
-		err := c.r.QueryRowContext(ctx, `SELECT last_serial FROM projects WHERE name = ?`, name).Scan(&s)
+	return c.cachedSerial(name, func() (s int64, err error) {
+		defer c.ops.since(opSerial, time.Now(), &err)
+		err = c.r.QueryRowContext(ctx, `SELECT last_serial FROM projects WHERE name = ?`, name).Scan(&s)
 		return s, formatError(err)
 	})
 }

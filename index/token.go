@@ -258,14 +258,17 @@ func (c *Catalog) CheckToken(ctx context.Context, secret string) (Principal, err
 	var p Principal
 	var scope, projects string
 	var expires, revoked int64
+	start := time.Now()
 	err := c.r.QueryRowContext(ctx, `SELECT t.id, u.id, u.name, u.is_admin, t.scope, t.projects, t.expires_at, t.revoked_at
 		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`, hashToken(secret)).
 		Scan(&p.TokenID, &p.UserID, &p.User, &p.Admin, &scope, &projects, &expires, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, ErrBadCredentials
 	}
+	err = formatError(err)
+	c.ops.since(opAuth, start, &err)
 	if err != nil {
-		return Principal{}, formatError(err)
+		return Principal{}, err
 	}
 	now := c.now()
 	if revoked != 0 {

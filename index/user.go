@@ -146,10 +146,10 @@ func (c *Catalog) Users(ctx context.Context) ([]User, error) {
 }
 
 // GetUser returns the named user, or ErrNotFound.
-func (c *Catalog) GetUser(ctx context.Context, name string) (User, error) {
-	var u User
+func (c *Catalog) GetUser(ctx context.Context, name string) (u User, err error) {
+	defer c.ops.since(opAuth, time.Now(), &err)
 	var created int64
-	err := c.r.QueryRowContext(ctx, `SELECT id, name, is_admin, created_at, password_hash FROM users WHERE name = ?`, name).
+	err = c.r.QueryRowContext(ctx, `SELECT id, name, is_admin, created_at, password_hash FROM users WHERE name = ?`, name).
 		Scan(&u.ID, &u.Name, &u.Admin, &created, &u.passwordHash)
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return u, formatError(err)

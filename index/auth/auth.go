@@ -245,7 +245,13 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 					c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())+1))
 					return ErrBlocked // 429 in the error table
 				}
-				if r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials) {
+				// While the catalog is unavailable credentials cannot be
+				// checked: the request goes on as anonymous, with the
+				// error kept, so that what an anonymous request may do
+				// (a read of a public index, served from memory) works
+				// and every decision that needs the credentials gets the
+				// error (503) from Check, never a guess.
+				if r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials) && !errors.Is(r.Err, index.ErrUnavailable) {
 					return r.Err
 				}
 			}

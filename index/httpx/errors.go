@@ -38,9 +38,16 @@ func ErrorStatus(err error) (int, string) {
 	}
 	var ie *index.Error
 	if errors.As(err, &ie) {
+		if ie.Kind == index.ErrUnavailable {
+			// "catalog unavailable: PostgreSQL at db:5432 is not answering"
+			return http.StatusServiceUnavailable, ie.Error()
+		}
 		if code := kindStatus(ie.Kind); code != 0 {
 			return code, ie.Msg
 		}
+	}
+	if errors.Is(err, index.ErrUnavailable) {
+		return http.StatusServiceUnavailable, "catalog unavailable; try again shortly"
 	}
 	if code := kindStatus(err); code != 0 {
 		return code, kindMessages[code]
@@ -64,7 +71,9 @@ func kindStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, auth.ErrBlocked):
 		return http.StatusTooManyRequests
-	case errors.Is(err, index.ErrBusy):
+	case errors.Is(err, index.ErrBusy), errors.Is(err, index.ErrUnavailable):
+		// The catalog's database is locked, or unreachable (PostgreSQL
+		// down or failing over): a retry shortly succeeds.
 		return http.StatusServiceUnavailable
 	case errors.Is(err, index.ErrFull), errors.Is(err, storage.ErrNoSpace):
 		return http.StatusInsufficientStorage
@@ -98,7 +107,11 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		code, msg := ErrorStatus(err)
 		req := c.Request()
-		if code >= 500 {
+		if code >= 500 && errors.Is(err, index.ErrUnavailable) {
+			// Expected while PostgreSQL is down: every such request says so.
+			log.Warn("request failed: catalog unavailable", "err", err, "method", req.Method, "path", req.URL.Path,
+				"status", code, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		} else if code >= 500 {
 			log.Error("request failed", "err", err, "method", req.Method, "path", req.URL.Path,
 				"status", code, "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}

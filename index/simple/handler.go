@@ -102,6 +102,7 @@ type Handler struct {
 	upstream     Upstream
 	auth         *auth.Service
 	renders      renderGroup
+	known        lastKnown // served while the catalog is unavailable (fallback.go)
 }
 
 // New returns the read side over deps.
@@ -120,7 +121,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		log = slog.Default()
 	}
 	h := &Handler{cat: deps.Catalog, store: deps.Store, cfg: cfg, log: log, cache: cache.New[pageKey, *page](cfg.PageCacheEntries), files: cache.New[fileKey, fileEntry](fileCacheMax),
-		auth: deps.Auth, upstream: deps.Upstream,
+		auth: deps.Auth, upstream: deps.Upstream, known: newLastKnown(cfg.PageCacheEntries),
 		cacheControl: []string{fmt.Sprintf("max-age=%d, public", int(cfg.SimpleMaxAge.Seconds()))}}
 	if cfg.BaseURL != "" {
 		h.prefix, _ = basePath(cfg.BaseURL)
@@ -220,13 +221,17 @@ func (h *Handler) root(ctx context.Context, req *httpx.Request, _ []string, rep 
 		return declined(req, err)
 	}
 	f := Negotiate(req.Accept, req.Format)
-	serial, err := h.cat.Serial(ctx)
-	if err != nil {
-		return declined(req, err)
-	}
 	// A token limited to some projects sees only those: such listings are
 	// rendered per request instead of cached.
 	only := h.auth.OwnListing(req.Auth)
+	serial, err := h.cat.Serial(ctx)
+	if err != nil {
+		if last, ok := h.known.page(err, "", f.JSON()); ok && only == nil {
+			h.pageReply(req, f, last.p, last.serial, rep)
+			return nil
+		}
+		return declined(req, err)
+	}
 	key := pageKey{serial: serial, json: f.JSON(), source: 'h'}
 	var p *page
 	if only == nil {
@@ -258,6 +263,9 @@ func (h *Handler) root(ctx context.Context, req *httpx.Request, _ []string, rep 
 			p, serial, err = h.renderShared(ctx, key, render)
 		} else {
 			p, serial, err = render(ctx)
+		}
+		if last, ok := h.known.page(err, "", f.JSON()); ok && only == nil {
+			p, serial, err = last.p, last.serial, nil
 		}
 		if err != nil {
 			return err
@@ -297,7 +305,7 @@ func (h *Handler) project(ctx context.Context, req *httpx.Request, params []stri
 		return h.upstreamProject(ctx, req, f, name, rep)
 	}
 	if err != nil {
-		return declined(req, err)
+		return h.unavailableProject(req, f, name, err, rep)
 	}
 	if h.upstream != nil && h.upstream.Merge(name) {
 		if req.InMemory {
@@ -318,12 +326,33 @@ func (h *Handler) project(ctx context.Context, req *httpx.Request, params []stri
 			}
 			return renderPage(pg, f), pg.Serial, nil
 		})
+		if last, ok := h.known.page(err, name, f.JSON()); ok {
+			p, serial, err = last.p, last.serial, nil
+		}
 		if err != nil {
 			return err
 		}
 	}
 	h.pageReply(req, f, p, serial, rep)
 	return nil
+}
+
+// unavailableProject answers a project page whose serial lookup failed
+// with err: while the catalog is unavailable, with the newest rendering of
+// the hosted page this replica has, else the mirror's page when it holds
+// one in memory (fallback.go); otherwise with err.
+func (h *Handler) unavailableProject(req *httpx.Request, f Format, name string, err error, rep *httpx.Reply) error {
+	if last, ok := h.known.page(err, name, f.JSON()); ok {
+		h.pageReply(req, f, last.p, last.serial, rep)
+		return nil
+	}
+	if up, ok := h.upstream.(WarmUpstream); ok && errors.Is(err, index.ErrUnavailable) {
+		if pg, ok := up.WarmPage(name); ok {
+			h.pageReply(req, f, h.upstreamRendering(pg, f, name), pg.Serial, rep)
+			return nil
+		}
+	}
+	return declined(req, err)
 }
 
 // upstreamProject serves a project only the upstream has; an InMemory
@@ -480,6 +509,11 @@ func (h *Handler) file(ctx context.Context, req *httpx.Request, params []string,
 		return declined(req, err)
 	}
 	f, err := h.fileRow(ctx, name) // filecache.go
+	if last, ok := h.known.file(err, name); ok {
+		f, err = last, nil // the catalog is unavailable: fallback.go
+	} else if err == nil {
+		h.known.rememberFile(&f)
+	}
 	if err == nil {
 		if err := h.auth.Read(req.Auth, f.Project); err != nil {
 			return declined(req, err)

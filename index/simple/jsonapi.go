@@ -116,7 +116,14 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 	if err := h.auth.RequireRead(c, name); err != nil {
 		return err
 	}
+	key := apiKey{name: name, base: h.absoluteBase(c)}
+	if byVersion {
+		key.version = pep440.Canonical(httpx.Param(c, "version"))
+	}
 	proj, rels, err := h.cat.ProjectDetail(c.Request().Context(), name)
+	if out, ok := h.known.apiAnswer(err, key); ok { // fallback.go
+		return h.writeJSONAPI(c, out.LastSerial, *out)
+	}
 	if errors.Is(err, index.ErrNotFound) && h.upstream != nil {
 		return h.upstreamJSON(c, name, byVersion) // upstreamjson.go
 	}
@@ -141,7 +148,7 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 	} else {
 		sel = latestRelease(rels)
 	}
-	base := h.absoluteBase(c)
+	base := key.base
 	out := apiProject{
 		Info:            h.apiInfo(base, proj, sel),
 		LastSerial:      proj.LastSerial,
@@ -155,6 +162,7 @@ func (h *Handler) jsonAPI(c echo.Context, byVersion bool) error {
 			out.Releases[r.Version] = h.apiFiles(base, r)
 		}
 	}
+	h.known.rememberAPI(key, &out)
 	return h.writeJSONAPI(c, proj.LastSerial, out)
 }
 

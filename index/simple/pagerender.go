@@ -44,6 +44,7 @@ func (h *Handler) renderShared(ctx context.Context, key pageKey, render func(con
 		k := key
 		k.serial = serial
 		h.cache.Put(k, p)
+		h.known.rememberPage(k, p) // fallback.go
 		return rendered{p, serial}, nil
 	})
 	select {
