@@ -9,6 +9,10 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pyindex/pyindex/storage"
 )
 
 // DefaultLeaseTerm is how long a lease lasts unless renewed. Holders renew
@@ -34,6 +38,24 @@ func NewLeaseHolder() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b) // crypto/rand.Read does not fail
 	return host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b)
+}
+
+// JobLease returns the lease under which one replica at a time runs the
+// scheduled job named job (periodic.StartLeased): "job:"+job, for
+// holder, lasting LeaseTerm.
+func (c *Catalog) JobLease(job, holder string) *Lease {
+	return c.Lease("job:"+job, holder, LeaseTerm)
+}
+
+// JobLeaderGauge returns the gauge pyindex_job_leader{job}: 1 while this
+// replica holds the lease of a scheduled job (it is the one running it),
+// 0 while another does. It is registered on reg (nil: not registered; one
+// already registered there is reused, so every job shares it).
+func JobLeaderGauge(reg prometheus.Registerer) *prometheus.GaugeVec {
+	return storage.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "pyindex_job_leader",
+		Help: "Whether this replica holds the lease of a scheduled job and so runs it (1) or another replica does (0), by job.",
+	}, []string{"job"}))
 }
 
 // Lease is a named lease in the catalog, as one holder sees it: at most
