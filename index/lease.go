@@ -110,10 +110,17 @@ func (l *Lease) Renew(ctx context.Context) (bool, error) {
 		l.cat.now().Add(l.term).UnixMicro(), l.name, l.holder)
 }
 
+// leaseForgotten is how long after its end a lease that nobody released
+// (its holder died) is deleted, by the next Release of any lease: the rows
+// of files a dead replica was fetching and nobody asked for again.
+const leaseForgotten = time.Hour
+
 // Release gives the lease up, if this holder has it, so that another may
-// take it at once. Releasing a lease not held does nothing.
+// take it at once. Releasing a lease not held does nothing. It also
+// deletes the leases of every name that ran out over an hour ago.
 func (l *Lease) Release(ctx context.Context) error {
-	_, err := l.cat.leaseExec(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, l.name, l.holder)
+	_, err := l.cat.leaseExec(ctx, `DELETE FROM leases WHERE (name = ? AND holder = ?) OR expires_at < ?`,
+		l.name, l.holder, l.cat.now().Add(-leaseForgotten).UnixMicro())
 	return err
 }
 

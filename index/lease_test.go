@@ -84,8 +84,36 @@ func TestLease(t *testing.T) {
 	}
 	holder("")
 	mustAcquire(a, true) // released: free at once
+
+	// A lease nobody released is deleted an hour after it ran out, by the
+	// next Release of any lease.
+	dead := cat2.Lease("mirror:gone/x.whl", "dead", time.Minute)
+	mustAcquire(dead, true)
+	now = now.Add(time.Minute + 59*time.Minute)
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := leaseRows(t, cat1); n != 1 {
+		t.Errorf("%d lease rows within the hour, want the dead one", n)
+	}
+	now = now.Add(2 * time.Minute)
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := leaseRows(t, cat1); n != 0 {
+		t.Errorf("%d lease rows after the hour, want none", n)
+	}
 }
 
+// leaseRows counts the leases table's rows, expired ones included.
+func leaseRows(t *testing.T, cat *index.Catalog) int {
+	t.Helper()
+	n, err := index.LeaseRows(cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 // TestLeaseRace: holders on two catalog handles racing for one free
 // lease: exactly one gets it.
 func TestLeaseRace(t *testing.T) {
