@@ -114,6 +114,7 @@ func leaseRows(t *testing.T, cat *index.Catalog) int {
 	}
 	return n
 }
+
 // TestLeaseRace: holders on two catalog handles racing for one free
 // lease: exactly one gets it.
 func TestLeaseRace(t *testing.T) {
