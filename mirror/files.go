@@ -205,7 +205,7 @@ func (m *Mirror) serveFile(c echo.Context) error {
 	// range or a HEAD waits for the download and is served from the store.
 	stream := c.Request().Method == http.MethodGet && c.Request().Header.Get("Range") == ""
 	d := m.fetchShared(ctx, name+"/"+filename, stream, func(ctx context.Context, sp *spool) (index.MirrorFile, error) {
-		return m.fetchFile(ctx, name, f, sp)
+		return m.fetchLeased(ctx, name, f, sp)
 	})
 	if stream {
 		sent, err := m.stream(c, d.spool)

@@ -9,7 +9,10 @@
 // from as the bytes arrive, verified against the upstream's hash (a stream
 // completes only then), stored, and served from the blob store ever after.
 // Concurrent requests for the same page or file share one upstream request
-// (flight.go), which runs under a context no client can cancel.
+// (flight.go), which runs under a context no client can cancel. Servers
+// sharing one catalog (replicas) fetch a file once too: the one holding
+// the file's lease in the catalog fetches it, the others wait for it to
+// be stored and serve it from the store (lease.go).
 //
 // Mirror satisfies index.Upstream: the read side asks it for projects not
 // hosted here, and hosted names always win unless merge_upstream opts them
@@ -69,6 +72,10 @@ type Mirror struct {
 	files singleflight.Group // PEP 658 metadata, by project/filename.metadata
 
 	downloads downloads // files, by project/filename (flight.go: fetchShared)
+	// holder and leaseTerm are this mirror's file leases, which make
+	// the servers sharing the catalog fetch each file once (lease.go).
+	holder    string
+	leaseTerm time.Duration
 
 	warmProjects *cache.Map[string, *projectEntry]     // warm.go
 	warmFiles    *cache.Map[fileKey, index.MirrorFile] // warm.go
@@ -124,7 +131,7 @@ func New(cfg Config, deps Deps) (*Mirror, error) {
 	m := &Mirror{cfg: cfg, cat: deps.Catalog, store: deps.Store, log: log.With("component", "mirror"), m: newMetrics(deps.Registerer),
 		now: deps.Now, auth: deps.Auth, merge: nameSet(cfg.MergeUpstream), exempt: nameSet(cfg.MinAgeExempt),
 		warmProjects: cache.New[string, *projectEntry](maxWarmProjects), warmFiles: cache.New[fileKey, index.MirrorFile](maxWarmFiles),
-		neg: cache.New[string, time.Time](maxNegative)}
+		neg: cache.New[string, time.Time](maxNegative), holder: index.NewLeaseHolder(), leaseTerm: index.LeaseTerm}
 	for _, n := range cfg.InternalNames {
 		pat, _ := internalPattern(n)
 		m.internalNames = append(m.internalNames, pat)

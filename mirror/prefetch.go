@@ -56,7 +56,7 @@ func (m *Mirror) CacheFile(ctx context.Context, project string, f index.MirrorFi
 		if err != nil {
 			return f, err
 		}
-		return m.fetchFile(ctx, project, cur, sp)
+		return m.fetchLeased(ctx, project, cur, sp)
 	}).wait(ctx)
 	if err != nil {
 		return f, err

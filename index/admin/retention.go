@@ -80,14 +80,24 @@ type Retention struct {
 	// genericDeleted is the admin API's pyindex_generic_deleted_files_total.
 	genericDeleted *prometheus.CounterVec
 
+	// lease makes one replica at a time run the schedule
+	// ("job:retention"); leader is pyindex_job_leader{job="retention"}.
+	lease  *index.Lease
+	leader *prometheus.GaugeVec
+
 	mu     sync.Mutex
 	runner *periodic.Runner // nil until Start
 }
 
+// RetentionJob is the name of scheduled retention's lease ("job:retention")
+// and its pyindex_job_leader label.
+const RetentionJob = "retention"
+
 // NewRetention returns a Retention over deps.Catalog and deps.Store that
-// registers the counter pyindex_retention_bytes_freed_total on
-// deps.Registerer (none when nil; a counter already registered there is
-// reused, so several servers in one process share it).
+// registers the counter pyindex_retention_bytes_freed_total and the gauge
+// pyindex_job_leader{job="retention"} on deps.Registerer (none when nil; a
+// metric already registered there is reused, so several servers in one
+// process share it).
 func NewRetention(cfg RetentionConfig, deps Deps) (*Retention, error) {
 	admin, err := New(deps)
 	if err != nil {
@@ -101,7 +111,8 @@ func NewRetention(cfg RetentionConfig, deps Deps) (*Retention, error) {
 		Name: "pyindex_retention_bytes_freed_total",
 		Help: "Bytes of storage freed by scheduled retention (pruned dev builds and generic versions).",
 	}))
-	return &Retention{admin: admin, cfg: cfg, log: log, freed: freed, genericDeleted: genericDeletedCounter(deps.Registerer)}, nil
+	return &Retention{admin: admin, cfg: cfg, log: log, freed: freed, genericDeleted: genericDeletedCounter(deps.Registerer),
+		lease: deps.Catalog.JobLease(RetentionJob, index.NewLeaseHolder()), leader: index.JobLeaderGauge(deps.Registerer)}, nil
 }
 
 // RunOnce prunes packages by the rules now, counts the bytes freed and
@@ -146,13 +157,29 @@ func (r *Retention) RunGenericOnce(ctx context.Context) (GenericPruneResult, err
 // Start runs RunOnce and RunGenericOnce now and then every interval in a
 // goroutine, until Stop. It does nothing unless the configuration enables
 // package or generic retention, or when already started.
+//
+// Of the servers sharing the catalog, one at a time runs the schedule:
+// the one holding the lease "job:retention" (periodic.StartLeased), which
+// it renews while it lives; when it stops or dies another takes over,
+// within index.LeaseTerm and a third, and runs at once.
 func (r *Retention) Start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if (!r.cfg.Enabled && !r.cfg.Generic.Enabled) || r.runner != nil {
 		return
 	}
-	r.runner = periodic.Start(context.Background(), r.cfg.Interval, func(ctx context.Context) {
+	leader := r.leader.WithLabelValues(RetentionJob) // 0 from now on: another server may lead
+	leader.Set(0)
+	leading := func(on bool) {
+		if on {
+			leader.Set(1)
+			r.log.Info("this server runs scheduled retention (it holds the lease)", "lease", r.lease.Name(), "holder", r.lease.Holder())
+		} else {
+			leader.Set(0)
+			r.log.Info("scheduled retention stopped here: the lease was released or lost", "lease", r.lease.Name())
+		}
+	}
+	r.runner = periodic.StartLeased(context.Background(), r.cfg.Interval, r.lease, leading, func(ctx context.Context) {
 		if _, err := r.RunOnce(ctx); err != nil && ctx.Err() == nil {
 			r.log.Error("retention run failed", "err", err)
 		}

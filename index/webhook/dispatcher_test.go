@@ -527,9 +527,10 @@ func TestKeep(t *testing.T) {
 	}
 }
 
-// TestTwoServers: two dispatchers on one catalog (two servers, or a
-// restart overlapping the old process) queue every change once and send
-// every delivery once.
+// TestTwoServers: two dispatchers on one catalog (two replicas, or a
+// restart overlapping the old process), with changes made through both,
+// queue every change once and send every delivery once (the cursor and
+// each delivery are claimed compare-and-set in the catalog).
 func TestTwoServers(t *testing.T) {
 	en := newEnv(t)
 	rc := newReceiver(t, nil)
@@ -539,12 +540,17 @@ func TestTwoServers(t *testing.T) {
 	second.reopen(indextest.OpenCatalog(t, en.path))
 	second.start(h)
 	const n = 12
-	for i := range n {
-		en.upload("acme-svc", "2."+strconv.Itoa(i))
+	for i := range n { // changes made through both
+		[]*env{en, second}[i%2].upload("acme-svc", "2."+strconv.Itoa(i))
 	}
-	seen := map[string]int{}
+	seen, ids := map[string]int{}, map[string]bool{}
 	for range n {
-		seen[rc.next().payload.Version]++
+		p := rc.next().payload
+		seen[p.Version]++
+		if ids[p.Delivery] {
+			t.Errorf("delivery %s sent twice", p.Delivery)
+		}
+		ids[p.Delivery] = true
 	}
 	waitFor(t, "every delivery recorded", func() bool {
 		ds := en.deliveries("deploy")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/pep508"
 	"github.com/pyindex/pyindex/index/periodic"
 	"github.com/pyindex/pyindex/storage"
@@ -132,7 +133,14 @@ type Scheduler struct {
 	last    *prometheus.GaugeVec
 	success *prometheus.GaugeVec
 	dur     *prometheus.GaugeVec
+	leader  *prometheus.GaugeVec // pyindex_job_leader, by "sync:"+name
+	holder  string               // this server's leases (index.NewLeaseHolder)
 }
+
+// LeaseJob returns the name of the lease under which one server at a time
+// runs the scheduled sync job named name ("job:sync:NAME"), which is also
+// its pyindex_job_leader label ("sync:NAME").
+func LeaseJob(name string) string { return "sync:" + name }
 
 // New returns a scheduler of cfg's jobs (none: it does nothing), with its
 // metrics on deps.Registerer (nil: none). cfg is validated; deps.Mirror,
@@ -158,6 +166,8 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 			Help: "When each scheduled mirror sync last finished without a failure."}, []string{"job"})),
 		dur: storage.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "pyindex", Subsystem: "mirror_sync", Name: "last_duration_seconds",
 			Help: "How long each scheduled mirror sync's last run took."}, []string{"job"})),
+		leader: index.JobLeaderGauge(reg),
+		holder: index.NewLeaseHolder(),
 	}
 	return s, nil
 }
@@ -165,11 +175,29 @@ func New(cfg Config, deps Deps) (*Scheduler, error) {
 // Start starts one goroutine per job, each running its job at once and
 // then every Interval until ctx ends or Stop is called. Start is called
 // once.
+//
+// Of the servers sharing the catalog, one at a time runs each job: the
+// one holding its lease, "job:sync:NAME" (periodic.StartLeased), which it
+// renews while it lives; when it stops or dies another takes over within
+// index.LeaseTerm and a third, and runs the job at once. (Servers with
+// different [[mirror.sync]] entries of one name share that name's lease.)
 func (s *Scheduler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	for i, j := range s.jobs {
 		name := j.JobName(i)
-		s.runners = append(s.runners, periodic.Start(ctx, j.Interval, func(ctx context.Context) { s.run(ctx, j, name) }))
+		lease := s.deps.Catalog.JobLease(LeaseJob(name), s.holder)
+		leader := s.leader.WithLabelValues(LeaseJob(name))
+		leader.Set(0)
+		leading := func(on bool) {
+			if on {
+				leader.Set(1)
+				s.log.Info("this server runs the scheduled sync (it holds the lease)", "job", name, "lease", lease.Name(), "holder", s.holder)
+			} else {
+				leader.Set(0)
+				s.log.Info("the scheduled sync stopped here: the lease was released or lost", "job", name, "lease", lease.Name())
+			}
+		}
+		s.runners = append(s.runners, periodic.StartLeased(ctx, j.Interval, lease, leading, func(ctx context.Context) { s.run(ctx, j, name) }))
 	}
 }
 
