@@ -103,6 +103,7 @@ type UI struct {
 	list     *listing
 	projects *cache.Map[modelKey, *projectModel]
 	metas    *cache.Map[metaKey, *metaView]
+	files    *cache.Map[filesKey, []fileView]
 }
 
 // New returns the web interface over deps.
@@ -115,7 +116,8 @@ func New(cfg Config, deps Deps) (*UI, error) {
 	}
 	u := &UI{cfg: cfg, cat: deps.Catalog, auth: deps.Auth, admin: deps.Admin, links: deps.Links, log: deps.Log,
 		base: strings.TrimSuffix(deps.BaseURL, "/"), trust: deps.TrustProxyHeaders,
-		projects: cache.New[modelKey, *projectModel](1024), metas: cache.New[metaKey, *metaView](4096)}
+		projects: cache.New[modelKey, *projectModel](1024), metas: cache.New[metaKey, *metaView](4096),
+		files: cache.New[filesKey, []fileView](1024)}
 	if u.log == nil {
 		u.log = slog.Default()
 	}
