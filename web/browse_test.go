@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -332,6 +334,60 @@ func TestSecurityHeaders(t *testing.T) {
 	r := b.get("/assets/style.css")
 	if r.hdr.Get("Content-Type") != "text/css; charset=utf-8" || !strings.Contains(r.hdr.Get("Cache-Control"), "max-age") {
 		t.Errorf("style.css: %v", r.hdr)
+	}
+}
+
+// TestReadmeImages: a README's badges from https URLs are shown (the
+// CSP allows https images and nothing else from elsewhere), load without
+// a referrer, and carry nothing the sanitizer removes.
+func TestReadmeImages(t *testing.T) {
+	en := publicEnv(t)
+	en.release("badged", "1.0", dist.Metadata{DescriptionContentType: "text/markdown",
+		Description: "[![CI](https://ci.example/badge.svg)](https://ci.example/)\n\n" +
+			`<img src="https://cov.example/c.svg" alt="coverage" onerror="alert(1)" referrerpolicy="unsafe-url" loading="eager">` + "\n\n" +
+			"![local](javascript:alert(2))"}, "")
+	r := en.browser().get("/project/badged/")
+	mustContain(t, "a README with badges", r.body,
+		`<img src="https://ci.example/badge.svg" alt="CI" referrerpolicy="no-referrer" loading="lazy"/>`,
+		`<img src="https://cov.example/c.svg" alt="coverage" referrerpolicy="no-referrer" loading="lazy"/>`)
+	mustNotContain(t, "a README with badges", r.body, "onerror", "unsafe-url", "eager", "javascript:alert(2)")
+	for _, bad := range unsafeMarkup(t, r.body) {
+		t.Error(bad)
+	}
+	csp := r.hdr.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "img-src 'self' data: https:;") || !strings.Contains(csp, "default-src 'none'") || r.hdr.Get("Referrer-Policy") != "same-origin" {
+		t.Errorf("CSP %q, referrer policy %q", csp, r.hdr.Get("Referrer-Policy"))
+	}
+}
+
+// TestHead: every page answers HEAD with the GET's status and headers and
+// no body, through a real server.
+func TestHead(t *testing.T) {
+	en := publicEnv(t)
+	en.user("alice", false)
+	en.release("acme", "1.0", dist.Metadata{Summary: "A"}, "alice")
+	srv := httptest.NewServer(en.e)
+	defer srv.Close()
+	for _, path := range []string{"/projects/", "/projects/?q=acme", "/project/acme/", "/project/acme/1.0/", "/packages/generic/nope/",
+		"/login", "/assets/style.css", "/project/nope/", "/project/Acme/", "/manage/users"} {
+		var heads [2]*http.Response
+		var bodies [2]string
+		for i, m := range []string{http.MethodGet, http.MethodHead} {
+			req, _ := http.NewRequest(m, srv.URL+path, nil)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			heads[i], bodies[i] = res, string(b)
+		}
+		get, head := heads[0], heads[1]
+		if head.StatusCode != get.StatusCode || head.StatusCode == http.StatusMethodNotAllowed || bodies[1] != "" ||
+			head.Header.Get("Content-Type") != get.Header.Get("Content-Type") ||
+			head.Header.Get("Content-Security-Policy") == "" || head.Header.Get("Location") != get.Header.Get("Location") {
+			t.Errorf("HEAD %s: %d %v %q; GET: %d %v", path, head.StatusCode, head.Header, bodies[1], get.StatusCode, get.Header)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"mime"
+	"slices"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -76,8 +77,10 @@ func renderDescription(body, contentType string) description {
 const idPrefix = "readme-"
 
 // prefixIDs renames the ids (and name attributes) of a sanitized fragment
-// with idPrefix, and the in-page links to them. A fragment that does not
-// parse (it always does: it is the sanitizer's output) loses them.
+// with idPrefix, and the in-page links to them, and makes its images load
+// lazily without a referrer (they may come from other sites: badges). A
+// fragment that does not parse (it always does: it is the sanitizer's
+// output) loses them.
 func prefixIDs(fragment []byte) []byte {
 	body := &xhtml.Node{Type: xhtml.ElementNode, Data: "body", DataAtom: atom.Body}
 	nodes, err := xhtml.ParseFragment(bytes.NewReader(fragment), body)
@@ -93,6 +96,10 @@ func prefixIDs(fragment []byte) []byte {
 			case a.Key == "href" && strings.HasPrefix(a.Val, "#") && len(a.Val) > 1:
 				n.Attr[i].Val = "#" + idPrefix + a.Val[1:]
 			}
+		}
+		if n.Type == xhtml.ElementNode && n.DataAtom == atom.Img {
+			n.Attr = slices.DeleteFunc(n.Attr, func(a xhtml.Attribute) bool { return a.Key == "referrerpolicy" || a.Key == "loading" })
+			n.Attr = append(n.Attr, xhtml.Attribute{Key: "referrerpolicy", Val: "no-referrer"}, xhtml.Attribute{Key: "loading", Val: "lazy"})
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)

@@ -16,7 +16,7 @@ import (
 // the token of the login form (a login is a state change too, and the
 // form's token must match it).
 const (
-	sessionCookie = "pyindex_session"
+	sessionCookie = auth.SessionCookie
 	loginCookie   = "pyindex_login"
 	csrfField     = "csrf"
 )
