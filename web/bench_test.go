@@ -151,6 +151,22 @@ func BenchmarkProjectPage2000Releases(b *testing.B) {
 	b.Run("cold-upload", func(b *testing.B) {
 		measure(b, en, "/project/acme-big/", func(i int) { upload(b, en, "acme-big", i) })
 	})
+	// A new latest release: the page shows its metadata, and its README
+	// (the same as the last one's, as is usual; then a new one, rendered).
+	newLatest := func(b *testing.B, major int, readme func(i int) string) {
+		measure(b, en, "/project/acme-big/", func(i int) {
+			for _, f := range benchFiles("acme-big", fmt.Sprintf("%d.%d", major, i), dist.Metadata{Summary: "The big one", Description: readme(i),
+				DescriptionContentType: "text/markdown", RequiresDist: []string{"proj-000001>=1.0", "numpy"}}) {
+				if _, _, err := en.cat.AddFile(context.Background(), f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("cold-new-latest", func(b *testing.B) { newLatest(b, 3, func(int) string { return readme }) })
+	b.Run("cold-new-readme", func(b *testing.B) {
+		newLatest(b, 4, func(i int) string { return fmt.Sprintf("# Release %d\n\n%s", i, readme) })
+	})
 	b.Run("cold-yank", func(b *testing.B) {
 		measure(b, en, "/project/acme-big/", func(i int) {
 			if _, err := en.cat.Yank(context.Background(), "acme-big", "1.5", fmt.Sprint(i), index.Actor{Name: "b"}); err != nil {

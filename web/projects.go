@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/cache"
 	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
@@ -289,11 +290,12 @@ func (m *projectModel) historyPages() int {
 }
 
 // newMetaView prepares metadata for a page; the description is rendered
-// only when withDescription (the latest release's, on the project page).
-func newMetaView(md dist.Metadata, withDescription bool) *metaView {
+// only when withDescription (the latest release's, on the project page),
+// through descriptions when it is not nil.
+func newMetaView(md dist.Metadata, withDescription bool, descriptions *cache.Map[[32]byte, description]) *metaView {
 	mv := &metaView{Metadata: md}
 	if withDescription {
-		mv.Description = renderDescription(md.Description, md.DescriptionContentType)
+		mv.Description = renderCached(descriptions, md.Description, md.DescriptionContentType)
 	}
 	mv.Metadata.Description = ""
 	if md.HomePage != "" && md.HomePage != "UNKNOWN" {
@@ -611,7 +613,7 @@ func (u *UI) releaseMeta(ctx context.Context, m *projectModel, rv *releaseView, 
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return nil, err
 	}
-	mv := newMetaView(md, withDescription)
+	mv := newMetaView(md, withDescription, u.descriptions)
 	u.metas.Put(key, mv)
 	return mv, nil
 }
