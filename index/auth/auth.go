@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -261,6 +262,9 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 					switch {
 					case err == nil:
 						r = Result{Present: true, Principal: index.Principal{User: sess.User.Name, UserID: sess.User.ID, Scope: index.ScopeRead}}
+						if s.PrivateReads() {
+							privateReply(c.Response())
+						}
 					case !errors.Is(err, index.ErrNoSession):
 						return err
 					}
@@ -280,6 +284,20 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// privateReply makes a reply that only a session could read uncacheable
+// by shared caches: a cookie does not keep a proxy from storing a reply
+// (Authorization does, unless the reply says public), and files and
+// simple pages say public.
+func privateReply(res *echo.Response) {
+	res.Before(func() {
+		h := res.Header()
+		if cc := h.Get("Cache-Control"); strings.Contains(cc, "public") {
+			h.Set("Cache-Control", strings.Replace(cc, "public", "private", 1))
+		}
+		h.Add("Vary", "Cookie")
+	})
 }
 
 // FromContext returns the Result the middleware resolved for c; when it

@@ -46,10 +46,15 @@ func TestSessionCookieReads(t *testing.T) {
 	e := echo.New()
 	e.Use(svc.Middleware())
 	var got auth.Result
-	h := func(c echo.Context) error { got = svc.FromContext(c); return c.NoContent(http.StatusNoContent) }
+	h := func(c echo.Context) error {
+		got = svc.FromContext(c)
+		c.Response().Header().Set("Cache-Control", "max-age=365000000, immutable, public")
+		return c.NoContent(http.StatusNoContent)
+	}
 	e.GET("/files/x", h)
 	e.HEAD("/files/x", h)
 	e.POST("/files/x", h)
+	var hdr http.Header
 	do := func(method, cookie, authz string) auth.Result {
 		t.Helper()
 		got = auth.Result{}
@@ -65,12 +70,17 @@ func TestSessionCookieReads(t *testing.T) {
 		if rec.Code != http.StatusNoContent {
 			t.Fatalf("%s: %d", method, rec.Code)
 		}
+		hdr = rec.Header()
 		return got
 	}
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		r := do(m, secret, "")
 		if r.Err != nil || !r.Present || r.Principal.User != "root" || r.Principal.Scope != index.ScopeRead || r.Principal.Admin {
 			t.Errorf("%s with the session: %+v", m, r)
+		}
+		// What only the session may read, no shared cache keeps.
+		if cc := hdr.Get("Cache-Control"); cc != "max-age=365000000, immutable, private" || hdr.Get("Vary") != "Cookie" {
+			t.Errorf("%s with the session: Cache-Control %q, Vary %q", m, cc, hdr.Get("Vary"))
 		}
 		if err := svc.Read(r, "anything"); err != nil {
 			t.Errorf("%s: the session may not read: %v", m, err)
@@ -83,8 +93,8 @@ func TestSessionCookieReads(t *testing.T) {
 		t.Errorf("POST with the session: %+v", r)
 	}
 	for _, bad := range []string{ended, "no-such-session"} {
-		if r := do(http.MethodGet, bad, ""); r.Present || r.Err != nil || svc.Read(r, "") == nil {
-			t.Errorf("GET with a dead session: %+v", r)
+		if r := do(http.MethodGet, bad, ""); r.Present || r.Err != nil || svc.Read(r, "") == nil || hdr.Get("Cache-Control") != "max-age=365000000, immutable, public" {
+			t.Errorf("GET with a dead session: %+v %v", r, hdr)
 		}
 	}
 	// An Authorization header is what counts when both are sent.
