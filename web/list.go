@@ -39,16 +39,6 @@ type snapshot struct {
 	byUpload []*entry // newest upload first (then by name); projects with none last
 }
 
-// find returns the project called name (normalized), hosted or mirrored,
-// or nil: generic packages are not projects.
-func (s *snapshot) find(name string) *entry {
-	i, ok := slices.BinarySearchFunc(s.byName, name, func(e *entry, n string) int { return strings.Compare(e.Name, n) })
-	if !ok || s.byName[i].Generic { // a project sorts before a generic package of its name
-		return nil
-	}
-	return s.byName[i]
-}
-
 // nameOrder is the order of the list by name: a project before a generic
 // package of the same name.
 func nameOrder(a, b *entry) int {
