@@ -461,7 +461,7 @@ func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectD
 	ctx := c.Request().Context()
 	d := &projectData{projectModel: m, Base: u.base}
 	if d.Base == "" {
-		d.Base = c.Scheme() + "://" + c.Request().Host
+		d.Base = u.requestBase(c)
 	}
 	if b, err := url.Parse(d.Base); err == nil && b.Scheme == "http" {
 		d.Host = b.Hostname()

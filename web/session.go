@@ -122,6 +122,17 @@ func (u *UI) secure(c echo.Context) bool {
 	return u.trust && strings.EqualFold(req.Header.Get(echo.HeaderXForwardedProto), "https")
 }
 
+// requestBase is the server's URL as the request reached it, for pages
+// without a configured base URL: https only over TLS or when a trusted
+// proxy says so (echo's Scheme believes X-Forwarded-Proto from anyone).
+func (u *UI) requestBase(c echo.Context) string {
+	scheme := "http"
+	if u.secure(c) {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request().Host
+}
+
 func (u *UI) setCookie(c echo.Context, name, value string, maxAge int) {
 	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: u.prefix + "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: u.secure(c), SameSite: http.SameSiteLaxMode})
