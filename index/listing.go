@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func (c *Catalog) ProjectListings(ctx context.Context, since int64) (changed []P
 		byID := map[int64]int{}
 		rows, err := tx.QueryContext(ctx, `SELECT p.id, p.name, p.display_name, p.last_serial,
 				(SELECT COALESCE(MAX(f.upload_time), 0) FROM files f WHERE f.project_id = p.id)
-			FROM projects p WHERE p.last_serial > ? ORDER BY p.name`, since)
+			FROM projects p WHERE p.last_serial > ?`, since) // sorted below: ORDER BY name made SQLite scan every project in name order rather than use projects_last_serial
 		if err != nil {
 			return err
 		}
@@ -112,6 +113,7 @@ func (c *Catalog) ProjectListings(ctx context.Context, since int64) (changed []P
 		}
 		return latestSummaries(ctx, tx, changed)
 	})
+	slices.SortFunc(changed, func(a, b ProjectListing) int { return strings.Compare(a.Name, b.Name) })
 	return changed, count, serial, err
 }
 

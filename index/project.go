@@ -264,8 +264,8 @@ func (c *Catalog) ProjectDetail(ctx context.Context, name string) (Project, []*R
 }
 
 // projectReleases reads a project, its releases (with their metadata when
-// withMetadata) and their files from one snapshot: ProjectDetail and
-// ProjectReleases.
+// withMetadata) and their files from one snapshot, for ProjectDetail (the
+// web interface reads less: ProjectHistory).
 func (c *Catalog) projectReleases(ctx context.Context, name string, withMetadata bool) (Project, []*Release, error) {
 	var p Project
 	var rels []*Release

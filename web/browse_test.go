@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -160,6 +162,65 @@ func TestProjectPage(t *testing.T) {
 	mustContain(t, "an rst description", b.get("/project/rsty/").body, "<pre class=\"text readme\">Title\n=====\n\n*not markdown*</pre>")
 }
 
+// TestHistoryPages: a long release history is shown a page of 100
+// releases at a time, newest first, with links to older and newer pages
+// and to all of it; the pages follow a change to the project.
+func TestHistoryPages(t *testing.T) {
+	en := publicEnv(t)
+	files := make([]index.NewFile, 0, 250)
+	for i := range 250 {
+		v := fmt.Sprintf("1.%d", i)
+		sum := strings.Repeat("0", 60) + fmt.Sprintf("%04d", i)
+		files = append(files, index.NewFile{Project: "big", Version: v, Filename: "big-" + v + ".tar.gz", PackageType: "sdist",
+			Size: 1, SHA256: sum, MD5: "x", Blake2b256: "x", BlobKey: "sha256/" + sum, Metadata: dist.Metadata{Name: "big", Version: v}})
+	}
+	if err := en.cat.AddFiles(context.Background(), files, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := en.browser()
+	versions := func(body string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`class="version[^"]*" href="/project/big/([^/]+)/"`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	check := func(target string, n int, first, last string, links ...string) string {
+		t.Helper()
+		r := b.get(target)
+		if r.code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", target, r.code, r.body)
+		}
+		vs := versions(r.body)
+		if len(vs) != n || vs[0] != first || vs[len(vs)-1] != last {
+			t.Errorf("%s: %d releases %s..%s, want %d %s..%s", target, len(vs), vs[0], vs[len(vs)-1], n, first, last)
+		}
+		mustContain(t, target, r.body, links...)
+		return r.body
+	}
+	body := check("/project/big/", 100, "1.249", "1.150", `href="/project/big/?page=2#history" rel="next">Older releases`,
+		`href="/project/big/?page=all#history">Show all 250 releases`, "page 1 of 3")
+	mustNotContain(t, "the first page", body, "Newer releases")
+	check("/project/big/?page=2", 100, "1.149", "1.50", `href="/project/big/#history" rel="prev">`, `href="/project/big/?page=3#history" rel="next">`)
+	body = check("/project/big/?page=3", 50, "1.49", "1.0", `href="/project/big/?page=2#history" rel="prev">`)
+	mustNotContain(t, "the last page", body, "Older releases")
+	check("/project/big/?page=9", 50, "1.49", "1.0") // past the end: the last page
+	body = check("/project/big/?page=all", 250, "1.249", "1.0", `href="/project/big/#history">Show the newest only`)
+	mustNotContain(t, "all of it", body, "Older releases", "Newer releases")
+	for _, bad := range []string{"0", "-1", "x", "1e3"} {
+		if r := b.get("/project/big/?page=" + bad); r.code != http.StatusBadRequest {
+			t.Errorf("page=%s: %d", bad, r.code)
+		}
+	}
+	// A new release moves every page by one.
+	en.release("big", "2.0", dist.Metadata{}, "")
+	check("/project/big/", 100, "2.0", "1.151")
+	check("/project/big/?page=3", 51, "1.50", "1.0")
+	// A short history has no pages.
+	en.release("small", "1.0", dist.Metadata{}, "")
+	mustNotContain(t, "a short history", b.get("/project/small/").body, "Older releases", "Show all", "page 1 of")
+}
+
 func TestReleasePage(t *testing.T) {
 	en := publicEnv(t)
 	en.user("alice", false)
@@ -273,6 +334,60 @@ func TestSecurityHeaders(t *testing.T) {
 	r := b.get("/assets/style.css")
 	if r.hdr.Get("Content-Type") != "text/css; charset=utf-8" || !strings.Contains(r.hdr.Get("Cache-Control"), "max-age") {
 		t.Errorf("style.css: %v", r.hdr)
+	}
+}
+
+// TestReadmeImages: a README's badges from https URLs are shown (the
+// CSP allows https images and nothing else from elsewhere), load without
+// a referrer, and carry nothing the sanitizer removes.
+func TestReadmeImages(t *testing.T) {
+	en := publicEnv(t)
+	en.release("badged", "1.0", dist.Metadata{DescriptionContentType: "text/markdown",
+		Description: "[![CI](https://ci.example/badge.svg)](https://ci.example/)\n\n" +
+			`<img src="https://cov.example/c.svg" alt="coverage" onerror="alert(1)" referrerpolicy="unsafe-url" loading="eager">` + "\n\n" +
+			"![local](javascript:alert(2))"}, "")
+	r := en.browser().get("/project/badged/")
+	mustContain(t, "a README with badges", r.body,
+		`<img src="https://ci.example/badge.svg" alt="CI" referrerpolicy="no-referrer" loading="lazy"`,
+		`<img src="https://cov.example/c.svg" alt="coverage" referrerpolicy="no-referrer" loading="lazy"`)
+	mustNotContain(t, "a README with badges", r.body, "onerror", "unsafe-url", "eager", "javascript:alert(2)")
+	for _, bad := range unsafeMarkup(t, r.body) {
+		t.Error(bad)
+	}
+	csp := r.hdr.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "img-src 'self' data: https:;") || !strings.Contains(csp, "default-src 'none'") || r.hdr.Get("Referrer-Policy") != "same-origin" {
+		t.Errorf("CSP %q, referrer policy %q", csp, r.hdr.Get("Referrer-Policy"))
+	}
+}
+
+// TestHead: every page answers HEAD with the GET's status and headers and
+// no body, through a real server.
+func TestHead(t *testing.T) {
+	en := publicEnv(t)
+	en.user("alice", false)
+	en.release("acme", "1.0", dist.Metadata{Summary: "A"}, "alice")
+	srv := httptest.NewServer(en.e)
+	defer srv.Close()
+	for _, path := range []string{"/projects/", "/projects/?q=acme", "/project/acme/", "/project/acme/1.0/", "/packages/generic/nope/",
+		"/login", "/assets/style.css", "/project/nope/", "/project/Acme/", "/manage/users"} {
+		var heads [2]*http.Response
+		var bodies [2]string
+		for i, m := range []string{http.MethodGet, http.MethodHead} {
+			req, _ := http.NewRequest(m, srv.URL+path, nil)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			heads[i], bodies[i] = res, string(b)
+		}
+		get, head := heads[0], heads[1]
+		if head.StatusCode != get.StatusCode || head.StatusCode == http.StatusMethodNotAllowed || bodies[1] != "" ||
+			head.Header.Get("Content-Type") != get.Header.Get("Content-Type") ||
+			head.Header.Get("Content-Security-Policy") == "" || head.Header.Get("Location") != get.Header.Get("Location") {
+			t.Errorf("HEAD %s: %d %v %q; GET: %d %v", path, head.StatusCode, head.Header, bodies[1], get.StatusCode, get.Header)
+		}
 	}
 }
 

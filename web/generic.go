@@ -113,7 +113,7 @@ func (u *UI) genericData(c echo.Context, v *visitor, name string) (*genericData,
 	}
 	d := &genericData{GenericPackage: g, Base: u.base, Private: u.auth.PrivateReads(), Example: "FILE", ExampleVersion: "VERSION"}
 	if d.Base == "" {
-		d.Base = c.Scheme() + "://" + c.Request().Host
+		d.Base = u.requestBase(c)
 	}
 	for _, gv := range versions {
 		pv := gv.Parsed()

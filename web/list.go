@@ -39,16 +39,6 @@ type snapshot struct {
 	byUpload []*entry // newest upload first (then by name); projects with none last
 }
 
-// find returns the project called name (normalized), hosted or mirrored,
-// or nil: generic packages are not projects.
-func (s *snapshot) find(name string) *entry {
-	i, ok := slices.BinarySearchFunc(s.byName, name, func(e *entry, n string) int { return strings.Compare(e.Name, n) })
-	if !ok || s.byName[i].Generic { // a project sorts before a generic package of its name
-		return nil
-	}
-	return s.byName[i]
-}
-
 // nameOrder is the order of the list by name: a project before a generic
 // package of the same name.
 func nameOrder(a, b *entry) int {
@@ -183,10 +173,20 @@ func (l *listing) refresh(ctx context.Context, old *snapshot) (*snapshot, error)
 		// Old's order without the changed and mirrored entries, merged
 		// with those in their order.
 		kept := make([]*entry, 0, len(old.byUpload))
-		for _, e := range old.byUpload {
-			if !e.Mirrored && !e.Generic && byName[e.Name] == nil {
-				kept = append(kept, e)
+		drop := replacedAt(old, changed)
+		for i, e := range old.byUpload {
+			if e.Mirrored || e.Generic {
+				continue
 			}
+			if drop != nil {
+				if len(drop) > 0 && drop[0] == i {
+					drop = drop[1:]
+					continue
+				}
+			} else if byName[e.Name] != nil {
+				continue
+			}
+			kept = append(kept, e)
 		}
 		moved := append(append(slices.Clone(fresh), mirror...), generic...)
 		slices.SortFunc(moved, uploadOrder)
@@ -196,6 +196,28 @@ func (l *listing) refresh(ctx context.Context, old *snapshot) (*snapshot, error)
 		slices.SortFunc(s.byUpload, uploadOrder)
 	}
 	return s, nil
+}
+
+// replacedAt returns the positions in old.byUpload of the entries the
+// changed projects replace, in order, found by binary search (so that a
+// refresh after one upload does not look up 100,000 names). It returns nil
+// when one is not found where its order puts it: the caller then looks up
+// every name.
+func replacedAt(old *snapshot, changed []index.ProjectListing) []int {
+	at := make([]int, 0, len(changed))
+	for _, c := range changed {
+		o := findIn(old.hosted, c.Name)
+		if o == nil {
+			continue // a new project
+		}
+		i, ok := slices.BinarySearchFunc(old.byUpload, o, uploadOrder)
+		if !ok || old.byUpload[i] != o {
+			return nil
+		}
+		at = append(at, i)
+	}
+	slices.Sort(at)
+	return at
 }
 
 // uploadOrder is the order of the list by last upload: newest first, then

@@ -99,11 +99,15 @@ func (u *UI) confirmDelete(c echo.Context, v *visitor) error {
 		return err
 	}
 	pd.Release = rv
-	d := deleteData{projectData: pd, Files: rv.Files}
+	files, err := u.releaseFiles(c.Request().Context(), m, rv)
+	if err != nil {
+		return err
+	}
+	d := deleteData{projectData: pd, Files: files}
 	if fn := c.QueryParam("file"); fn != "" {
-		for i := range rv.Files {
-			if rv.Files[i].Filename == fn {
-				d.File = &rv.Files[i]
+		for i := range files {
+			if files[i].Filename == fn {
+				d.File = &files[i]
 			}
 		}
 		if d.File == nil {

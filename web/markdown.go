@@ -2,8 +2,10 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"html/template"
 	"mime"
+	"slices"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -11,6 +13,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer/html"
+
+	"github.com/pyindex/pyindex/index/cache"
 	xhtml "golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
@@ -70,40 +74,72 @@ func renderDescription(body, contentType string) description {
 	return description{HTML: template.HTML(prefixIDs(sanitizer.SanitizeBytes(buf.Bytes())))}
 }
 
+// renderCached is renderDescription through a cache keyed by the
+// description's content (nil: none): the releases of a project mostly
+// carry the same README, so a new release (a CI build every few minutes)
+// rarely needs rendering it again.
+func renderCached(descriptions *cache.Map[[32]byte, description], body, contentType string) description {
+	if descriptions == nil {
+		return renderDescription(body, contentType)
+	}
+	h := sha256.New()
+	h.Write([]byte(contentType))
+	h.Write([]byte{0})
+	h.Write([]byte(body))
+	var key [32]byte
+	h.Sum(key[:0])
+	if d, ok := descriptions.Get(key); ok {
+		return d
+	}
+	d := renderDescription(body, contentType)
+	descriptions.Put(key, d)
+	return d
+}
+
 // idPrefix starts every id of a description, so that none can take the
 // id of an element of the page itself (a README's <a id="reason"> would
 // otherwise capture the yank form's label or a copy button's target).
 const idPrefix = "readme-"
 
 // prefixIDs renames the ids (and name attributes) of a sanitized fragment
-// with idPrefix, and the in-page links to them. A fragment that does not
-// parse (it always does: it is the sanitizer's output) loses them.
+// with idPrefix, and the in-page links to them, and makes its images load
+// lazily without a referrer (they may come from other sites: badges). It
+// rewrites the start tags of the token stream and copies everything else
+// as it is (the sanitizer's output is well-formed and escaped); a token
+// stream is several times cheaper than parsing a tree and rendering it
+// again, and a page renders its README after every new release.
 func prefixIDs(fragment []byte) []byte {
-	body := &xhtml.Node{Type: xhtml.ElementNode, Data: "body", DataAtom: atom.Body}
-	nodes, err := xhtml.ParseFragment(bytes.NewReader(fragment), body)
-	if err != nil {
-		return nil
-	}
-	var walk func(n *xhtml.Node)
-	walk = func(n *xhtml.Node) {
-		for i, a := range n.Attr {
-			switch {
-			case a.Key == "id" || a.Key == "name":
-				n.Attr[i].Val = idPrefix + a.Val
-			case a.Key == "href" && strings.HasPrefix(a.Val, "#") && len(a.Val) > 1:
-				n.Attr[i].Val = "#" + idPrefix + a.Val[1:]
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
+	z := xhtml.NewTokenizer(bytes.NewReader(fragment))
 	var out bytes.Buffer
-	for _, n := range nodes {
-		walk(n)
-		if err := xhtml.Render(&out, n); err != nil {
-			return nil
+	out.Grow(len(fragment) + len(fragment)/8)
+	for {
+		tt := z.Next()
+		switch tt {
+		case xhtml.ErrorToken:
+			return out.Bytes() // io.EOF: the whole fragment
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+			tok := z.Token()
+			changed := false
+			for i, a := range tok.Attr {
+				switch {
+				case a.Key == "id" || a.Key == "name":
+					tok.Attr[i].Val, changed = idPrefix+a.Val, true
+				case a.Key == "href" && strings.HasPrefix(a.Val, "#") && len(a.Val) > 1:
+					tok.Attr[i].Val, changed = "#"+idPrefix+a.Val[1:], true
+				}
+			}
+			if tok.DataAtom == atom.Img {
+				tok.Attr = slices.DeleteFunc(tok.Attr, func(a xhtml.Attribute) bool { return a.Key == "referrerpolicy" || a.Key == "loading" })
+				tok.Attr = append(tok.Attr, xhtml.Attribute{Key: "referrerpolicy", Val: "no-referrer"}, xhtml.Attribute{Key: "loading", Val: "lazy"})
+				changed = true
+			}
+			if !changed {
+				out.Write(z.Raw())
+				continue
+			}
+			out.WriteString(tok.String())
+		default:
+			out.Write(z.Raw())
 		}
 	}
-	return out.Bytes()
 }

@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/pyindex/pyindex/index"
+	"github.com/pyindex/pyindex/index/cache"
 	"github.com/pyindex/pyindex/index/dist"
 	"github.com/pyindex/pyindex/index/pep440"
 	"github.com/pyindex/pyindex/index/pep503"
@@ -96,16 +98,23 @@ func (u *UI) projectList(c echo.Context, v *visitor) error {
 	return u.render(c, http.StatusOK, "projects", "Projects", d)
 }
 
-// modelKey identifies a project's model: hosted or mirrored, at a serial.
+// modelKey identifies a project's model: hosted or mirrored.
 type modelKey struct {
 	name     string
 	mirrored bool
-	serial   int64
 }
 
+// historyPageSize is how many releases a page of the release history
+// shows, newest first; "?page=all" shows every release (PyPI and devpi
+// page the history the same way).
+const historyPageSize = 100
+
 // projectModel is what a project's pages show, built once per project
-// serial (the rendering of its description included) and shared by every
-// request until the project changes.
+// serial and shared by every request until the project changes. Building
+// it reads the releases (not their files: a release page reads its own)
+// and the latest release's metadata, whose rendering is kept per release
+// (metaKey), so the first request after a CI upload of a dev build does
+// not render the README again.
 type projectModel struct {
 	Name     string
 	Display  string
@@ -114,10 +123,7 @@ type projectModel struct {
 
 	Latest   *releaseView
 	Releases []*releaseView // newest first
-	// History is the release history rendered once: it is the same for
-	// every visitor, and 2,000 releases are too many to render a request.
-	History template.HTML
-	Meta    *metaView // the latest release's metadata
+	Meta     *metaView      // the latest release's metadata
 
 	// The mirrored page: its files, and when it was last refreshed.
 	MirrorFiles []mirrorFileView
@@ -125,6 +131,9 @@ type projectModel struct {
 	Versions    []string
 
 	byVersion map[string]*releaseView // by canonical version
+
+	mu      sync.Mutex
+	history map[int]template.HTML // the rendered pages of the history (0: all)
 }
 
 // releaseView is one release.
@@ -136,8 +145,8 @@ type releaseView struct {
 	Yanked  bool
 	Reason  string
 	Created time.Time
-	Files   []fileView
 
+	id     int64
 	parsed pep440.Version
 }
 
@@ -185,15 +194,17 @@ type requirement struct {
 func (u *UI) model(ctx context.Context, name string) (*projectModel, error) {
 	serial, err := u.cat.ProjectSerial(ctx, name)
 	if err == nil {
-		key := modelKey{name: name, serial: serial}
-		if m, ok := u.projects.Get(key); ok {
+		key := modelKey{name: name}
+		if m, ok := u.projects.Get(key); ok && m.Serial == serial {
 			return m, nil
 		}
 		m, err := u.hostedModel(ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		u.projects.Put(modelKey{name: name, serial: m.Serial}, m)
+		if old, ok := u.projects.Get(key); !ok || old.Serial < m.Serial {
+			u.projects.Put(key, m)
+		}
 		return m, nil
 	}
 	if !errors.Is(err, index.ErrNotFound) {
@@ -203,8 +214,8 @@ func (u *UI) model(ctx context.Context, name string) (*projectModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := modelKey{name: name, mirrored: true, serial: st.Serial}
-	if m, ok := u.projects.Get(key); ok && m.FetchedAt.Equal(st.FetchedAt) {
+	key := modelKey{name: name, mirrored: true}
+	if m, ok := u.projects.Get(key); ok && m.Serial == st.Serial && m.FetchedAt.Equal(st.FetchedAt) {
 		return m, nil
 	}
 	mp, err := u.cat.MirrorPage(ctx, name)
@@ -219,33 +230,24 @@ func (u *UI) model(ctx context.Context, name string) (*projectModel, error) {
 		}
 		m.MirrorFiles = append(m.MirrorFiles, mf)
 	}
-	u.projects.Put(modelKey{name: name, mirrored: true, serial: mp.Serial}, m)
+	u.projects.Put(key, m)
 	return m, nil
 }
 
 func (u *UI) hostedModel(ctx context.Context, name string) (*projectModel, error) {
-	p, rels, err := u.cat.ProjectReleases(ctx, name)
+	p, rels, err := u.cat.ProjectHistory(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	m := &projectModel{Name: p.Name, Display: p.DisplayName, Serial: p.LastSerial, byVersion: map[string]*releaseView{}}
+	m := &projectModel{Name: p.Name, Display: p.DisplayName, Serial: p.LastSerial,
+		Releases: make([]*releaseView, 0, len(rels)), byVersion: make(map[string]*releaseView, len(rels))}
 	rank := -1
 	for i := len(rels) - 1; i >= 0; i-- {
 		r := rels[i]
 		pv := r.Parsed()
 		_, _, pre := pv.Pre()
 		rv := &releaseView{Version: r.Version, Pre: pre, Dev: pv.IsDevrelease(), Post: pv.IsPostrelease(),
-			Yanked: r.Yanked, Reason: r.YankedReason, Created: r.CreatedAt, parsed: pv}
-		for _, f := range r.Files {
-			fv := fileView{File: f, Kind: "sdist", URL: u.fileURL(f.SHA256, f.Filename)}
-			if f.PackageType == "bdist_wheel" {
-				fv.Kind = "wheel"
-			}
-			if f.MetadataKey != "" {
-				fv.MetadataURL = fv.URL + ".metadata"
-			}
-			rv.Files = append(rv.Files, fv)
-		}
+			Yanked: r.Yanked, Reason: r.YankedReason, Created: r.CreatedAt, id: r.ID, parsed: pv}
 		m.Releases = append(m.Releases, rv)
 		m.byVersion[r.Canonical] = rv
 		// Newest first: a later candidate replaces the pick only with a
@@ -255,22 +257,45 @@ func (u *UI) hostedModel(ctx context.Context, name string) (*projectModel, error
 		}
 	}
 	if m.Latest != nil {
-		md, err := u.cat.ReleaseMetadata(ctx, name, m.Latest.Version)
-		if err != nil && !errors.Is(err, index.ErrNotFound) {
+		if m.Meta, err = u.releaseMeta(ctx, m, m.Latest, true); err != nil {
 			return nil, err
 		}
-		m.Meta = newMetaView(md, true)
 	}
-	m.History = renderHistory(u.prefix, m.Name, m.Releases)
 	return m, nil
 }
 
+// historyPage returns the rendered page of the release history (1 the
+// newest; 0 every release), rendering it on first use.
+func (m *projectModel) historyPage(prefix string, page int) template.HTML {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h, ok := m.history[page]; ok {
+		return h
+	}
+	rels := m.Releases
+	if page > 0 {
+		rels = rels[min(len(rels), (page-1)*historyPageSize):min(len(rels), page*historyPageSize)]
+	}
+	h := renderHistory(prefix, m.Name, rels)
+	if m.history == nil {
+		m.history = map[int]template.HTML{}
+	}
+	m.history[page] = h
+	return h
+}
+
+// historyPages is how many pages the release history has.
+func (m *projectModel) historyPages() int {
+	return max(1, (len(m.Releases)+historyPageSize-1)/historyPageSize)
+}
+
 // newMetaView prepares metadata for a page; the description is rendered
-// only when withDescription (the latest release's, on the project page).
-func newMetaView(md dist.Metadata, withDescription bool) *metaView {
+// only when withDescription (the latest release's, on the project page),
+// through descriptions when it is not nil.
+func newMetaView(md dist.Metadata, withDescription bool, descriptions *cache.Map[[32]byte, description]) *metaView {
 	mv := &metaView{Metadata: md}
 	if withDescription {
-		mv.Description = renderDescription(md.Description, md.DescriptionContentType)
+		mv.Description = renderCached(descriptions, md.Description, md.DescriptionContentType)
 	}
 	mv.Metadata.Description = ""
 	if md.HomePage != "" && md.HomePage != "UNKNOWN" {
@@ -328,7 +353,58 @@ func (u *UI) projectPage(c echo.Context, v *visitor) error {
 	if redirected || err != nil {
 		return err
 	}
-	return u.showProject(c, v, name, http.StatusOK, func(d *projectData) { d.OwnerNotice = noticeOf(c) })
+	page, err := historyParam(c)
+	if err != nil {
+		return err
+	}
+	return u.showProject(c, v, name, http.StatusOK, func(d *projectData) {
+		d.OwnerNotice = noticeOf(c)
+		d.setHistory(u.prefix, page)
+	})
+}
+
+// historyParam reads ?page= of a project page: 1 (the newest releases)
+// by default, 0 for "all".
+func historyParam(c echo.Context) (int, error) {
+	switch s := c.QueryParam("page"); s {
+	case "":
+		return 1, nil
+	case "all":
+		return 0, nil
+	default:
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return 0, index.Errorf(index.ErrInvalid, "page must be a positive number or \"all\"")
+		}
+		return n, nil
+	}
+}
+
+// setHistory sets the page of the release history shown (0: all) and the
+// links to the others.
+func (d *projectData) setHistory(prefix string, page int) {
+	if d.Mirrored {
+		return
+	}
+	pages := d.historyPages()
+	page = min(page, pages)
+	d.History = d.historyPage(prefix, page)
+	d.HistoryPage, d.HistoryPages = page, pages
+	d.NewerHistory, d.OlderHistory, d.AllHistory = "", "", ""
+	link := func(p string) string { return prefix + "/project/" + d.Name + "/?page=" + p + "#history" }
+	if page == 0 || pages == 1 {
+		return
+	}
+	d.AllHistory = link("all")
+	if page > 1 {
+		d.NewerHistory = link(strconv.Itoa(page - 1))
+		if page == 2 {
+			d.NewerHistory = prefix + "/project/" + d.Name + "/#history"
+		}
+	}
+	if page < pages {
+		d.OlderHistory = link(strconv.Itoa(page + 1))
+	}
 }
 
 // showProject renders the page of project name (normalized) with status,
@@ -349,6 +425,7 @@ func (u *UI) showProject(c echo.Context, v *visitor, name string, status int, ed
 	if err != nil {
 		return err
 	}
+	d.setHistory(u.prefix, 1)
 	edit(d)
 	return u.render(c, status, "project", m.Display, d)
 }
@@ -363,6 +440,15 @@ type projectData struct {
 	Manage      bool         // the visitor may yank and delete here
 	Owners      []string
 	Known       map[string]bool // the projects this index has, of the requirements shown
+	// The page of the release history shown (HistoryPage 0: all of it),
+	// and the links to the others ("" where there is none).
+	History      template.HTML
+	HistoryPage  int
+	HistoryPages int
+	NewerHistory string
+	OlderHistory string
+	AllHistory   string
+	Files        []fileView // the release's, on a release page
 	// ManageOwners: the visitor may add and remove owners
 	// (index.Catalog.MayManageOwners).
 	ManageOwners bool
@@ -375,7 +461,7 @@ func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectD
 	ctx := c.Request().Context()
 	d := &projectData{projectModel: m, Base: u.base}
 	if d.Base == "" {
-		d.Base = c.Scheme() + "://" + c.Request().Host
+		d.Base = u.requestBase(c)
 	}
 	if b, err := url.Parse(d.Base); err == nil && b.Scheme == "http" {
 		d.Host = b.Hostname()
@@ -398,16 +484,9 @@ func (u *UI) projectData(c echo.Context, v *visitor, m *projectModel) (*projectD
 			return nil, err
 		}
 	}
-	snap, err := u.list.snapshot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d.Known = map[string]bool{}
 	if m.Meta != nil {
-		for _, r := range m.Meta.Requires {
-			if r.Project != "" && snap.find(r.Project) != nil && u.auth.Visible(v.result, r.Project) {
-				d.Known[r.Project] = true
-			}
+		if d.Known, err = u.known(ctx, v, m.Meta.Requires); err != nil {
+			return nil, err
 		}
 	}
 	return d, nil
@@ -432,25 +511,43 @@ func (u *UI) releasePage(c echo.Context, v *visitor) error {
 	if m == nil || err != nil {
 		return err
 	}
+	ctx := c.Request().Context()
 	d, err := u.projectData(c, v, m)
 	if err != nil {
 		return err
 	}
 	d.Release = rv
-	if d.ReleaseMeta, err = u.releaseMeta(c.Request().Context(), m, rv); err != nil {
+	if d.ReleaseMeta, err = u.releaseMeta(ctx, m, rv, false); err != nil {
 		return err
 	}
-	d.Known = map[string]bool{}
-	snap, err := u.list.snapshot(c.Request().Context())
-	if err != nil {
+	if d.Files, err = u.releaseFiles(ctx, m, rv); err != nil {
 		return err
 	}
-	for _, r := range d.ReleaseMeta.Requires {
-		if r.Project != "" && snap.find(r.Project) != nil && u.auth.Visible(v.result, r.Project) {
-			d.Known[r.Project] = true
-		}
+	if d.Known, err = u.known(ctx, v, d.ReleaseMeta.Requires); err != nil {
+		return err
 	}
 	return u.render(c, http.StatusOK, "release", m.Display+" "+rv.Version, d)
+}
+
+// known returns which of the requirements' projects this index has and
+// the visitor may read: those are linked.
+func (u *UI) known(ctx context.Context, v *visitor, reqs []requirement) (map[string]bool, error) {
+	var names []string
+	for _, r := range reqs {
+		if r.Project != "" && !slices.Contains(names, r.Project) && len(names) < 500 {
+			names = append(names, r.Project)
+		}
+	}
+	has, err := u.cat.KnownProjects(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	for n := range has {
+		if !u.auth.Visible(v.result, n) {
+			delete(has, n)
+		}
+	}
+	return has, nil
 }
 
 // release finds the project and release of the path, checking that the
@@ -494,17 +591,21 @@ func findRelease(m *projectModel, version string) (string, *releaseView, error) 
 	return pv.Canonical(), m.byVersion[pv.Canonical()], nil
 }
 
-// metaKey identifies a release's metadata at its project's serial.
+// metaKey identifies a release's metadata view: a release's metadata is
+// fixed at its first upload, so it is kept across the project's changes
+// (a release deleted and uploaded again has a new id and time).
 type metaKey struct {
-	project string
-	serial  int64
-	version string
+	project     string
+	id          int64
+	created     int64
+	description bool // rendered with its description
 }
 
-// releaseMeta returns the metadata of one release of m, read once per
-// project serial.
-func (u *UI) releaseMeta(ctx context.Context, m *projectModel, rv *releaseView) (*metaView, error) {
-	key := metaKey{m.Name, m.Serial, rv.Version}
+// releaseMeta returns the metadata of one release of m, with its
+// description rendered when withDescription, read and rendered once per
+// release.
+func (u *UI) releaseMeta(ctx context.Context, m *projectModel, rv *releaseView, withDescription bool) (*metaView, error) {
+	key := metaKey{m.Name, rv.id, rv.Created.UnixMicro(), withDescription}
 	if mv, ok := u.metas.Get(key); ok {
 		return mv, nil
 	}
@@ -512,9 +613,42 @@ func (u *UI) releaseMeta(ctx context.Context, m *projectModel, rv *releaseView) 
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
 		return nil, err
 	}
-	mv := newMetaView(md, false)
+	mv := newMetaView(md, withDescription, u.descriptions)
 	u.metas.Put(key, mv)
 	return mv, nil
+}
+
+// filesKey identifies a release's files at its project's serial.
+type filesKey struct {
+	project string
+	serial  int64
+	version string // canonical
+}
+
+// releaseFiles returns the files of one release of m, read once per
+// project serial.
+func (u *UI) releaseFiles(ctx context.Context, m *projectModel, rv *releaseView) ([]fileView, error) {
+	key := filesKey{m.Name, m.Serial, rv.parsed.Canonical()}
+	if fs, ok := u.files.Get(key); ok {
+		return fs, nil
+	}
+	files, err := u.cat.ReleaseFiles(ctx, m.Name, rv.Version)
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return nil, err
+	}
+	out := make([]fileView, 0, len(files))
+	for _, f := range files {
+		fv := fileView{File: f, Kind: "sdist", URL: u.fileURL(f.SHA256, f.Filename)}
+		if f.PackageType == "bdist_wheel" {
+			fv.Kind = "wheel"
+		}
+		if f.MetadataKey != "" {
+			fv.MetadataURL = fv.URL + ".metadata"
+		}
+		out = append(out, fv)
+	}
+	u.files.Put(key, out)
+	return out, nil
 }
 
 // renderHistory renders the release history, newest first, as the list

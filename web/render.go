@@ -29,9 +29,14 @@ var assetFS embed.FS
 
 // contentSecurityPolicy is sent with every page: scripts and styles only
 // from this server's embedded assets (no inline script, no inline style,
-// nothing from elsewhere), images from here or data: URLs, forms only to
-// here, and no framing by any page.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+// nothing from elsewhere), forms only to here, and no framing by any
+// page. Images may also come from any https URL: READMEs show badges
+// (CI status, coverage, versions) from elsewhere, and an image is not
+// active content (no script runs in it; an SVG loaded as an image runs
+// none). They are fetched without a referrer (Referrer-Policy
+// same-origin, and the sanitized description's img elements carry
+// referrerpolicy="no-referrer").
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders sets the headers every reply of the web interface

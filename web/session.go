@@ -16,7 +16,7 @@ import (
 // the token of the login form (a login is a state change too, and the
 // form's token must match it).
 const (
-	sessionCookie = "pyindex_session"
+	sessionCookie = auth.SessionCookie
 	loginCookie   = "pyindex_login"
 	csrfField     = "csrf"
 )
@@ -120,6 +120,17 @@ func (u *UI) secure(c echo.Context) bool {
 		return true
 	}
 	return u.trust && strings.EqualFold(req.Header.Get(echo.HeaderXForwardedProto), "https")
+}
+
+// requestBase is the server's URL as the request reached it, for pages
+// without a configured base URL: https only over TLS or when a trusted
+// proxy says so (echo's Scheme believes X-Forwarded-Proto from anyone).
+func (u *UI) requestBase(c echo.Context) string {
+	scheme := "http"
+	if u.secure(c) {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request().Host
 }
 
 func (u *UI) setCookie(c echo.Context, name, value string, maxAge int) {

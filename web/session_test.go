@@ -166,6 +166,13 @@ func TestSecureCookie(t *testing.T) {
 	if c := b.cookies[sessionCookie]; c == nil || c.Secure {
 		t.Errorf("an untrusted X-Forwarded-Proto made the cookie Secure: %+v", c)
 	}
+	// The install commands name the server as the request reached it:
+	// https only when the proxy saying so is trusted.
+	en.release("acme", "1.0", dist.Metadata{}, "alice")
+	mustContain(t, "an untrusted proxy's page", b.get("/project/acme/").body, "--index-url http://example.com/simple/ --trusted-host example.com acme")
+	en.ui.trust = true
+	mustContain(t, "a trusted proxy's page", b.get("/project/acme/").body, "--index-url https://example.com/simple/ acme")
+	en.ui.trust = false
 	en.ui.base = "https://pypi.example.com"
 	b = en.browser()
 	b.login("alice", "alice-password")

@@ -103,6 +103,9 @@ type UI struct {
 	list     *listing
 	projects *cache.Map[modelKey, *projectModel]
 	metas    *cache.Map[metaKey, *metaView]
+	files    *cache.Map[filesKey, []fileView]
+	// descriptions are rendered READMEs by their content.
+	descriptions *cache.Map[[32]byte, description]
 }
 
 // New returns the web interface over deps.
@@ -115,7 +118,8 @@ func New(cfg Config, deps Deps) (*UI, error) {
 	}
 	u := &UI{cfg: cfg, cat: deps.Catalog, auth: deps.Auth, admin: deps.Admin, links: deps.Links, log: deps.Log,
 		base: strings.TrimSuffix(deps.BaseURL, "/"), trust: deps.TrustProxyHeaders,
-		projects: cache.New[modelKey, *projectModel](1024), metas: cache.New[metaKey, *metaView](4096)}
+		projects: cache.New[modelKey, *projectModel](1024), metas: cache.New[metaKey, *metaView](4096),
+		files: cache.New[filesKey, []fileView](1024), descriptions: cache.New[[32]byte, description](256)}
 	if u.log == nil {
 		u.log = slog.Default()
 	}

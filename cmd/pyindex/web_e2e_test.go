@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -375,7 +376,10 @@ func TestWebHostilePackage(t *testing.T) {
 		"# Evil\n\n<script>window.__pwned=5</script>\n\n<img src=x onerror=\"window.__pwned=6\" id=\"injected3\">\n\n" +
 		"[click](javascript:window.__pwned=7)\n\n<a id=\"injected4\" href=\"javascript:window.__pwned=8\">x</a>\n\n" +
 		"<iframe id=\"injected5\" src=\"about:blank\"></iframe>\n\n<div onclick=\"window.__pwned=9\" id=\"clickme\">click me</div>\n\n" +
-		"<form id=\"injected6\" action=\"https://evil.example/\"><input name=\"q\"></form>\n\n<style>body { display: none }</style>\n"
+		"<form id=\"injected6\" action=\"https://evil.example/\"><input name=\"q\"></form>\n\n<style>body { display: none }</style>\n\n" +
+		// An https image is allowed (badges), its handler is not; the
+		// address is local and refuses: no test reaches the internet.
+		"<img class=\"badge-img\" src=\"https://127.0.0.1:1/badge.svg\" onerror=\"window.__pwned=10\" onload=\"window.__pwned=11\">\n"
 	files := writeWheels(t, t.TempDir(), "evil_pkg", hostile, "1.0")
 	twineUpload(t, m, "mallory", "mallory-password-1", files...)
 	for _, path := range []string{"/project/evil-pkg/", "/project/evil-pkg/1.0/", "/projects/", "/projects/?q=pwned"} {
@@ -389,10 +393,15 @@ func TestWebHostilePackage(t *testing.T) {
 			handlers: Array.from(document.querySelectorAll("*")).filter(e => Array.from(e.attributes).some(a => a.name.startsWith("on"))).length,
 			jsLinks: document.querySelectorAll('a[href^="javascript:"]').length,
 			hidden: getComputedStyle(document.body).display === "none",
+			badges: document.querySelectorAll('main img[src="https://127.0.0.1:1/badge.svg"]').length,
+			referrers: document.querySelectorAll('main img:not([referrerpolicy="no-referrer"])').length,
 		})`)
 		if checks["pwned"] != float64(0) || checks["scripts"] != float64(1) || checks["injected"] != float64(0) ||
 			checks["handlers"] != float64(0) || checks["jsLinks"] != float64(0) || checks["hidden"] != false {
 			t.Errorf("%s: %v", path, checks)
+		}
+		if want := map[string]float64{"/project/evil-pkg/": 1}[path]; checks["badges"] != want || checks["referrers"] != float64(0) {
+			t.Errorf("%s: %v https images, %v with a referrer; want %v and 0", path, checks["badges"], checks["referrers"], want)
 		}
 	}
 	if s := evalJS[string](t, ctx, `document.body.innerText`); !strings.Contains(s, "evil-pkg") {
@@ -424,6 +433,35 @@ func TestWebPrivateIndex(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.login button`)), chromedp.WaitVisible(chromedp.CSS(`header .who b`)))
 	if s := evalJS[string](t, ctx, `document.body.innerText`); !strings.Contains(s, "Not for everyone") {
 		t.Errorf("after the login:\n%s", s)
+	}
+	// The release page's links download with the session (no Basic
+	// credentials in the browser): the file and its PEP 658 metadata, GET
+	// and HEAD; without the cookie they are refused. The web pages' CSP
+	// allows no fetch, so the fetches run on the simple page (same
+	// origin), which the session opens too.
+	tab(t, ctx, "release page", chromedp.Navigate(m.URL()+"/project/hidden-pkg/1.0/"), chromedp.WaitVisible(chromedp.CSS(`table.files`)))
+	file := evalJS[string](t, ctx, `document.querySelector("table.files a[href*='/files/']").href`)
+	meta := evalJS[string](t, ctx, `document.querySelector("table.files a[href$='.metadata']").href`)
+	tab(t, ctx, "simple page", chromedp.Navigate(m.URL()+"/simple/hidden-pkg/"), chromedp.WaitVisible(chromedp.CSS(`a`)))
+	got := evalJS[map[string]any](t, ctx, `(async () => {
+		const file = `+strconv.Quote(file)+`, meta = `+strconv.Quote(meta)+`;
+		const res = await fetch(file), md = await fetch(meta), head = await fetch(file, {method: "HEAD"});
+		const anon = await fetch(file, {credentials: "omit", cache: "no-store"});
+		return {file: res.status, size: (await res.arrayBuffer()).byteLength, meta: md.status,
+			metaText: await md.text(), head: head.status, anon: anon.status,
+			simple: document.querySelectorAll("a[href*='hidden_pkg-1.0']").length};
+	})()`)
+	if got["file"] != float64(200) || got["size"] == float64(0) || got["meta"] != float64(200) || got["head"] != float64(200) ||
+		!strings.Contains(got["metaText"].(string), "Summary: Not for everyone") || got["anon"] != float64(401) || got["simple"] != float64(1) {
+		t.Errorf("downloads with the session: %v", got)
+	}
+	tab(t, ctx, "project page", chromedp.Navigate(m.URL()+"/project/hidden-pkg/"), chromedp.WaitVisible(chromedp.CSS(`header .who b`)))
+	// Logged out, the cookie authorizes nothing.
+	tab(t, ctx, "log out", chromedp.Click(chromedp.CSS(`header form[action$='/logout'] button`)), chromedp.WaitVisible(chromedp.CSS(`#username`)))
+	// (headless Chromium fails a navigation answered 401 with a Basic
+	// challenge, having no one to ask for a password)
+	if err := chromedp.Do(ctx, chromedp.Navigate(m.URL()+"/simple/hidden-pkg/")); err == nil || !strings.Contains(err.Error(), "AUTH") {
+		t.Errorf("the simple page after logging out: %v", err)
 	}
 }
 

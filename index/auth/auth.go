@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -231,14 +232,44 @@ func (s *Service) OwnListing(r Result) []string {
 
 const resultKey = "pyindex.auth"
 
+// SessionCookie is the name of the web interface's session cookie (its
+// value is the secret of an index.Session). Middleware lets it authorize
+// reads: a browser logged in to the web interface of a private index
+// downloads the files and PEP 658 metadata its pages link to.
+const SessionCookie = "pyindex_session"
+
 // Middleware resolves the credentials of every request (Full) and keeps
 // the Result for FromContext. An address over the failed-login limit gets
 // 429 for any request with credentials.
+//
+// A GET or HEAD without an Authorization header that carries the web
+// interface's session cookie (SessionCookie) of a live session is that
+// user's with the read scope only: a session reads what the user may
+// read and never writes outside the web interface's own forms, which
+// check the session's CSRF token. Reads change nothing, and the cookie is
+// SameSite=Lax (no other site's page sends it with a fetch or an image),
+// so it cannot be used against its user. A cookie naming no live session
+// is anonymous; it is not a failed login (a session secret is 256 random
+// bits, never guessed).
 func (s *Service) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			r := Result{Principal: index.Anonymous}
+			if req.Header.Get("Authorization") == "" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+				if ck, err := req.Cookie(SessionCookie); err == nil && ck.Value != "" {
+					sess, err := s.cat.Session(req.Context(), ck.Value)
+					switch {
+					case err == nil:
+						r = Result{Present: true, Principal: index.Principal{User: sess.User.Name, UserID: sess.User.ID, Scope: index.ScopeRead}}
+						if s.PrivateReads() {
+							privateReply(c.Response())
+						}
+					case !errors.Is(err, index.ErrNoSession):
+						return err
+					}
+				}
+			}
 			if authz := req.Header.Get("Authorization"); authz != "" {
 				r = s.Resolve(req.Context(), authz, c.RealIP(), req.URL.Path, Full)
 				if errors.Is(r.Err, ErrBlocked) {
@@ -259,6 +290,20 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// privateReply makes a reply that only a session could read uncacheable
+// by shared caches: a cookie does not keep a proxy from storing a reply
+// (Authorization does, unless the reply says public), and files and
+// simple pages say public.
+func privateReply(res *echo.Response) {
+	res.Before(func() {
+		h := res.Header()
+		if cc := h.Get("Cache-Control"); strings.Contains(cc, "public") {
+			h.Set("Cache-Control", strings.Replace(cc, "public", "private", 1))
+		}
+		h.Add("Vary", "Cookie")
+	})
 }
 
 // FromContext returns the Result the middleware resolved for c; when it
