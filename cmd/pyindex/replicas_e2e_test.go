@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -29,7 +30,6 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, to look at the catalog
 
-	"github.com/pyindex/pyindex/index/indextest"
 	"github.com/pyindex/pyindex/index/pgtest"
 	"github.com/pyindex/pyindex/storage"
 	"github.com/pyindex/pyindex/storage/s3"
@@ -379,19 +379,34 @@ func (f *fleet) onEvery(t *testing.T, what string, start time.Time, ok func(r *r
 }
 
 // syntheticWheel builds a valid wheel of project name (filename form)
-// and version with payload bytes of random content.
+// and version with payload bytes of random content (stored, not
+// compressed: quick to build under -race).
 func syntheticWheel(t *testing.T, name, version string, payload int) (string, []byte) {
 	t.Helper()
-	b := make([]byte, payload)
-	rand.Read(b)
+	blob := make([]byte, payload)
+	rand.Read(blob)
 	di := name + "-" + version + ".dist-info/"
-	data := indextest.Zip(t, map[string]string{
-		di + "METADATA":    "Metadata-Version: 2.1\nName: " + strings.ReplaceAll(name, "_", "-") + "\nVersion: " + version + "\n",
-		di + "WHEEL":       "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-		di + "RECORD":      "",
-		name + "/blob.bin": string(b),
-	})
-	return name + "-" + version + "-py3-none-any.whl", data
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, m := range []struct {
+		name string
+		body []byte
+	}{
+		{name + "/blob.bin", blob},
+		{di + "METADATA", []byte("Metadata-Version: 2.1\nName: " + strings.ReplaceAll(name, "_", "-") + "\nVersion: " + version + "\n")},
+		{di + "WHEEL", []byte("Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")},
+		{di + "RECORD", nil},
+	} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: m.name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(m.body)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name + "-" + version + "-py3-none-any.whl", b.Bytes()
 }
 
 // TestReplicas is issue 18's end-to-end test: three replicas on one
@@ -763,13 +778,22 @@ func (f *fleet) killDuringUploads(t *testing.T) {
 	for u := range uploaders {
 		name := fmt.Sprintf("rep_kill_%d", u)
 		projects = append(projects, strings.ReplaceAll(name, "_", "-"))
+		type wheel struct {
+			fn   string
+			data []byte
+		}
+		var wheels []wheel
+		for v := 1; v <= 8; v++ {
+			fn, data := syntheticWheel(t, name, "1."+strconv.Itoa(v), 256<<10)
+			wheels = append(wheels, wheel{fn, data})
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			// Each uploads new versions back to back until the replica is
 			// gone, so that uploads are in flight when it dies.
-			for v := 1; ; v++ {
-				fn, data := syntheticWheel(t, name, "1."+strconv.Itoa(v), 256<<10)
+			for i, w := range wheels {
+				v, fn, data := i+1, w.fn, w.data
 				code, _, err := victim.upload(fn, data, strings.ReplaceAll(name, "_", "-"), "1."+strconv.Itoa(v), bearerAuth(f.upload))
 				if err != nil {
 					if !errors.Is(err, syscall.ECONNREFUSED) {
