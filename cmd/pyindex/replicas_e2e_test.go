@@ -513,6 +513,14 @@ func (f *fleet) twinePip(t *testing.T, python string) {
 			}
 			return false
 		})
+		// The JSON API follows as fast.
+		f.onEvery(t, "rep-app "+v+" in the JSON API", committed, func(r *replica) bool {
+			code, body, err := fetch(http.MethodGet, r.url+"/pypi/rep-app/json", bearerAuth(f.read), nil)
+			var doc struct {
+				Info struct{ Version string }
+			}
+			return err == nil && code == http.StatusOK && json.Unmarshal(body, &doc) == nil && doc.Info.Version == v
+		})
 		// pip of 1.0 through replica 2, of 1.1 through replica 3 (both list
 		// both: checked above).
 		for _, r := range others[i : i+1] {
@@ -899,12 +907,19 @@ func (f *fleet) postgresRestart(t *testing.T) {
 			return
 		}
 		tl.codes[kind+" "+strconv.Itoa(code)]++
-		if code >= 500 && code != http.StatusServiceUnavailable {
+		// What holds today: a request succeeds or gets 503, never a 500
+		// nor a 4xx (a 401 would tell pip or twine their credentials are
+		// wrong), and a 503 says why in one line.
+		switch {
+		case code != http.StatusOK && code != http.StatusServiceUnavailable:
 			tl.bad = append(tl.bad, fmt.Sprintf("%s: %d %s", kind, code, body))
+		case code == http.StatusServiceUnavailable && kind != "download" &&
+			(len(bytes.TrimSpace(body)) == 0 || bytes.Contains(bytes.TrimSpace(body), []byte("\n"))):
+			tl.bad = append(tl.bad, fmt.Sprintf("%s: 503 without a one-line reason: %q", kind, body))
 		}
 		// The down branch's stronger asserts go here: while PostgreSQL is
-		// down, pages and files already known are served (200, never 503),
-		// and a refused write's 503 carries a one-line reason.
+		// down, pages and files already known are served ("read 200" and
+		// "download 200" only, never 503), and only writes get 503.
 	}
 	pids := map[string]int{}
 	for _, r := range f.replicas {
