@@ -72,7 +72,6 @@ type replica struct {
 
 // fleet is the three replicas and what they share.
 type fleet struct {
-	t        *testing.T
 	catalog  string // the PostgreSQL URL
 	db       *sql.DB
 	store    storage.Store // the bucket, to check what is stored
@@ -425,7 +424,7 @@ func TestReplicas(t *testing.T) {
 	s3cfg.Bucket, s3cfg.Prefix = "replicas-"+randHex(t), "pyindex"
 	s3cfg.CreateBucket = true
 
-	f := &fleet{t: t, catalog: catalog, s3: s3cfg, password: "ci-password-1"}
+	f := &fleet{catalog: catalog, s3: s3cfg, password: "ci-password-1"}
 	db, err := sql.Open("pgx", catalog)
 	if err != nil {
 		t.Fatal(err)
@@ -834,7 +833,7 @@ func (f *fleet) killDuringUploads(t *testing.T) {
 
 	listed := map[string]string{}
 	_, ok := eventually(replicaLag, func() bool {
-		listed = f.checkListedQuiet(witness, projects)
+		listed = f.listedFiles(witness, projects)
 		for fn := range acked {
 			if _, ok := listed[fn]; !ok {
 				return false
@@ -870,9 +869,9 @@ func (f *fleet) killDuringUploads(t *testing.T) {
 	}
 }
 
-// checkListedQuiet is checkListed that only reports: the files listed and
-// verified on r (those that download whole with their sha256).
-func (f *fleet) checkListedQuiet(r *replica, projects []string) map[string]string {
+// listedFiles returns the files the projects' pages on r list, by
+// filename, with their sha256 (nothing is downloaded).
+func (f *fleet) listedFiles(r *replica, projects []string) map[string]string {
 	out := map[string]string{}
 	for _, p := range projects {
 		files, err := r.listed(p, bearerAuth(f.read))
