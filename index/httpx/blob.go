@@ -38,7 +38,7 @@ var (
 // conditional headers, or a presigning store, it returns ErrNotInMemory;
 // otherwise the reply is complete as http.ServeContent's 200 would be
 // (FileReplyHeaders). A blob missing from the store is logged (on log) and
-// answered 404.
+// answered 404; a store that fails otherwise is answered 503.
 func BlobReply(ctx context.Context, store storage.Store, log *slog.Logger, req *Request, b Blob, rep *Reply) error {
 	if req.InMemory && (req.Conditional || req.IfNoneMatch != "") {
 		return ErrNotInMemory
@@ -67,7 +67,12 @@ func BlobReply(ctx context.Context, store storage.Store, log *slog.Logger, req *
 			log.Error("blob missing for catalogued file", "key", b.Key)
 			return index.Errorf(index.ErrNotFound, "Not Found (file content missing; run pyindex fsck)")
 		}
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		// The store is down or failing (S3 unreachable): the client may
+		// try again, as with an upload refused for the same reason.
+		return &index.UpstreamError{Status: http.StatusServiceUnavailable, Msg: "Storage is unavailable; try again", Err: err}
 	}
 	rep.Status = http.StatusOK
 	BlobHeaders(b, rep.Add)
