@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -29,7 +30,16 @@ func (b *bench) report() {
 	fmt.Fprintf(w, "\npyindex-bench: scale %s (%d projects, %d files seeded in %s), wrk %d threads, %d connections (downloads %d), %s x %d rounds per server, alternating\n",
 		b.sc.name, b.seeded.projects, b.seeded.files, b.seedTime.Round(100*time.Millisecond), b.o.threads, b.o.connections,
 		b.o.downloadConnections, b.o.duration, b.o.rounds)
-	fmt.Fprintf(w, "machine: %s, %d cores, %s RAM; %s; nginx %s\n\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version(), b.ngxVersion())
+	fmt.Fprintf(w, "machine: %s, %d cores, %s RAM; %s; nginx %s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.Version(), b.ngxVersion())
+	if len(b.replicas) > 0 {
+		where := "a throwaway cluster started by the bench (fsync off)"
+		if b.pg == nil {
+			where = "the --catalog database"
+		}
+		fmt.Fprintf(w, "cases named @pg: %d replica(s) on PostgreSQL %s, %s, sharing one fs store; the catalog copied from the seed\n",
+			len(b.replicas), pgVersion(context.Background(), b.pgURL), where)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
 	fmt.Fprintln(tw, "| case\t size\t pyindex req/s\t p50\t p99\t nginx req/s\t p50\t p99\t ratio\t target\t met\t")
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
@@ -60,6 +70,10 @@ func (b *bench) report() {
 	fmt.Fprintln(tw, "|---\t---\t---\t---\t")
 	startMet := b.startTime < 2*time.Second
 	fmt.Fprintf(tw, "| server start (process start to /readyz 200)\t %s\t < 2s\t %s\t\n", round(b.startTime), yesNo(startMet))
+	if len(b.replicas) > 0 {
+		fmt.Fprintf(tw, "| catalog copy of the seed into PostgreSQL (pyindex catalog copy)\t %s\t -\t -\t\n", round(b.copyTime))
+		fmt.Fprintf(tw, "| replica A start on PostgreSQL (to /readyz 200)\t %s\t < 2s\t %s\t\n", round(b.replicaStart), yesNo(b.replicaStart < 2*time.Second))
+	}
 	for _, r := range b.results {
 		if r.wrk {
 			continue
@@ -90,7 +104,7 @@ func (b *bench) report() {
 	fmt.Fprintln(w, "\ncases:")
 	for _, r := range b.results {
 		if r.wrk {
-			fmt.Fprintf(w, "  %-16s %s\n", r.name, r.desc)
+			fmt.Fprintf(w, "  %-24s %s\n", r.name, r.desc)
 		}
 	}
 }
