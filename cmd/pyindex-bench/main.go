@@ -9,11 +9,22 @@
 // table. Everything listens on 127.0.0.1; every child process is stopped
 // at the end, and on Ctrl-C.
 //
-//	go run ./cmd/pyindex-bench [--scale default|large] [--duration 10s] [--connections 64] [--out DIR] [--keep]
+// The cases named ...@pg run on replicas on PostgreSQL: the bench starts a
+// throwaway cluster from /usr/lib/postgresql/15/bin (or uses the empty
+// database of --catalog), copies the seeded catalog into it with
+// `pyindex catalog copy`, and starts up to three replicas on it that share
+// the SQLite server's file store. They measure the same pages, the time
+// from an upload through one replica to its showing on another, upload
+// throughput with one replica and with three, and the 20-file page while
+// another client uploads to other projects at a steady rate (also on
+// SQLite).
 //
-// It needs nginx and wrk (Debian packages nginx and wrk) on the PATH. It is
-// slow and not part of CI; `go test ./cmd/pyindex-bench` runs it at a toy
-// scale when both are installed.
+//	go run ./cmd/pyindex-bench [--scale default|large] [--duration 10s] [--connections 64] [--cases a,b] [--skip-postgres] [--out DIR] [--keep]
+//
+// It needs nginx and wrk (Debian packages nginx and wrk) on the PATH, and
+// postgresql-15 for the PostgreSQL cases. It is slow and not part of CI;
+// `go test ./cmd/pyindex-bench` runs it at a toy scale when they are
+// installed.
 package main
 
 import (
@@ -220,17 +231,21 @@ func usage() {
 		if c.optional {
 			mark = "*"
 		}
-		fmt.Fprintf(w, "  %s %-24s %s\n", mark, c.name, caseHelp[strings.SplitN(c.name, "@", 2)[0]]+onWhat(c.name))
+		fmt.Fprintf(w, "  %s %-24s %s\n", mark, c.name, caseHelp[strings.SplitN(c.name, "@", 2)[0]]+onWhat(c))
 	}
 }
 
 // onWhat says where a case runs, for --help.
-func onWhat(name string) string {
+func onWhat(c caseInfo) string {
 	switch {
-	case strings.HasSuffix(name, "@pg3"):
-		return " (three replicas on PostgreSQL)"
-	case strings.HasSuffix(name, "@pg"):
-		return " (replicas on PostgreSQL)"
+	case c.name == "page20-under-uploads@pg":
+		return " (pages from replica A on PostgreSQL, uploads through replica B)"
+	case c.name == "page20-under-uploads":
+		return " (pages and uploads on the SQLite server)"
+	case c.replicas == 1:
+		return " (a replica on PostgreSQL)"
+	case c.replicas > 1:
+		return fmt.Sprintf(" (%d replicas on PostgreSQL)", c.replicas)
 	}
 	return ""
 }

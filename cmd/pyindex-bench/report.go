@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,27 +42,29 @@ func (b *bench) report() {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "| case\t size\t pyindex req/s\t p50\t p99\t nginx req/s\t p50\t p99\t ratio\t target\t met\t")
-	fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
-	for _, r := range b.results {
-		if !r.wrk {
-			continue
-		}
-		ratio := r.py.rps / r.ngx.rps
-		met := ratio >= r.target
-		goal := fmt.Sprintf(">=%.1fx", r.target)
-		if r.target == 0.8 { // pages: p99 <= 2x nginx's too
-			met = met && r.py.p99 <= 2*r.ngx.p99
-			goal += ", p99<=2x"
-		}
-		rps := func(x wrkResult) string {
-			if x.bytesSec > 50<<20 {
-				return fmt.Sprintf("%.0f (%.0f MiB/s)", x.rps, x.bytesSec/(1<<20))
+	if slices.ContainsFunc(b.results, func(r result) bool { return r.wrk }) {
+		fmt.Fprintln(tw, "| case\t size\t pyindex req/s\t p50\t p99\t nginx req/s\t p50\t p99\t ratio\t target\t met\t")
+		fmt.Fprintln(tw, "|---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t---\t")
+		for _, r := range b.results {
+			if !r.wrk {
+				continue
 			}
-			return fmt.Sprintf("%.0f", x.rps)
+			ratio := r.py.rps / r.ngx.rps
+			met := ratio >= r.target
+			goal := fmt.Sprintf(">=%.1fx", r.target)
+			if r.target == 0.8 { // pages: p99 <= 2x nginx's too
+				met = met && r.py.p99 <= 2*r.ngx.p99
+				goal += ", p99<=2x"
+			}
+			rps := func(x wrkResult) string {
+				if x.bytesSec > 50<<20 {
+					return fmt.Sprintf("%.0f (%.0f MiB/s)", x.rps, x.bytesSec/(1<<20))
+				}
+				return fmt.Sprintf("%.0f", x.rps)
+			}
+			fmt.Fprintf(tw, "| %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t %.2f\t %s\t %s\t\n", r.name, mib(int64(r.size)),
+				rps(r.py), round(r.py.p50), round(r.py.p99), rps(r.ngx), round(r.ngx.p50), round(r.ngx.p99), ratio, goal, yesNo(met))
 		}
-		fmt.Fprintf(tw, "| %s\t %s\t %s\t %s\t %s\t %s\t %s\t %s\t %.2f\t %s\t %s\t\n", r.name, mib(int64(r.size)),
-			rps(r.py), round(r.py.p50), round(r.py.p99), rps(r.ngx), round(r.ngx.p50), round(r.ngx.p99), ratio, goal, yesNo(met))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
