@@ -107,13 +107,18 @@ func (b *bench) prepareCases(ctx context.Context) error {
 	// The 20-file page while another client uploads to other projects:
 	// through the same server on SQLite, through replica B on
 	// PostgreSQL (the change reaches A through the catalog).
-	under := func(name, desc string, srv, load *pyindexProc) *pageCase {
-		return &pageCase{name: name, desc: fmt.Sprintf("20-file project, JSON (pip), gzip, while %g uploads/s go to other projects %s", b.o.loadRate, desc),
-			path: "/simple/" + projectTwenty + "/", accept: acceptPip, encoding: encodingGzip, srv: srv, load: load}
+	// The 2,000-version page likewise (optional cases).
+	under := func(name, what, project, desc string, srv, load *pyindexProc) *pageCase {
+		return &pageCase{name: name, desc: fmt.Sprintf("%s, JSON (pip), gzip, while %g uploads/s go to other projects %s", what, b.o.loadRate, desc),
+			path: "/simple/" + project + "/", accept: acceptPip, encoding: encodingGzip, srv: srv, load: load}
 	}
-	pages = append(pages, under("page20-under-uploads", "through the same server", nil, b.py))
-	if len(b.replicas) > 1 {
-		pages = append(pages, under("page20-under-uploads@pg", "through replica B; pages from replica A", b.replicas[0], b.replicas[1]))
+	for _, p := range []struct{ prefix, what, project string }{
+		{"page20", "20-file project", projectTwenty}, {"big", "2,000-version project", projectBig},
+	} {
+		pages = append(pages, under(p.prefix+"-under-uploads", p.what, p.project, "through the same server", nil, b.py))
+		if len(b.replicas) > 1 {
+			pages = append(pages, under(p.prefix+"-under-uploads@pg", p.what, p.project, "through replica B; pages from replica A", b.replicas[0], b.replicas[1]))
+		}
 	}
 	for _, c := range pages {
 		c.target = 0.8

@@ -144,6 +144,7 @@ var allCases = []caseInfo{
 	{name: "mirror-page-gz"},
 	{name: "mirror-file"},
 	{name: "page20-under-uploads"}, {name: "page20-under-uploads@pg", replicas: 2},
+	{name: "big-under-uploads", optional: true}, {name: "big-under-uploads@pg", replicas: 2, optional: true},
 	{name: "upload-small"}, {name: "upload-small@pg", replicas: 1},
 	{name: "upload-throughput"}, {name: "upload-throughput@pg", replicas: 1}, {name: "upload-throughput@pg3", replicas: 3},
 	{name: "propagation@pg", replicas: 2},
@@ -238,9 +239,9 @@ func usage() {
 // onWhat says where a case runs, for --help.
 func onWhat(c caseInfo) string {
 	switch {
-	case c.name == "page20-under-uploads@pg":
+	case strings.HasSuffix(c.name, "-under-uploads@pg"):
 		return " (pages from replica A on PostgreSQL, uploads through replica B)"
-	case c.name == "page20-under-uploads":
+	case strings.HasSuffix(c.name, "-under-uploads"):
 		return " (pages and uploads on the SQLite server)"
 	case c.replicas == 1:
 		return " (a replica on PostgreSQL)"
@@ -264,6 +265,7 @@ var caseHelp = map[string]string{
 	"mirror-page-gz":       "warm mirror page, JSON, gzip",
 	"mirror-file":          "warm mirror file (1 MiB)",
 	"page20-under-uploads": "page20-json-gz while another client uploads to other projects at --load-rate files/s",
+	"big-under-uploads":    "big-json-gz while another client uploads to other projects at --load-rate files/s",
 	"upload-small":         "--uploads sequential uploads of a small wheel (latency)",
 	"upload-throughput":    "--uploads small uploads by --upload-clients clients at once (files/s), round-robin over the replicas",
 	"propagation":          "--propagations uploads through one replica, each polled on another until it shows",
