@@ -19,6 +19,26 @@ import (
 // pgBinDir is where Debian's postgresql-15 installs the server.
 const pgBinDir = "/usr/lib/postgresql/15/bin"
 
+// pgBin returns the folder of the server binaries: pgBinDir, or else the
+// newest version installed the Debian way.
+func pgBin() (string, error) {
+	if _, err := os.Stat(filepath.Join(pgBinDir, "postgres")); err == nil {
+		return pgBinDir, nil
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	best, bestV := "", -1
+	for _, f := range found {
+		dir := filepath.Dir(f)
+		if v, err := strconv.Atoi(filepath.Base(filepath.Dir(dir))); err == nil && v > bestV {
+			best, bestV = dir, v
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no PostgreSQL server at %s or under /usr/lib/postgresql (apt-get install -y postgresql-15, or pass --catalog URL or --skip-postgres)", pgBinDir)
+	}
+	return best, nil
+}
+
 // pgDatabase is the database the bench creates on its own cluster.
 const pgDatabase = "pyindex_bench"
 
@@ -48,13 +68,12 @@ func pgCredential() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-// startPostgres initialises a cluster and starts it, returning once the
+// startPostgres initialises a cluster (from pgBin) and starts it, returning once the
 // bench database exists.
 func startPostgres(ctx context.Context) (*pgCluster, error) {
-	for _, tool := range []string{"initdb", "postgres"} {
-		if _, err := os.Stat(filepath.Join(pgBinDir, tool)); err != nil {
-			return nil, fmt.Errorf("no PostgreSQL server at %s (apt-get install -y postgresql-15, or pass --catalog URL or --skip-postgres): %w", pgBinDir, err)
-		}
+	bin, err := pgBin()
+	if err != nil {
+		return nil, err
 	}
 	cred, err := pgCredential()
 	if err != nil {
@@ -77,7 +96,7 @@ func startPostgres(ctx context.Context) (*pgCluster, error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	initdb := exec.CommandContext(ctx, filepath.Join(pgBinDir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
+	initdb := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
 		"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions")
 	initdb.Dir = dir
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
@@ -91,7 +110,7 @@ func startPostgres(ctx context.Context) (*pgCluster, error) {
 		return nil, err
 	}
 	port := addr[strings.LastIndexByte(addr, ':')+1:]
-	cmd := exec.Command(filepath.Join(pgBinDir, "postgres"), "-D", data,
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
 		"-c", "listen_addresses=127.0.0.1", "-c", "port="+port, "-c", "unix_socket_directories="+dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB", "-c", "log_min_messages=warning")
