@@ -58,9 +58,6 @@ func (b *bench) startReplicas(ctx context.Context, n int) error {
 	return nil
 }
 
-// replicaName is "A", "B", ... for replica i.
-func replicaName(i int) string { return string(rune('A' + i)) }
-
 // propagation times how long a commit made through one replica takes to
 // show on another: an upload through replica i, then the project page of
 // replica i+1 polled until it lists the new file. Each of the
