@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,18 @@ type bench struct {
 	upstream  *upstream
 	client    *http.Client // no compression, no redirects
 	pprofAddr string
+
+	// The PostgreSQL side: the cluster the bench started (nil with
+	// --catalog), the catalog's URL and the replicas serving it, A first.
+	pg           *pgCluster
+	pgURL        string
+	replicas     []*pyindexProc
+	replicaStart time.Duration // replica A's start
+	copyTime     time.Duration // catalog copy of the seed into PostgreSQL
+
+	// uploadSeq numbers the uploads of the load and throughput cases, so
+	// that every one is a new version.
+	uploadSeq atomic.Int64
 
 	startTime time.Duration
 	seedTime  time.Duration
@@ -53,7 +66,7 @@ func newBench(ctx context.Context, o options, sc scale, log io.Writer) (*bench, 
 	}
 	b.out = abs
 	b.client = &http.Client{
-		Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4},
+		Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
@@ -81,6 +94,16 @@ func (b *bench) close() error {
 			first = err
 		}
 	}
+	for _, r := range b.replicas {
+		if err := r.stop(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if b.pg != nil {
+		if err := b.pg.stop(); err != nil && first == nil {
+			first = err
+		}
+	}
 	if b.upstream != nil {
 		b.upstream.close()
 	}
@@ -91,7 +114,7 @@ func (b *bench) close() error {
 	if b.tmpOut {
 		os.RemoveAll(b.out)
 	} else {
-		for _, p := range []string{"data", "static", "nginx", "huge.whl", "huge-copy.whl"} {
+		for _, p := range []string{"data", "static", "nginx", "huge.whl", "huge-copy.whl", "replica-a", "replica-b", "replica-c"} {
 			os.RemoveAll(filepath.Join(b.out, p))
 		}
 	}
@@ -106,12 +129,22 @@ func (b *bench) run(ctx context.Context) error {
 	if err := b.seed(ctx); err != nil {
 		return err
 	}
+	// The PostgreSQL catalog is a copy of the seed, made before anything
+	// else changes the SQLite one.
+	if n := b.o.replicasNeeded(); n > 0 {
+		if err := b.setupPostgres(ctx); err != nil {
+			return err
+		}
+	}
 	up, err := startUpstream(b.sc)
 	if err != nil {
 		return err
 	}
 	b.upstream = up
 	if err := b.startPyindex(ctx); err != nil {
+		return err
+	}
+	if err := b.startReplicas(ctx, b.o.replicasNeeded()); err != nil {
 		return err
 	}
 	if err := b.prepareCases(ctx); err != nil {
@@ -125,12 +158,36 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	hwm, rss := b.py.memory()
 	b.results = append(b.results, result{name: "pyindex RSS after the page cases", note: fmt.Sprintf("peak %s, now %s", mib(hwm), mib(rss))})
+	if len(b.replicas) > 0 {
+		hwm, rss := b.replicas[0].memory()
+		b.results = append(b.results, result{name: "replica A (PostgreSQL) RSS after the page cases", note: fmt.Sprintf("peak %s, now %s", mib(hwm), mib(rss))})
+	}
 	if b.o.wanted("upload-small") {
-		if err := b.smallUploads(ctx); err != nil {
+		if err := b.smallUploads(ctx, "upload-small", b.py); err != nil {
 			return err
 		}
 	}
-	if b.o.wanted("upload-1g") && !b.o.skipBigUpload {
+	if b.o.wanted("upload-small@pg") {
+		if err := b.smallUploads(ctx, "upload-small@pg", b.replicas[0]); err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct {
+		name    string
+		servers []*pyindexProc
+	}{{"upload-throughput", []*pyindexProc{b.py}}, {"upload-throughput@pg", b.replicas[:min(1, len(b.replicas))]}, {"upload-throughput@pg3", b.replicas}} {
+		if b.o.wanted(t.name) {
+			if err := b.uploadThroughput(ctx, t.name, t.servers); err != nil {
+				return err
+			}
+		}
+	}
+	if b.o.wanted("propagation@pg") {
+		if err := b.propagation(ctx); err != nil {
+			return err
+		}
+	}
+	if b.o.wanted("upload-1g") {
 		if err := b.hugeUpload(ctx); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,7 +39,24 @@ type pageCase struct {
 	ctype     string // Content-Type pyindex sent (nginx's default_type)
 	size      int    // bytes of the representation the client gets
 	target    float64
+
+	srv  *pyindexProc // the server measured; nil: the SQLite one
+	load *pyindexProc // if set, it gets a steady stream of uploads during every run of the case
+	// loadStats is what the load achieved, over all runs.
+	loadStats loadStats
 }
+
+// server is the pyindex server the case measures.
+func (c *pageCase) server(b *bench) *pyindexProc {
+	if c.srv != nil {
+		return c.srv
+	}
+	return b.py
+}
+
+// staticName is the case's file in nginx's tree (wrk's URL parser
+// dislikes '@').
+func staticName(name string) string { return strings.ReplaceAll(name, "@", ".") }
 
 func (c *pageCase) headers() []string {
 	var h []string
@@ -59,16 +77,7 @@ func (b *bench) prepareCases(ctx context.Context) error {
 	if err := os.MkdirAll(static, 0o755); err != nil {
 		return err
 	}
-	pages := []*pageCase{
-		{name: "page20-json-gz", desc: "20-file project, JSON (pip), gzip", path: "/simple/" + projectTwenty + "/", accept: acceptPip, encoding: encodingGzip},
-		{name: "page20-html-gz", desc: "20-file project, HTML, gzip", path: "/simple/" + projectTwenty + "/", accept: acceptHTML, encoding: encodingGzip},
-		{name: "page20-json", desc: "20-file project, JSON (pip), identity", path: "/simple/" + projectTwenty + "/", accept: acceptPip},
-		{name: "page20-html", desc: "20-file project, HTML, identity", path: "/simple/" + projectTwenty + "/", accept: acceptHTML},
-		{name: "big-json-gz", desc: "2,000-version project, JSON, gzip", path: "/simple/" + projectBig + "/", accept: acceptPip, encoding: encodingGzip},
-		{name: "big-html-gz", desc: "2,000-version project, HTML, gzip", path: "/simple/" + projectBig + "/", accept: acceptHTML, encoding: encodingGzip},
-		{name: "root-json-gz", desc: fmt.Sprintf("/simple/ (%d projects), JSON, gzip", b.sc.projects), path: "/simple/", accept: acceptPip, encoding: encodingGzip},
-		{name: "root-html-gz", desc: fmt.Sprintf("/simple/ (%d projects), HTML, gzip", b.sc.projects), path: "/simple/", accept: acceptHTML, encoding: encodingGzip},
-	}
+	pages := b.pageCases()
 	// The upload and the mirror's warm-up change the catalog (and so the
 	// root page): they go first, and the pages are fetched last.
 	var extra []*pageCase
@@ -86,6 +95,31 @@ func (b *bench) prepareCases(ctx context.Context) error {
 		}
 		extra = append(extra, cs...)
 	}
+	// The same pages on replica A, on PostgreSQL.
+	if len(b.replicas) > 0 {
+		for _, c := range b.pageCases() {
+			c.name += "@pg"
+			c.desc += "; replica on PostgreSQL"
+			c.srv = b.replicas[0]
+			pages = append(pages, c)
+		}
+	}
+	// The 20-file page while another client uploads to other projects:
+	// through the same server on SQLite, through replica B on
+	// PostgreSQL (the change reaches A through the catalog).
+	// The 2,000-version page likewise (optional cases).
+	under := func(name, what, project, desc string, srv, load *pyindexProc) *pageCase {
+		return &pageCase{name: name, desc: fmt.Sprintf("%s, JSON (pip), gzip, while %g uploads/s go to other projects %s", what, b.o.loadRate, desc),
+			path: "/simple/" + project + "/", accept: acceptPip, encoding: encodingGzip, srv: srv, load: load}
+	}
+	for _, p := range []struct{ prefix, what, project string }{
+		{"page20", "20-file project", projectTwenty}, {"big", "2,000-version project", projectBig},
+	} {
+		pages = append(pages, under(p.prefix+"-under-uploads", p.what, p.project, "through the same server", nil, b.py))
+		if len(b.replicas) > 1 {
+			pages = append(pages, under(p.prefix+"-under-uploads@pg", p.what, p.project, "through replica B; pages from replica A", b.replicas[0], b.replicas[1]))
+		}
+	}
 	for _, c := range pages {
 		c.target = 0.8
 		if !b.o.wanted(c.name) {
@@ -97,12 +131,32 @@ func (b *bench) prepareCases(ctx context.Context) error {
 		b.cases = append(b.cases, c)
 	}
 	b.cases = append(b.cases, extra...)
+	slices.SortStableFunc(b.cases, func(x, y *pageCase) int { return caseOrder(x.name) - caseOrder(y.name) })
 	return nil
 }
 
-// get fetches path from pyindex with headers, expecting 200.
+// pageCases returns new copies of the page cases (on the SQLite server).
+func (b *bench) pageCases() []*pageCase {
+	return []*pageCase{
+		{name: "page20-json-gz", desc: "20-file project, JSON (pip), gzip", path: "/simple/" + projectTwenty + "/", accept: acceptPip, encoding: encodingGzip},
+		{name: "page20-html-gz", desc: "20-file project, HTML, gzip", path: "/simple/" + projectTwenty + "/", accept: acceptHTML, encoding: encodingGzip},
+		{name: "page20-json", desc: "20-file project, JSON (pip), identity", path: "/simple/" + projectTwenty + "/", accept: acceptPip},
+		{name: "page20-html", desc: "20-file project, HTML, identity", path: "/simple/" + projectTwenty + "/", accept: acceptHTML},
+		{name: "big-json-gz", desc: "2,000-version project, JSON, gzip", path: "/simple/" + projectBig + "/", accept: acceptPip, encoding: encodingGzip},
+		{name: "big-html-gz", desc: "2,000-version project, HTML, gzip", path: "/simple/" + projectBig + "/", accept: acceptHTML, encoding: encodingGzip},
+		{name: "root-json-gz", desc: fmt.Sprintf("/simple/ (%d projects), JSON, gzip", b.sc.projects), path: "/simple/", accept: acceptPip, encoding: encodingGzip},
+		{name: "root-html-gz", desc: fmt.Sprintf("/simple/ (%d projects), HTML, gzip", b.sc.projects), path: "/simple/", accept: acceptHTML, encoding: encodingGzip},
+	}
+}
+
+// get fetches path from the SQLite server with headers, expecting 200.
 func (b *bench) get(ctx context.Context, path string, headers ...string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.py.url+path, nil)
+	return b.getFrom(ctx, b.py, path, headers...)
+}
+
+// getFrom fetches path from p with headers, expecting 200.
+func (b *bench) getFrom(ctx context.Context, p *pyindexProc, path string, headers ...string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+path, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,17 +183,18 @@ func (b *bench) get(ctx context.Context, path string, headers ...string) (*http.
 // fetchStatic stores the identity bytes of a page and, when pyindex
 // compresses it, the gzip bytes pyindex sends, checking they agree.
 func (b *bench) fetchStatic(ctx context.Context, c *pageCase, dir string) error {
-	resp, body, err := b.get(ctx, c.path, "Accept: "+c.accept, "Accept-Encoding: identity")
+	p := c.server(b)
+	resp, body, err := b.getFrom(ctx, p, c.path, "Accept: "+c.accept, "Accept-Encoding: identity")
 	if err != nil {
 		return err
 	}
 	c.ctype = resp.Header.Get("Content-Type")
-	c.nginxPath = "/c/" + c.name
+	c.nginxPath = "/c/" + staticName(c.name)
 	c.size = len(body)
-	if err := os.WriteFile(filepath.Join(dir, c.name), body, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, staticName(c.name)), body, 0o644); err != nil {
 		return err
 	}
-	resp, gz, err := b.get(ctx, c.path, "Accept: "+c.accept, "Accept-Encoding: gzip")
+	resp, gz, err := b.getFrom(ctx, p, c.path, "Accept: "+c.accept, "Accept-Encoding: gzip")
 	if err != nil {
 		return err
 	}
@@ -157,7 +212,7 @@ func (b *bench) fetchStatic(ctx context.Context, c *pageCase, dir string) error 
 	if strings.Contains(c.encoding, "gzip") {
 		c.size = len(gz)
 	}
-	return os.WriteFile(filepath.Join(dir, c.name+".gz"), gz, 0o644)
+	return os.WriteFile(filepath.Join(dir, staticName(c.name)+".gz"), gz, 0o644)
 }
 
 // prepareDownload writes a wheel with a 100 MiB payload into the static

@@ -53,18 +53,30 @@ func (t *tail) String() string {
 }
 
 // child is a started process that dies with this one (Pdeathsig) and is
-// stopped with SIGTERM, then SIGKILL after a grace period.
+// stopped with SIGTERM (or its own stop signal), then SIGKILL after a
+// grace period.
 type child struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tail
-	done chan error
+	name  string
+	cmd   *exec.Cmd
+	out   *tail
+	done  chan error
+	stopS syscall.Signal
 }
 
 func startChild(name string, cmd *exec.Cmd) (*child, error) {
-	c := &child{name: name, cmd: cmd, out: &tail{}, done: make(chan error, 1)}
+	return startChildSignals(name, cmd, syscall.SIGTERM, syscall.SIGTERM)
+}
+
+// startChildSignals starts cmd, which is sent stop to end it and death
+// when this process dies. A SysProcAttr already set on cmd (a
+// credential) is kept.
+func startChildSignals(name string, cmd *exec.Cmd, stop, death syscall.Signal) (*child, error) {
+	c := &child{name: name, cmd: cmd, out: &tail{}, done: make(chan error, 1), stopS: stop}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = death
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -88,32 +100,56 @@ func (c *child) stop() error {
 	if c.exited() {
 		return nil
 	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Process.Signal(c.stopS)
 	select {
 	case <-c.done:
 		return nil
 	case <-time.After(15 * time.Second):
 		c.cmd.Process.Kill()
 		<-c.done
-		return fmt.Errorf("%s did not stop within 15s of SIGTERM; killed", c.name)
+		return fmt.Errorf("%s did not stop within 15s of %s; killed", c.name, c.stopS)
 	}
 }
 
-// pyindexProc is the pyindex server under test.
+// pyindexProc is a pyindex server under test: the one on SQLite, or a
+// replica on PostgreSQL.
 type pyindexProc struct {
 	*child
 	url string
 }
 
-// startPyindex starts pyindex on the seeded data and records the time
-// from process start to the first 200 from /readyz.
+// startPyindex starts pyindex on the seeded SQLite data folder and
+// records the time from process start to the first 200 from /readyz.
 func (b *bench) startPyindex(ctx context.Context) error {
-	addr, err := freeAddr()
+	var env []string
+	if b.o.cpuProfile != "" {
+		paddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		env = append(env, "PYINDEX_PPROF_LISTEN="+paddr)
+		b.pprofAddr = paddr
+	}
+	p, took, err := b.startServer(ctx, "pyindex", filepath.Join(b.out, "data"), env...)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(b.bin, "serve", "--data", filepath.Join(b.out, "data"), "--listen", addr)
+	b.py, b.startTime = p, took
+	return nil
+}
+
+// startServer starts a pyindex server on the data folder data with the
+// bench's settings plus env, and returns once /readyz answers 200, with
+// the time that took.
+func (b *bench) startServer(ctx context.Context, name, data string, env ...string) (*pyindexProc, time.Duration, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, 0, err
+	}
+	cmd := exec.Command(b.bin, "serve", "--data", data, "--listen", addr)
 	cmd.Env = append(cleanEnv(),
+		// The local upstream, never PyPI (which a first upload of a new
+		// name would ask).
 		"PYINDEX_MIRROR_UPSTREAM="+b.upstream.url+"/simple/",
 		// Keep the warm mirror page warm for the whole run.
 		"PYINDEX_MIRROR_TTL=6h",
@@ -121,42 +157,37 @@ func (b *bench) startPyindex(ctx context.Context) error {
 		"PYINDEX_UPLOAD_MAX_FILE_SIZE=2GiB",
 		"PYINDEX_UPLOAD_BODY_TIMEOUT=10m",
 	)
-	if b.o.cpuProfile != "" {
-		paddr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		cmd.Env = append(cmd.Env, "PYINDEX_PPROF_LISTEN="+paddr)
-		b.pprofAddr = paddr
-	}
+	cmd.Env = append(cmd.Env, env...)
 	start := time.Now()
-	c, err := startChild("pyindex", cmd)
+	c, err := startChild(name, cmd)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	b.py = &pyindexProc{child: c, url: "http://" + addr}
+	p := &pyindexProc{child: c, url: "http://" + addr}
 	hc := &http.Client{Timeout: time.Second}
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			p.stop()
+			return nil, 0, err
 		}
 		if c.exited() {
-			return fmt.Errorf("pyindex exited during start:\n%s", c.out)
+			return nil, 0, fmt.Errorf("%s exited during start:\n%s", name, c.out)
 		}
-		if resp, err := hc.Get(b.py.url + "/readyz"); err == nil {
+		if resp, err := hc.Get(p.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
 			}
 		}
 		if time.Since(start) > 2*time.Minute {
-			return fmt.Errorf("pyindex not ready after 2 minutes:\n%s", c.out)
+			p.stop()
+			return nil, 0, fmt.Errorf("%s not ready after 2 minutes:\n%s", name, c.out)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	b.startTime = time.Since(start)
-	b.logf("pyindex ready on %s in %s", addr, b.startTime.Round(time.Millisecond))
-	return nil
+	took := time.Since(start)
+	b.logf("%s ready on %s in %s", name, addr, took.Round(time.Millisecond))
+	return p, took, nil
 }
 
 // memory returns the process's peak and current resident set (bytes).

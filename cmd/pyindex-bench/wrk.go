@@ -121,20 +121,28 @@ func parseWrkBytes(s string) float64 {
 }
 
 // runCases runs every case on both servers, alternating, rounds times.
+// A case with a load has it running during every run, nginx's included,
+// so that both servers share the machine with the uploads.
 func (b *bench) runCases(ctx context.Context) error {
 	for _, c := range b.cases {
+		p := c.server(b)
 		var py, ngx []wrkResult
 		for rnd := range b.o.rounds {
-			for _, srv := range []string{"pyindex", "nginx"} {
-				url := b.py.url + c.path
+			for _, srv := range []string{p.name, "nginx"} {
+				url := p.url + c.path
 				if srv == "nginx" {
 					url = b.ngx.url + c.nginxPath
 				}
 				var prof chan error
-				if srv == "pyindex" && rnd == 0 && b.pprofAddr != "" {
+				if p == b.py && srv != "nginx" && rnd == 0 && b.pprofAddr != "" {
 					prof = b.profile(ctx, c.name)
 				}
+				stopLoad := func() {}
+				if c.load != nil {
+					stopLoad = b.startLoad(ctx, c.load, b.o.loadRate, &c.loadStats)
+				}
 				r, err := b.runWrk(ctx, c, url)
+				stopLoad()
 				if prof != nil {
 					if perr := <-prof; perr != nil {
 						b.logf("profile %s: %v", c.name, perr)
@@ -143,19 +151,26 @@ func (b *bench) runCases(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if b.py.exited() {
-					return fmt.Errorf("pyindex exited during %s:\n%s", c.name, b.py.out)
+				for _, s := range []*pyindexProc{p, c.load} {
+					if s != nil && s.exited() {
+						return fmt.Errorf("%s exited during %s:\n%s", s.name, c.name, s.out)
+					}
 				}
-				b.logf("%-16s %-7s round %d: %9.0f req/s  p50 %-9s p99 %-9s %s", c.name, srv, rnd+1,
+				b.logf("%-24s %-9s round %d: %9.0f req/s  p50 %-9s p99 %-9s %s", c.name, srv, rnd+1,
 					r.rps, round(r.p50), round(r.p99), r.errors)
-				if srv == "pyindex" {
-					py = append(py, r)
-				} else {
+				if srv == "nginx" {
 					ngx = append(ngx, r)
+				} else {
+					py = append(py, r)
 				}
 			}
 		}
 		b.results = append(b.results, result{name: c.name, desc: c.desc, size: c.size, py: mean(py), ngx: mean(ngx), target: c.target, wrk: true})
+		if c.load != nil {
+			note, met := c.loadStats.summary(b.o.loadRate)
+			b.results = append(b.results, result{name: c.name + " load", desc: fmt.Sprintf("uploads to %d other projects through %s during its runs", loadProjects, c.load.name),
+				note: note, goal: fmt.Sprintf("%g/s, none failed", b.o.loadRate), met: &met})
+		}
 	}
 	return nil
 }
