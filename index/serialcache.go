@@ -144,7 +144,10 @@ func (sc *serialCache) close() error {
 	return sc.check.Close()
 }
 
-// syncTimeout bounds one read of the change log.
+// syncTimeout bounds one read of the change log. The read takes a
+// connection of the read pool like any query: should the pool stay
+// exhausted (or the database hang) that long, the lookups waiting for the
+// read fail over to queries of their own.
 const syncTimeout = 2 * time.Second
 
 // sync brings the cache up to a check of the watch that started after the
