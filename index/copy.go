@@ -110,8 +110,9 @@ type copyTable struct {
 
 // notCopied are tables each catalog keeps for itself: the migrations
 // (compared, not copied), PostgreSQL's change counter and the change log
-// (the copy records one change of everything instead).
-var notCopied = map[string]bool{"migrations": true, "pyindex_changes": true, "change_log": true}
+// (the copy records one change of everything instead), and the leases of
+// the replicas running on the source (they name processes of the source).
+var notCopied = map[string]bool{"migrations": true, "pyindex_changes": true, "change_log": true, "leases": true}
 
 // schemaTables lists the catalog's tables, each after the tables its
 // foreign keys reference.

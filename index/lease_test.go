@@ -151,3 +151,27 @@ func TestNewLeaseHolder(t *testing.T) {
 		t.Errorf("holders %q and %q", a, b)
 	}
 }
+
+// TestCatalogCopyLeavesLeases: a copy does not carry the source's leases
+// (they name the source's processes): a replica on the copy takes a job's
+// lease at once.
+func TestCatalogCopyLeavesLeases(t *testing.T) {
+	ctx := context.Background()
+	src := indextest.Catalog(t)
+	if ok, err := src.Lease("job:retention", "old-replica", time.Hour).Acquire(ctx); !ok || err != nil {
+		t.Fatalf("acquire on the source: %v, %v", ok, err)
+	}
+	dst := indextest.OpenSQLite(t, filepath.Join(t.TempDir(), "copy.db"))
+	counts, err := src.CopyTo(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range counts {
+		if c.Table == "leases" {
+			t.Errorf("copy counted table leases: %+v", c)
+		}
+	}
+	if ok, err := dst.Lease("job:retention", "new-replica", time.Minute).Acquire(ctx); !ok || err != nil {
+		t.Fatalf("acquire on the copy = %v, %v; want the lease free", ok, err)
+	}
+}
