@@ -90,8 +90,16 @@ func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverM
 				return false
 			}
 			rep.Status, rep.Route, rep.Body = ll.rep.Status, route.Path, ll.rep.Body
+			private := authSvc.PrivateReads()
 			for _, f := range ll.rep.Header {
+				if private && f.Name == "Cache-Control" {
+					rep.Add(f.Name, auth.PrivateCacheControl(f.Values[0]))
+					continue
+				}
 				rep.Add(f.Name, f.Values[0])
+			}
+			if private {
+				rep.Add("Vary", "Cookie") // as auth's privateReply
 			}
 			if ll.rep.File != nil {
 				rep.File, rep.FileSize = ll.rep.File, ll.rep.Size

@@ -330,6 +330,14 @@ func TestFastLaneAuthMatchesNetHTTP(t *testing.T) {
 					}
 				}
 			}
+			// A private index's replies are not for shared caches: public
+			// would let a proxy store a reply to a request with
+			// credentials and hand it to anyone.
+			for _, x := range slow {
+				if cc := x.header.Get("Cache-Control"); !anonymous && x.status == http.StatusOK && strings.Contains(cc, "public") {
+					t.Errorf("%s: Cache-Control %q on a private index", x.request, cc)
+				}
+			}
 			fast, n := run(true)
 			if len(slow) != len(fast) {
 				t.Fatalf("%d exchanges without the lane, %d with", len(slow), len(fast))

@@ -271,6 +271,9 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 				}
 			}
 			if authz := req.Header.Get("Authorization"); authz != "" {
+				if s.PrivateReads() {
+					privateReply(c.Response())
+				}
 				r = s.Resolve(req.Context(), authz, c.RealIP(), req.URL.Path, Full)
 				if errors.Is(r.Err, ErrBlocked) {
 					c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.RetryAfter.Seconds())+1))
@@ -292,18 +295,29 @@ func (s *Service) Middleware() echo.MiddlewareFunc {
 	}
 }
 
-// privateReply makes a reply that only a session could read uncacheable
-// by shared caches: a cookie does not keep a proxy from storing a reply
-// (Authorization does, unless the reply says public), and files and
-// simple pages say public.
+// privateReply makes a reply of a private index, which only credentials
+// could read, uncacheable by shared caches: files and simple pages say
+// public, and public lets a proxy store a reply to a request with
+// Authorization (RFC 9111, 3.5) and hand it to the next client; a cookie
+// does not keep a proxy from storing a reply at all.
 func privateReply(res *echo.Response) {
 	res.Before(func() {
 		h := res.Header()
-		if cc := h.Get("Cache-Control"); strings.Contains(cc, "public") {
-			h.Set("Cache-Control", strings.Replace(cc, "public", "private", 1))
+		if cc := h.Get("Cache-Control"); cc != "" {
+			h.Set("Cache-Control", PrivateCacheControl(cc))
 		}
 		h.Add("Vary", "Cookie")
 	})
+}
+
+// PrivateCacheControl returns the Cache-Control value cc with public
+// replaced by private: what a private index sends (privateReply; the fast
+// lane calls it for the replies it sends itself).
+func PrivateCacheControl(cc string) string {
+	if !strings.Contains(cc, "public") {
+		return cc
+	}
+	return strings.Replace(cc, "public", "private", 1)
 }
 
 // FromContext returns the Result the middleware resolved for c; when it
