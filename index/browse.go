@@ -23,13 +23,11 @@ func (c *Catalog) ProjectHistory(ctx context.Context, name string) (Project, []*
 	var p Project
 	var rels []*Release
 	err := c.read(ctx, func(tx *sql.Tx) error {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT id, name, display_name, created_at, last_serial FROM projects WHERE name = ?`,
-			name).Scan(&p.ID, &p.Name, &p.DisplayName, &created, &p.LastSerial)
-		if err != nil {
+		var err error
+		if p, err = readProject(ctx, tx, name); err != nil {
 			return err
 		}
-		p.CreatedAt = time.UnixMicro(created).UTC()
+		var created int64
 		rows, err := tx.QueryContext(ctx, `SELECT id, version, canonical, yanked, yanked_reason, created_at
 			FROM releases WHERE project_id = ?`, p.ID)
 		if err != nil {

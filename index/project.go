@@ -248,40 +248,36 @@ func (c *Catalog) ProjectSerial(ctx context.Context, name string) (int64, error)
 
 // Project returns the project with the normalized name, or ErrNotFound.
 func (c *Catalog) Project(ctx context.Context, name string) (Project, error) {
+	p, err := readProject(ctx, c.r, name)
+	return p, formatError(err)
+}
+
+// readProject reads the project row of the normalized name through q (a
+// pool, or a transaction that reads more of the project).
+func readProject(ctx context.Context, q querier, name string) (Project, error) {
 	var p Project
 	var created int64
-	err := c.r.QueryRowContext(ctx, `SELECT id, name, display_name, created_at, last_serial FROM projects WHERE name = ?`,
+	err := q.QueryRowContext(ctx, `SELECT id, name, display_name, created_at, last_serial FROM projects WHERE name = ?`,
 		name).Scan(&p.ID, &p.Name, &p.DisplayName, &created, &p.LastSerial)
 	p.CreatedAt = time.UnixMicro(created).UTC()
-	return p, formatError(err)
+	return p, err
 }
 
 // ProjectDetail returns a project with all its releases (sorted by PEP 440,
 // oldest first) and their files (sorted by filename), read from one
-// snapshot. It returns ErrNotFound for an unknown project.
+// snapshot. It returns ErrNotFound for an unknown project. (The web
+// interface reads less: ProjectHistory.)
 func (c *Catalog) ProjectDetail(ctx context.Context, name string) (Project, []*Release, error) {
-	return c.projectReleases(ctx, name, true)
-}
-
-// projectReleases reads a project, its releases (with their metadata when
-// withMetadata) and their files from one snapshot, for ProjectDetail (the
-// web interface reads less: ProjectHistory).
-func (c *Catalog) projectReleases(ctx context.Context, name string, withMetadata bool) (Project, []*Release, error) {
 	var p Project
 	var rels []*Release
 	err := c.read(ctx, func(tx *sql.Tx) error {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT id, name, display_name, created_at, last_serial FROM projects WHERE name = ?`,
-			name).Scan(&p.ID, &p.Name, &p.DisplayName, &created, &p.LastSerial)
-		if err != nil {
+		var err error
+		if p, err = readProject(ctx, tx, name); err != nil {
 			return err
 		}
-		p.CreatedAt = time.UnixMicro(created).UTC()
-		cols := `id, version, canonical, yanked, yanked_reason, created_at, '' AS metadata`
-		if withMetadata {
-			cols = `id, version, canonical, yanked, yanked_reason, created_at, metadata`
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM releases WHERE project_id = ?`, p.ID)
+		var created int64
+		rows, err := tx.QueryContext(ctx, `SELECT id, version, canonical, yanked, yanked_reason, created_at, metadata
+			FROM releases WHERE project_id = ?`, p.ID)
 		if err != nil {
 			return err
 		}
@@ -294,11 +290,9 @@ func (c *Catalog) projectReleases(ctx context.Context, name string, withMetadata
 				return err
 			}
 			r.CreatedAt = time.UnixMicro(created).UTC()
-			if withMetadata {
-				if err := json.Unmarshal([]byte(md), &r.Metadata); err != nil {
-					rows.Close()
-					return fmt.Errorf("release %s metadata: %w", r.Version, err)
-				}
+			if err := json.Unmarshal([]byte(md), &r.Metadata); err != nil {
+				rows.Close()
+				return fmt.Errorf("release %s metadata: %w", r.Version, err)
 			}
 			r.parsed, _ = pep440.Parse(r.Version)
 			rels = append(rels, r)
