@@ -201,12 +201,16 @@ var ErrNotCached = errors.New("password not verified recently")
 
 // CheckPasswordCached is CheckPassword without bcrypt: it succeeds only
 // when the password was verified recently (and the hash has not changed
-// since), and returns ErrNotCached otherwise, wrong passwords included.
+// since), and returns ErrNotCached otherwise, wrong passwords included,
+// or ErrUnavailable when the catalog cannot be asked.
 func (c *Catalog) CheckPasswordCached(ctx context.Context, name, password string) (User, error) {
 	if len(password) > MaxPasswordLength {
 		return User{}, ErrNotCached // CheckPassword refuses it
 	}
 	u, err := c.GetUser(ctx, name)
+	if errors.Is(err, ErrUnavailable) {
+		return User{}, err // not a password to verify later: nothing can be
+	}
 	if err != nil || !c.passwordCached(c.passwordKey(name, password), &u) {
 		return User{}, ErrNotCached
 	}

@@ -17,15 +17,17 @@ import (
 // (HTML, PEP 691 JSON, the root, through the fast lane and echo, with
 // credentials or without), and the file, metadata and JSON API answer it
 // has served keep coming with the same bytes; /readyz is 503 and /healthz
-// 200; a page or JSON API answer it has not served, a read of the private
-// replica, an upload (through twine too) and an admin change get 503 with
-// the one-line reason; and once PostgreSQL is back uploads and new pages
+// 200; the private replica serves the page it has served to credentials
+// it verified before; a page or JSON API answer it has not served, a
+// private read with credentials it never verified, an upload (through
+// twine too) and an admin change get 503 with the one-line reason; and once PostgreSQL is back uploads and new pages
 // work without a restart, within a few seconds.
 func TestPostgresDownServesKnown(t *testing.T) {
 	url := pgtest.URL(t)
 	m := startServer(t, func(c *pyindex.Config) { c.Catalog.URL = url })
-	// A private replica of the same index: its reads need the credentials
-	// checked, so while PostgreSQL is down they get 503, never a guess.
+	// A private replica of the same index: while PostgreSQL is down its
+	// reads need credentials it verified before (nothing can revoke them
+	// meanwhile); any others get 503, never a guess.
 	private := startServer(t, func(c *pyindex.Config) { c.Catalog.URL = url; c.Auth.AnonymousRead = false })
 	if out, err := runCLI(t, nil, "ci-password-1\n", "user", "add", "ci", "--password-stdin", "--catalog", url); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
@@ -67,7 +69,8 @@ func TestPostgresDownServesKnown(t *testing.T) {
 		}
 		return do(t, req, f.set)
 	}
-	if code, _ := get(t, private.URL()+"/simple/acme-util/", "ci", "ci-password-1"); code != http.StatusOK {
+	code, privateBefore := get(t, private.URL()+"/simple/acme-util/", "ci", "ci-password-1")
+	if code != http.StatusOK {
 		t.Fatalf("private replica: %d", code)
 	}
 	before := map[string]string{}
@@ -107,8 +110,11 @@ func TestPostgresDownServesKnown(t *testing.T) {
 		}
 		code, body := get(t, m.URL()+"/simple/acme-core/", "", "")
 		oneLineReason("a page not served before", code, body)
-		code, body = get(t, private.URL()+"/simple/acme-util/", "ci", "ci-password-1")
-		oneLineReason("a private read", code, body)
+		if code, body := get(t, private.URL()+"/simple/acme-util/", "ci", "ci-password-1"); code != http.StatusOK || body != privateBefore {
+			t.Errorf("a private read with credentials verified before, while PostgreSQL is down: %d, same bytes %v", code, body == privateBefore)
+		}
+		code, body = get(t, private.URL()+"/simple/acme-util/", "ci", "not-the-password")
+		oneLineReason("a private read with credentials never verified", code, body)
 		if code, _ := get(t, private.URL()+"/simple/acme-util/", "", ""); code != http.StatusUnauthorized {
 			t.Errorf("an anonymous private read while PostgreSQL is down: %d, want 401", code)
 		}

@@ -887,7 +887,9 @@ func (f *fleet) listedFiles(r *replica, projects []string) map[string]string {
 
 // postgresRestart: PostgreSQL is stopped and started while clients read
 // pages and files and upload through every replica. No client ever gets a
-// 5xx other than 503; once PostgreSQL is back every replica is ready and
+// 5xx other than 503; while it is down each replica serves again the page
+// and files it served before (a private index: with a token it verified
+// before); once PostgreSQL is back every replica is ready and
 // takes uploads again without a restart (the same processes); every upload
 // that got 200 is listed on every replica, and every listed file downloads
 // whole.
@@ -906,7 +908,7 @@ func (f *fleet) postgresRestart(t *testing.T) {
 			return
 		}
 		tl.codes[kind+" "+strconv.Itoa(code)]++
-		// What holds today: a request succeeds or gets 503, never a 500
+		// Always: a request succeeds or gets 503, never a 500
 		// nor a 4xx (a 401 would tell pip or twine their credentials are
 		// wrong), and a 503 says why in one line.
 		switch {
@@ -916,9 +918,22 @@ func (f *fleet) postgresRestart(t *testing.T) {
 			(len(bytes.TrimSpace(body)) == 0 || bytes.Contains(bytes.TrimSpace(body), []byte("\n"))):
 			tl.bad = append(tl.bad, fmt.Sprintf("%s: 503 without a one-line reason: %q", kind, body))
 		}
-		// The down branch's stronger asserts go here: while PostgreSQL is
-		// down, pages and files already known are served ("read 200" and
-		// "download 200" only, never 503), and only writes get 503.
+	}
+	// While PostgreSQL is down (every replica's /readyz said so, until it
+	// is started again), what a replica already served is served again:
+	// the page, and each file it has downloaded before, with the read
+	// token it has verified before (a private index). Only what it never
+	// held, and writes, get 503.
+	var outage atomic.Bool
+	var servedMu sync.Mutex
+	served := map[string]bool{} // replica URL + file URL, downloaded 200
+	during := func(kind, what string, code int, err error) {
+		if !outage.Load() || err != nil || code == http.StatusOK {
+			return
+		}
+		tl.mu.Lock()
+		defer tl.mu.Unlock()
+		tl.bad = append(tl.bad, fmt.Sprintf("%s of %s during the outage: %d, want 200 (this replica served it before)", kind, what, code))
 	}
 	pids := map[string]int{}
 	for _, r := range f.replicas {
@@ -940,10 +955,20 @@ func (f *fleet) postgresRestart(t *testing.T) {
 			for k := 0; !stop.Load(); k++ {
 				code, body, err := fetch(http.MethodGet, r.url+"/simple/rep-app/", bearerAuth(f.read), nil)
 				note("read", code, body, err)
+				during("read", r.url+"/simple/rep-app/", code, err)
 				lf := known[k%len(known)]
 				u := strings.Replace(lf.url, f.replicas[0].url, r.url, 1)
 				code, body, err = fetch(http.MethodGet, u, bearerAuth(f.read), nil)
 				note("download", code, nil, err)
+				servedMu.Lock()
+				before := served[u]
+				if err == nil && code == http.StatusOK && sha256Hex(body) == lf.sha256 {
+					served[u] = true
+				}
+				servedMu.Unlock()
+				if before {
+					during("download", u, code, err)
+				}
 				if err == nil && code == http.StatusOK && sha256Hex(body) != lf.sha256 {
 					note("download", 0, nil, fmt.Errorf("%s came with sha256 %s, listed %s", u, sha256Hex(body), lf.sha256))
 				}
@@ -973,7 +998,7 @@ func (f *fleet) postgresRestart(t *testing.T) {
 	if _, ok := eventually(20*time.Second, func() bool { return uploads.Load() >= 6 && reads.Load() >= 6 }); !ok {
 		t.Error("no load before the outage")
 	}
-	var outage time.Duration
+	var outageFor time.Duration
 	pgtest.Restart(t, func() {
 		down := time.Now()
 		for _, r := range f.replicas {
@@ -984,6 +1009,8 @@ func (f *fleet) postgresRestart(t *testing.T) {
 				t.Errorf("%s: /readyz not 503 while PostgreSQL is down", r.name)
 			}
 		}
+		outage.Store(true)
+		defer outage.Store(false)
 		// The load goes on against a stopped PostgreSQL for a second at
 		// least (an outage takes time; the pools' reconnects must cope
 		// with more than one failed attempt), and for enough requests.
@@ -991,7 +1018,7 @@ func (f *fleet) postgresRestart(t *testing.T) {
 		eventually(20*time.Second, func() bool {
 			return time.Since(down) >= time.Second && reads.Load() >= r0+15 && uploads.Load() >= u0+15
 		})
-		outage = time.Since(down)
+		outageFor = time.Since(down)
 	})
 	back := time.Now()
 	for _, r := range f.replicas {
@@ -1003,7 +1030,7 @@ func (f *fleet) postgresRestart(t *testing.T) {
 			t.Errorf("%s: /readyz not 200 %v after PostgreSQL came back", r.name, d)
 		}
 	}
-	t.Logf("PostgreSQL was down %v; every replica ready %v after it came back", outage.Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
+	t.Logf("PostgreSQL was down %v; every replica ready %v after it came back", outageFor.Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
 	// Uploads succeed again on every replica, with the load still on.
 	mu.Lock()
 	before := len(acked)

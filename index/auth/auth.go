@@ -72,6 +72,7 @@ type Service struct {
 	cfg     Config
 	limiter *LoginLimiter
 	log     *slog.Logger
+	known   *verifiedCredentials // for reads while the catalog is down
 }
 
 // New returns a Service over deps.Catalog.
@@ -86,7 +87,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{cat: deps.Catalog, cfg: cfg, limiter: NewLoginLimiter(cfg.MaxFailedLogins, cfg.FailedLoginWindow), log: log}, nil
+	return &Service{cat: deps.Catalog, cfg: cfg, limiter: NewLoginLimiter(cfg.MaxFailedLogins, cfg.FailedLoginWindow), log: log,
+		known: newVerifiedCredentials()}, nil
 }
 
 // Config returns the configuration in force.
@@ -112,6 +114,12 @@ type Result struct {
 	Err error
 	// RetryAfter is how long a blocked address stays blocked.
 	RetryAfter time.Duration
+	// Unverified is set (to index.ErrUnavailable) when the catalog could
+	// not be asked and Principal is what these credentials verified as
+	// recently, with the read scope only: reads of what the replica holds
+	// in memory go on (Read, Visible), and Authenticated and Check answer
+	// anything more with Unverified.
+	Unverified error
 }
 
 // Mode says how much work Resolve may do.
@@ -140,6 +148,9 @@ func (s *Service) Resolve(ctx context.Context, authorization, addr, path string,
 	}
 	p, present, err := Authenticate(ctx, s.cat, authorization, mode == Fast)
 	if err != nil {
+		if r, ok := s.known.duringOutage(authorization, err); ok {
+			return r
+		}
 		if mode == Full && errors.Is(err, index.ErrBadCredentials) {
 			s.limiter.Fail(addr)
 			reason := "invalid credentials"
@@ -150,6 +161,9 @@ func (s *Service) Resolve(ctx context.Context, authorization, addr, path string,
 			s.log.Warn("login failed", "reason", reason, "user", user, "remote_addr", addr, "path", path)
 		}
 		return Result{Principal: index.Anonymous, Present: present, Err: err}
+	}
+	if present {
+		s.known.remember(authorization, p)
 	}
 	return Result{Principal: p, Present: present}
 }
@@ -179,6 +193,8 @@ func Check(r Result, scope index.Scope) (index.Principal, error) {
 // check is returned as it is.
 func Authenticated(r Result) error {
 	switch {
+	case r.Unverified != nil:
+		return r.Unverified // only Read may use a credential not checked now
 	case r.Err != nil && !errors.Is(r.Err, index.ErrBadCredentials):
 		return r.Err
 	case !r.Present:
@@ -200,9 +216,12 @@ func (s *Service) Read(r Result, project string) error {
 	if !s.PrivateReads() {
 		return nil
 	}
-	p, err := Check(r, index.ScopeRead)
-	if err != nil {
-		return err
+	p := r.Principal // verified before the catalog became unavailable
+	if r.Unverified == nil || r.Err != nil {
+		var err error
+		if p, err = Check(r, index.ScopeRead); err != nil {
+			return err
+		}
 	}
 	if !p.CanRead(project) {
 		return index.Errorf(index.ErrForbidden, "This credential may not read project '%s'", project)
