@@ -48,7 +48,9 @@ func parseQ(v string) float64 {
 
 // AcceptsGzip reports whether an Accept-Encoding header allows gzip: an
 // explicit gzip (or x-gzip) entry decides, else "*" does (RFC 9110 12.5.3).
-func AcceptsGzip(acceptEncoding string) bool {
+func AcceptsGzip(acceptEncoding string) bool { return acceptsGzip.Get(acceptEncoding) }
+
+var acceptsGzip = NewHeaderMemo(func(acceptEncoding string) bool {
 	gzipQ, starQ := -1.0, -1.0
 	for coding, q := range Qualities(acceptEncoding) {
 		switch coding {
@@ -62,7 +64,7 @@ func AcceptsGzip(acceptEncoding string) bool {
 		return gzipQ > 0
 	}
 	return starQ > 0
-}
+})
 
 // PrefersJSON reports whether an Accept header ranks application/json above
 // text/plain (uv sends "application/json;q=0.9, text/plain;q=0.8, ...").

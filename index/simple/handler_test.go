@@ -161,8 +161,10 @@ func TestNegotiate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := simple.Negotiate(tc.accept, tc.format); got != tc.want {
-				t.Errorf("Negotiate(%q, %q) = %v, want %v", tc.accept, tc.format, got.ContentType(), tc.want.ContentType())
+			for range 2 { // the second answer is remembered
+				if got := simple.Negotiate(tc.accept, tc.format); got != tc.want {
+					t.Errorf("Negotiate(%q, %q) = %v, want %v", tc.accept, tc.format, got.ContentType(), tc.want.ContentType())
+				}
 			}
 		})
 	}

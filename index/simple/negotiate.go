@@ -64,6 +64,14 @@ func Negotiate(accept, format string) Format {
 	if accept == "" {
 		return FormatHTML
 	}
+	return negotiated.Get(accept)
+}
+
+// negotiated is negotiate's answers for the Accept headers seen.
+var negotiated = httpx.NewHeaderMemo(negotiate)
+
+// negotiate picks the format an Accept header prefers.
+func negotiate(accept string) Format {
 	// q[i] is the quality of offer i, spec[i] the specificity of the
 	// media range that set it (exact 3 > type/* 2 > */* 1).
 	var q [3]float64
