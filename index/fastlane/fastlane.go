@@ -260,9 +260,13 @@ type conn struct {
 	req   Request
 	rep   Reply
 
-	// readBy is the read deadline last set, for the request header being
-	// read: a connection handed over mid-header keeps it (prefixConn).
+	// readBy is the read deadline last set (zero: none), for the request
+	// header being read: a connection handed over mid-header keeps it
+	// (prefixConn).
 	readBy time.Time
+	// writeBy is at most the write deadline in force (zero: unknown);
+	// writeFull and copyFrom only ever move it later.
+	writeBy time.Time
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
@@ -319,7 +323,7 @@ func (c *conn) serve() {
 			return // Shutdown closed it
 		}
 		start := time.Now()
-		if !first {
+		if !first && !c.headerBuffered() {
 			c.setReadDeadline(fb.ReadHeaderTimeout)
 		}
 		h, closeAfter, ok, drop := c.readRequest(remote, start)
@@ -353,12 +357,49 @@ func (c *conn) serve() {
 	}
 }
 
+// setReadDeadline makes the read deadline d from now (none for d <= 0).
+// A deadline already set that is at most deadlineSlack(d) earlier is left
+// as it is: moving a deadline takes the runtime's timer lock, twice a
+// request on a busy keep-alive connection, for a timeout that may as well
+// end a little early.
 func (c *conn) setReadDeadline(d time.Duration) {
-	c.readBy = time.Time{}
-	if d > 0 {
-		c.readBy = time.Now().Add(d)
+	if d <= 0 {
+		if !c.readBy.IsZero() {
+			c.readBy = time.Time{}
+			c.nc.SetReadDeadline(c.readBy)
+		}
+		return
 	}
-	c.nc.SetReadDeadline(c.readBy)
+	by := time.Now().Add(d)
+	if !c.readBy.IsZero() && !c.readBy.After(by) && by.Sub(c.readBy) < deadlineSlack(d) {
+		return
+	}
+	c.readBy = by
+	c.nc.SetReadDeadline(by)
+}
+
+// armWrite makes sure the write deadline is about WriteIdleTimeout from
+// now before a reply (as setReadDeadline, a slightly earlier one stays).
+func (c *conn) armWrite(idle time.Duration) {
+	by := time.Now().Add(idle)
+	if !c.writeBy.IsZero() && by.Sub(c.writeBy) < deadlineSlack(idle) {
+		return
+	}
+	c.writeBy = by
+	c.nc.SetWriteDeadline(by)
+}
+
+// deadlineSlack is how much earlier than asked a deadline left in place
+// may fall.
+func deadlineSlack(d time.Duration) time.Duration { return min(d/16, time.Second) }
+
+// headerBuffered reports whether the read buffer holds a whole request
+// header (or one the lane will hand over at once, with a bare LF): the
+// usual case, a request that came in one segment. It then needs no
+// header deadline.
+func (c *conn) headerBuffered() bool {
+	buf, _ := c.br.Peek(c.br.Buffered())
+	return headerEnd(buf) != 0
 }
 
 // handOff gives the connection, with its unread bytes, to the fallback.
@@ -456,7 +497,7 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	// behind a LimitedReader with sendfile(2).
 	c.wbuf = b[:0]
 	idle := c.srv.WriteIdleTimeout
-	if _, err := writeFull(c.nc, idle, b); err != nil {
+	if _, err := c.write(idle, b); err != nil {
 		return 0, err
 	}
 	n, err := copyFrom(c.nc, idle, io.LimitReader(file, rep.FileSize))
@@ -474,7 +515,7 @@ func (c *conn) send(b, body []byte) error {
 	idle := c.srv.WriteIdleTimeout
 	if len(body) <= smallBody {
 		b = append(b, body...)
-		_, err = writeFull(c.nc, idle, b)
+		_, err = c.write(idle, b)
 	} else {
 		c.bufs = [2][]byte{b, body}
 		bufs := net.Buffers(c.bufs[:])
@@ -483,6 +524,21 @@ func (c *conn) send(b, body []byte) error {
 	}
 	c.wbuf = b[:0]
 	return err
+}
+
+// write is writeFull with the first deadline from armWrite.
+func (c *conn) write(idle time.Duration, p []byte) (int, error) {
+	if idle <= 0 {
+		return c.nc.Write(p)
+	}
+	c.armWrite(idle)
+	n, err := c.nc.Write(p)
+	if moving(err, int64(n)) {
+		var m int
+		m, err = writeFull(c.nc, idle, p[n:])
+		n += m
+	}
+	return n, err
 }
 
 func appendStatusLine(b []byte, proto string, status int) []byte {

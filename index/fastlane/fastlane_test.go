@@ -452,6 +452,30 @@ func TestSlowHeaderIsDropped(t *testing.T) {
 	}
 }
 
+// The header deadline is left alone when a request's header arrives
+// whole, so a keep-alive connection whose next header comes slowly must
+// still be cut one ReadHeaderTimeout after its first byte, not after the
+// (longer) idle timeout.
+func TestSlowHeaderAfterKeepAlive(t *testing.T) {
+	l := startLane(t, func(s *Server) {
+		s.Fallback.ReadHeaderTimeout = 500 * time.Millisecond
+		s.Fallback.IdleTimeout = time.Minute
+	})
+	c := dial(t, l)
+	for range 3 {
+		c.send(get("/fast/a"))
+		c.read("GET")
+	}
+	c.send("GET /fast/a HTTP/1.1\r\n") // and never the rest
+	start := time.Now()
+	if n, err := c.br.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("closed after %v, want about the 500ms header timeout", d)
+	}
+}
+
 func TestParseRequest(t *testing.T) {
 	for _, tc := range []struct {
 		raw       string
