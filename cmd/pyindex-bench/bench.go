@@ -22,12 +22,11 @@ type bench struct {
 	tmpOut bool   // out was created here (removed unless --keep)
 	log    io.Writer
 
-	bin       string // pyindex binary
-	py        *pyindexProc
-	ngx       *nginxProc
-	upstream  *upstream
-	client    *http.Client // no compression, no redirects
-	pprofAddr string
+	bin      string // pyindex binary
+	py       *pyindexProc
+	ngx      *nginxProc
+	upstream *upstream
+	client   *http.Client // no compression, no redirects
 
 	// The PostgreSQL side: the cluster the bench started (nil with
 	// --catalog), the catalog's URL and the replicas serving it, A first.

@@ -60,7 +60,7 @@ func main() {
 	flag.IntVar(&o.uploadClients, "upload-clients", 8, "concurrent clients in upload-throughput")
 	flag.IntVar(&o.propagations, "propagations", 200, "uploads timed from one replica to another in propagation@pg")
 	flag.Usage = usage
-	flag.StringVar(&o.cpuProfile, "pprof", "", "write a CPU profile of pyindex during each page and download case to DIR/<case>.pprof (needs a build with the pprof endpoint: see README)")
+	flag.StringVar(&o.cpuProfile, "pprof", "", "write a CPU profile of the server measured (pyindex, or replica A for the @pg cases) during each page and download case to DIR/<case>.pprof (needs a build with the pprof endpoint: see README)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

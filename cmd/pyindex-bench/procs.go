@@ -115,22 +115,14 @@ func (c *child) stop() error {
 // replica on PostgreSQL.
 type pyindexProc struct {
 	*child
-	url string
+	url   string
+	pprof string // the pprof listener's address (with --pprof)
 }
 
 // startPyindex starts pyindex on the seeded SQLite data folder and
 // records the time from process start to the first 200 from /readyz.
 func (b *bench) startPyindex(ctx context.Context) error {
-	var env []string
-	if b.o.cpuProfile != "" {
-		paddr, err := freeAddr()
-		if err != nil {
-			return err
-		}
-		env = append(env, "PYINDEX_PPROF_LISTEN="+paddr)
-		b.pprofAddr = paddr
-	}
-	p, took, err := b.startServer(ctx, "pyindex", filepath.Join(b.out, "data"), env...)
+	p, took, err := b.startServer(ctx, "pyindex", filepath.Join(b.out, "data"))
 	if err != nil {
 		return err
 	}
@@ -158,12 +150,19 @@ func (b *bench) startServer(ctx context.Context, name, data string, env ...strin
 		"PYINDEX_UPLOAD_BODY_TIMEOUT=10m",
 	)
 	cmd.Env = append(cmd.Env, env...)
+	var paddr string
+	if b.o.cpuProfile != "" {
+		if paddr, err = freeAddr(); err != nil {
+			return nil, 0, err
+		}
+		cmd.Env = append(cmd.Env, "PYINDEX_PPROF_LISTEN="+paddr)
+	}
 	start := time.Now()
 	c, err := startChild(name, cmd)
 	if err != nil {
 		return nil, 0, err
 	}
-	p := &pyindexProc{child: c, url: "http://" + addr}
+	p := &pyindexProc{child: c, url: "http://" + addr, pprof: paddr}
 	hc := &http.Client{Timeout: time.Second}
 	for {
 		if err := ctx.Err(); err != nil {

@@ -134,8 +134,8 @@ func (b *bench) runCases(ctx context.Context) error {
 					url = b.ngx.url + c.nginxPath
 				}
 				var prof chan error
-				if p == b.py && srv != "nginx" && rnd == 0 && b.pprofAddr != "" {
-					prof = b.profile(ctx, c.name)
+				if srv != "nginx" && rnd == 0 && p.pprof != "" {
+					prof = b.profile(ctx, p, c.name)
 				}
 				stopLoad := func() {}
 				if c.load != nil {
@@ -175,12 +175,12 @@ func (b *bench) runCases(ctx context.Context) error {
 	return nil
 }
 
-// profile takes a CPU profile of pyindex for the length of one wrk run.
-func (b *bench) profile(ctx context.Context, name string) chan error {
+// profile takes a CPU profile of p for the length of one wrk run.
+func (b *bench) profile(ctx context.Context, p *pyindexProc, name string) chan error {
 	done := make(chan error, 1)
 	go func() {
 		secs := max(1, int(b.o.duration.Seconds())-1)
-		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprofAddr, secs)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.pprof, secs)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
