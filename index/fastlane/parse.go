@@ -40,33 +40,33 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 		if !found || !token(name) {
 			return false, false
 		}
-		value = strings.Trim(value, " \t")
+		value = trimOWS(value)
 		if !fieldValue(value) {
 			return false, false
 		}
 		var dst *string
-		switch {
-		case strings.EqualFold(name, "Host"):
+		switch fieldOf(name) {
+		case fieldHost:
 			hosts++
 			if !hostValue(value) {
 				return false, false
 			}
 			continue
-		case strings.EqualFold(name, "Accept"):
+		case fieldAccept:
 			dst = &req.Accept
-		case strings.EqualFold(name, "Accept-Encoding"):
+		case fieldAcceptEncoding:
 			dst = &req.AcceptEncoding
-		case strings.EqualFold(name, "If-None-Match"):
+		case fieldIfNoneMatch:
 			dst = &req.IfNoneMatch
-		case strings.EqualFold(name, "User-Agent"):
+		case fieldUserAgent:
 			dst = &req.UserAgent
-		case strings.EqualFold(name, "X-Request-Id"):
+		case fieldRequestID:
 			dst = &req.RequestID
-		case strings.EqualFold(name, "X-Forwarded-For"):
+		case fieldForwardedFor:
 			dst = &req.ForwardedFor
-		case strings.EqualFold(name, "Authorization"):
+		case fieldAuthorization:
 			dst = &req.Authorization
-		case strings.EqualFold(name, "Connection"):
+		case fieldConnection:
 			switch {
 			case strings.EqualFold(value, "close"):
 				closeAfter = true
@@ -75,13 +75,10 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 				return false, false // upgrade and the like
 			}
 			continue
-		case strings.EqualFold(name, "Range"), strings.EqualFold(name, "If-Range"), strings.EqualFold(name, "If-Match"),
-			strings.EqualFold(name, "If-Modified-Since"), strings.EqualFold(name, "If-Unmodified-Since"):
+		case fieldConditional:
 			req.Conditional = true
 			continue
-		case strings.EqualFold(name, "Proxy-Authorization"),
-			strings.EqualFold(name, "Content-Length"), strings.EqualFold(name, "Transfer-Encoding"),
-			strings.EqualFold(name, "Expect"), strings.EqualFold(name, "Upgrade"):
+		case fieldRefused:
 			return false, false
 		default:
 			continue
@@ -97,30 +94,150 @@ func parseRequest(h string, req *Request) (closeAfter, ok bool) {
 	return closeAfter, hosts == 1 || hosts == 0 && proto == "HTTP/1.0"
 }
 
+// The header fields parseRequest tells apart.
+type field int
+
+const (
+	fieldOther field = iota
+	fieldHost
+	fieldAccept
+	fieldAcceptEncoding
+	fieldIfNoneMatch
+	fieldUserAgent
+	fieldRequestID
+	fieldForwardedFor
+	fieldAuthorization
+	fieldConnection
+	fieldConditional // Range, If-Range, If-Match, If-Modified-Since, If-Unmodified-Since
+	fieldRefused     // Proxy-Authorization and the body's and upgrade's fields: net/http's
+)
+
+// fieldOf names a header field, case-insensitively. It looks at the
+// length first: most fields a client sends are none of these, and are
+// told so by one comparison.
+func fieldOf(name string) field {
+	is := func(s string) bool { return strings.EqualFold(name, s) }
+	switch len(name) {
+	case 4:
+		if is("Host") {
+			return fieldHost
+		}
+	case 5:
+		if is("Range") {
+			return fieldConditional
+		}
+	case 6:
+		switch {
+		case is("Accept"):
+			return fieldAccept
+		case is("Expect"):
+			return fieldRefused
+		}
+	case 7:
+		if is("Upgrade") {
+			return fieldRefused
+		}
+	case 8:
+		if is("If-Range") || is("If-Match") {
+			return fieldConditional
+		}
+	case 10:
+		switch {
+		case is("User-Agent"):
+			return fieldUserAgent
+		case is("Connection"):
+			return fieldConnection
+		}
+	case 12:
+		if is("X-Request-Id") {
+			return fieldRequestID
+		}
+	case 13:
+		switch {
+		case is("Authorization"):
+			return fieldAuthorization
+		case is("If-None-Match"):
+			return fieldIfNoneMatch
+		}
+	case 14:
+		if is("Content-Length") {
+			return fieldRefused
+		}
+	case 15:
+		switch {
+		case is("Accept-Encoding"):
+			return fieldAcceptEncoding
+		case is("X-Forwarded-For"):
+			return fieldForwardedFor
+		}
+	case 17:
+		switch {
+		case is("If-Modified-Since"):
+			return fieldConditional
+		case is("Transfer-Encoding"):
+			return fieldRefused
+		}
+	case 19:
+		switch {
+		case is("If-Unmodified-Since"):
+			return fieldConditional
+		case is("Proxy-Authorization"):
+			return fieldRefused
+		}
+	}
+	return fieldOther
+}
+
 // plainPath accepts an origin-form path of unreserved characters and
 // slashes: no query, no fragment, no percent-escapes, no dot segments.
 func plainPath(p string) bool {
 	if len(p) == 0 || p[0] != '/' || strings.Contains(p, "/.") || strings.Contains(p, "//") {
 		return false
 	}
-	return allOf(p, "-._~/")
+	return pathChars.all(p)
 }
 
-// allOf reports whether every byte of s is an ASCII letter, a digit or one
-// of extra.
-func allOf(s, extra string) bool {
+// charSet is a set of bytes: ASCII letters, digits and some others.
+type charSet [256]bool
+
+func alnumAnd(extra string) *charSet {
+	var t charSet
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, byte(c)) >= 0
+	}
+	return &t
+}
+
+// The bytes a path, a header field name (RFC 9110 tchar) and a Host may
+// hold.
+var (
+	pathChars  = alnumAnd("-._~/")
+	tokenChars = alnumAnd("!#$%&'*+-.^_`|~")
+	hostChars  = alnumAnd("-.:[]_")
+)
+
+// all reports whether every byte of s is in t.
+func (t *charSet) all(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+		if !t[s[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-// token reports whether s is a valid header field name (RFC 9110 tchar).
-func token(s string) bool {
-	return s != "" && allOf(s, "!#$%&'*+-.^_`|~")
+// token reports whether s is a valid header field name.
+func token(s string) bool { return s != "" && tokenChars.all(s) }
+
+// trimOWS removes the spaces and tabs around a field value.
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // fieldValue rejects control characters (a bare CR or LF included).
@@ -135,7 +252,7 @@ func fieldValue(s string) bool {
 
 // hostValue accepts a non-empty host[:port] of plain characters.
 func hostValue(s string) bool {
-	return s != "" && allOf(s, "-.:[]_")
+	return s != "" && hostChars.all(s)
 }
 
 const idChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
