@@ -63,6 +63,7 @@ type Main struct {
 	done   chan error
 
 	logOut    *batchWriter          // nil when logging straight to the writer given to NewMain
+	reqLog    requestLog            // the access log of the logger NewMain made (requestLog)
 	retention *admin.Retention      // scheduled pruning; Close stops it
 	syncs     *mirrorsync.Scheduler // scheduled mirror syncs ([[mirror.sync]]); Close stops them
 	webhooks  *webhook.Dispatcher   // [[webhooks]] deliveries; Close stops them
@@ -79,18 +80,36 @@ func NewMain(cfg Config, w io.Writer) *Main {
 		m.logOut = newBatchWriter(f)
 		w = m.logOut
 	}
-	m.Log = newLogger(cfg, w)
+	m.Log, m.reqLog = newLogger(cfg, w)
 	return m
 }
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
+// newLogger returns the logger of cfg's log_format and log_level writing
+// to w, and the access log that writes the same lines to w without going
+// through slog (requestLog).
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, requestLog) {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: lvl}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	if _, ok := w.(*batchWriter); !ok {
+		// The handler locks around its writes, the access log does not.
+		w = &syncWriter{w: w}
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(h), requestLog{h: h, w: w, json: cfg.LogFormat == "json", level: lvl}
+}
+
+// requestLog is the access log of m.Log: the one newLogger made with it,
+// unless m.Log has been replaced since (then its handler writes the lines).
+func (m *Main) requestLog() requestLog {
+	h := m.Log.Handler()
+	if m.reqLog.h == h { // a pointer (or nil), so the comparison cannot panic
+		return m.reqLog
+	}
+	return requestLog{h: h}
 }
 
 // catalogPath and the other paths below are the fixed layout of the data
@@ -359,7 +378,7 @@ func (m *Main) build(ctx context.Context) (*parts, error) {
 		return err
 	}}))
 	e.Use(middleware.RequestID())
-	e.Use(accessLog(m.Log))
+	e.Use(accessLog(m.requestLog()))
 	e.Use(p.metrics.middleware)
 	e.Use(httpx.Guard(cfg.Index.BaseURL))
 	e.Use(p.auth.Middleware())
@@ -512,9 +531,8 @@ func stripFragment(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// accessLog logs one line per request (logRequest).
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
-	h := log.Handler()
+// accessLog logs one line per request (requestLog).
+func accessLog(rl requestLog) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -523,31 +541,11 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			req, res := c.Request(), c.Response()
-			logRequest(h, req.Context(), req.Method, req.URL.Path, res.Status, res.Size, start,
+			rl.log(req.Context(), req.Method, req.URL.Path, res.Status, res.Size, start,
 				c.RealIP(), res.Header().Get(echo.HeaderXRequestID), req.UserAgent())
 			return nil
 		}
 	}
-}
-
-// logRequest writes one access line, for echo's requests and the fast
-// lane's alike. It builds the record itself and hands it to the handler:
-// Logger.LogAttrs would also walk the stack for the caller's program
-// counter, which no handler here prints, and that walk was a visible share
-// of a cached page's cost.
-func logRequest(h slog.Handler, ctx context.Context, method, path string, status int, size int64, start time.Time, remote, requestID, userAgent string) {
-	if !h.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
-	r.AddAttrs(
-		slog.String("method", method), slog.String("path", path),
-		slog.Int("status", status), slog.Int64("bytes", size),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-		slog.String("remote", remote),
-		slog.String("request_id", requestID),
-		slog.String("user_agent", userAgent))
-	_ = h.Handle(ctx, r) // as Logger does, a failed log write is dropped
 }
 
 // errDataInUse is lockData's answer when another process holds the data

@@ -33,7 +33,7 @@ var laneLookups = sync.Pool{New: func() any { return &laneLookup{params: make([]
 // metrics and X-Request-Id are the ones echo's middleware gives the
 // requests net/http serves.
 func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverMetrics) *fastlane.Server {
-	h := m.Log.Handler()
+	rl := m.requestLog()
 	trustXFF := m.Config.Server.TrustProxyHeaders
 	extract := m.Echo.IPExtractor
 	// realIP is echo's c.RealIP() for a lane request.
@@ -110,7 +110,7 @@ func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverM
 			met.inFlight.Dec()
 			met.laneReplies.Inc()
 			met.record(rep.Route, req.Method, rep.Status, req.Start, req.Path, n)
-			logRequest(h, context.Background(), req.Method, req.Path, rep.Status, n, req.Start,
+			rl.log(context.Background(), req.Method, req.Path, rep.Status, n, req.Start,
 				realIP(req), req.RequestID, req.UserAgent)
 		},
 	}
