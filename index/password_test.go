@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pyindex/pyindex/index"
 	"github.com/pyindex/pyindex/index/indextest"
@@ -76,4 +78,56 @@ func TestPasswordLength(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestConcurrentChecksShareOneComparison: the same credentials checked
+// by many requests at once (a CI fleet's first uploads to a server just
+// started) cost one bcrypt comparison, not one each, and every request
+// gets the right answer, a wrong password included.
+func TestConcurrentChecksShareOneComparison(t *testing.T) {
+	ctx := context.Background()
+	cat := indextest.Catalog(t)
+	if _, err := cat.AddUser(ctx, "ci", "s3cret-pass", false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := 0
+	entered, release := make(chan struct{}, 64), make(chan struct{})
+	defer index.HookCompareHash(func() {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		entered <- struct{}{}
+		<-release
+	})()
+
+	for _, tc := range []struct {
+		password string
+		ok       bool
+	}{{"s3cret-pass", true}, {"wrong-pass", false}} {
+		mu.Lock()
+		calls = 0
+		mu.Unlock()
+		const n = 16
+		errs := make(chan error, n)
+		check := func() { _, err := cat.CheckPassword(ctx, "ci", tc.password); errs <- err }
+		go check()
+		<-entered // one comparison runs; the others come while it does
+		for range n - 1 {
+			go check()
+		}
+		time.Sleep(200 * time.Millisecond) // let them reach it
+		close(release)
+		for range n {
+			if err := <-errs; (err == nil) != tc.ok {
+				t.Errorf("%s: CheckPassword = %v, want ok %v", tc.password, err, tc.ok)
+			}
+		}
+		release = make(chan struct{})
+		mu.Lock()
+		if calls >= n {
+			t.Errorf("%s: %d comparisons for %d concurrent checks, want them shared", tc.password, calls, n)
+		}
+		mu.Unlock()
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pyindex/pyindex/index/cache"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 )
 
 // User is an account that can upload (and, as admin, manage the index).
@@ -188,12 +189,30 @@ func (c *Catalog) CheckPassword(ctx context.Context, name, password string) (Use
 	if c.passwordCached(key, &u) {
 		return u, nil
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.passwordHash), []byte(password)) != nil {
+	// Requests with the same credentials at once (a CI fleet starting
+	// its uploads against a server just started) share one comparison:
+	// each costs tens of milliseconds of CPU. The hash is part of the key,
+	// so a comparison against a password just replaced is never shared
+	// with a request that read the new one.
+	ok, _, _ := pwFlight.Do(string(key[:])+u.passwordHash, func() (any, error) {
+		if compareHash([]byte(u.passwordHash), []byte(password)) != nil {
+			return false, nil
+		}
+		pwCache.Put(key, cachedHash{hash: u.passwordHash, expires: time.Now().Add(10 * time.Minute)})
+		return true, nil
+	})
+	if !ok.(bool) {
 		return User{}, ErrBadCredentials
 	}
-	pwCache.Put(key, cachedHash{hash: u.passwordHash, expires: time.Now().Add(10 * time.Minute)})
 	return u, nil
 }
+
+// pwFlight joins concurrent bcrypt comparisons of the same credentials
+// against the same hash.
+var pwFlight singleflight.Group
+
+// compareHash is bcrypt's comparison (a test counts the calls).
+var compareHash = bcrypt.CompareHashAndPassword
 
 // ErrNotCached is CheckPasswordCached's answer for a password that would
 // need a bcrypt comparison.
