@@ -14,9 +14,15 @@ import (
 // bound keeps a client that sends a new value each time from growing the
 // memo; past it, values not seen yet are computed each time.
 type HeaderMemo[V any] struct {
-	fn func(string) V
-	m  sync.Map // string -> V
-	n  atomic.Int32
+	fn   func(string) V
+	last atomic.Pointer[memoEntry[V]] // the value asked last: most clients send one
+	m    sync.Map                     // string -> *memoEntry[V]
+	n    atomic.Int32
+}
+
+type memoEntry[V any] struct {
+	value string
+	v     V
 }
 
 // headerMemoMax is how many values a HeaderMemo keeps, and
@@ -34,14 +40,19 @@ func NewHeaderMemo[V any](fn func(string) V) *HeaderMemo[V] {
 
 // Get returns fn(value), from the memo when value was seen before.
 func (h *HeaderMemo[V]) Get(value string) V {
-	if v, ok := h.m.Load(value); ok {
-		return v.(V)
+	if e := h.last.Load(); e != nil && e.value == value {
+		return e.v
+	}
+	if e, ok := h.m.Load(value); ok {
+		h.last.Store(e.(*memoEntry[V]))
+		return e.(*memoEntry[V]).v
 	}
 	v := h.fn(value)
 	if len(value) <= headerMemoLongest && h.n.Load() < headerMemoMax {
 		// The value may be a substring of a whole request header:
 		// keep a copy, not the header.
-		if _, loaded := h.m.LoadOrStore(strings.Clone(value), v); !loaded {
+		e := &memoEntry[V]{strings.Clone(value), v}
+		if _, loaded := h.m.LoadOrStore(e.value, e); !loaded {
 			h.n.Add(1)
 		}
 	}

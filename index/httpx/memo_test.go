@@ -17,6 +17,12 @@ func TestHeaderMemo(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("fn called %d times for one value, want 1", calls)
 	}
+	// Two clients in turn: each answer is its own.
+	for range 3 {
+		if a, b := m.Get("gzip"), m.Get("identity"); a != 4 || b != 8 {
+			t.Fatalf("Get in turn = %d, %d, want 4, 8", a, b)
+		}
+	}
 
 	// Past the bound, new values are computed each time and not kept.
 	for i := range headerMemoMax + 10 {
