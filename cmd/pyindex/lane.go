@@ -89,7 +89,7 @@ func (m *Main) newLane(routes []httpx.Route, authSvc *auth.Service, met *serverM
 				}
 				return false
 			}
-			rep.Status, rep.Route, rep.Body, rep.BodyFile = ll.rep.Status, route.Path, ll.rep.Body, ll.rep.BodyFile
+			rep.Status, rep.Route, rep.Body = ll.rep.Status, route.Path, ll.rep.Body
 			private := authSvc.PrivateReads()
 			for _, f := range ll.rep.Header {
 				if private && f.Name == "Cache-Control" {

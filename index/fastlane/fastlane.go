@@ -26,7 +26,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -61,14 +60,10 @@ type Request struct {
 // or a 304; the lane closes File after the reply. Lookup sets
 // Content-Length itself.
 type Reply struct {
-	Status int
-	Route  string // the route template, for metrics
-	Header []Field
-	Body   []byte
-	// BodyFile, when set, holds exactly Body's bytes (its owner keeps it
-	// open and unchanged): a large Body is then sent from it with
-	// sendfile(2), without copying it from memory for every reply.
-	BodyFile *os.File
+	Status   int
+	Route    string // the route template, for metrics
+	Header   []Field
+	Body     []byte
 	File     io.ReadCloser // sent with sendfile(2) when it is an *os.File
 	FileSize int64
 }
@@ -78,7 +73,7 @@ type Field struct{ Name, Value string }
 
 // Reset empties r for reuse.
 func (r *Reply) Reset() {
-	r.Status, r.Route, r.Body, r.BodyFile, r.File, r.FileSize = 0, "", nil, nil, nil, 0
+	r.Status, r.Route, r.Body, r.File, r.FileSize = 0, "", nil, nil, 0
 	r.Header = r.Header[:0]
 }
 
@@ -491,13 +486,6 @@ func (c *conn) writeReply(closeAfter bool) (int64, error) {
 	}
 	if rep.File != nil {
 		defer rep.File.Close()
-	}
-	if file == nil && body != nil && len(body) > smallBody && rep.BodyFile != nil {
-		c.wbuf = b[:0]
-		if _, err := c.write(c.srv.WriteIdleTimeout, b); err != nil {
-			return 0, err
-		}
-		return sendFileAt(c.nc, c.srv.WriteIdleTimeout, rep.BodyFile, body)
 	}
 	if file == nil {
 		if err := c.send(b, body); err != nil {

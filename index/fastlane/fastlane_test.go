@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -24,8 +23,6 @@ type lane struct {
 	*Server
 	addr string
 	done chan error
-	// pageBody is what /fast/page answers, sent from a file (BodyFile).
-	pageBody []byte
 
 	mu     sync.Mutex
 	served []string // "lane GET /fast/a", "fallback POST /x body" ...
@@ -64,22 +61,6 @@ func startLane(t *testing.T, tune func(*Server)) *lane {
 	if err := os.WriteFile(filepath.Join(dir, "big.bin"), []byte(big), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// A page body and the file that holds it (Reply.BodyFile): bytes that
-	// differ all along, so that an offset gone wrong shows.
-	var pageBuf strings.Builder
-	for i := 0; pageBuf.Len() < 200<<10; i++ {
-		fmt.Fprintf(&pageBuf, "line %d\n", i)
-	}
-	pageBody := []byte(pageBuf.String())
-	if err := os.WriteFile(filepath.Join(dir, "page.bin"), pageBody, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pageFile, err := os.Open(filepath.Join(dir, "page.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pageFile.Close() })
-	l.pageBody = pageBody
 	mux := http.NewServeMux()
 	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
 		l.log("fallback " + r.Method + " /file")
@@ -132,9 +113,6 @@ func startLane(t *testing.T, tune func(*Server)) *lane {
 			body := "fast " + req.Path + " accept=" + req.Accept
 			if req.Path == "/fast/big" {
 				body = strings.Repeat("x", 100<<10)
-			}
-			if req.Path == "/fast/page" {
-				body, rep.BodyFile = string(pageBody), pageFile
 			}
 			if rep.Status == http.StatusOK {
 				rep.Add("Content-Length", strconv.Itoa(len(body)))
@@ -236,32 +214,6 @@ func TestFastReplies(t *testing.T) {
 		t.Errorf("big: %d, %d bytes", res.StatusCode, len(body))
 	}
 	l.expect(t, "lane GET /fast/a|lane HEAD /fast/b|lane GET /fast/c|lane GET /fast/big")
-}
-
-// TestBodyFile: a body sent from its file (sendfile at an offset of the
-// reply's own) arrives whole to many clients at once, none of them
-// moving another's place in the file, and HEAD sends none of it.
-func TestBodyFile(t *testing.T) {
-	l := startLane(t, nil)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			c := dial(t, l)
-			for range 5 {
-				c.send(get("/fast/page"))
-				res, body := c.read("GET")
-				if res.StatusCode != 200 || body != string(l.pageBody) {
-					t.Errorf("got %d, %d bytes, want the %d-byte page", res.StatusCode, len(body), len(l.pageBody))
-					return
-				}
-			}
-			c.send("HEAD /fast/page HTTP/1.1\r\nHost: x\r\n\r\n")
-			if res, body := c.read("HEAD"); res.StatusCode != 200 || body != "" || res.ContentLength != int64(len(l.pageBody)) {
-				t.Errorf("HEAD: %d, %q, length %d", res.StatusCode, body, res.ContentLength)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 func TestPipelinedThenHandOff(t *testing.T) {

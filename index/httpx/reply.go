@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -53,16 +52,12 @@ type Field struct {
 // stored blob to send, which Write passes to http.ServeContent (Range,
 // conditionals) and the fast lane sends with sendfile.
 type Reply struct {
-	Status int
-	Header []Field
-	Body   []byte
-	// BodyFile, when set, holds Body's bytes (MemFile): the fast lane
-	// sends a large Body from it with sendfile(2). Its owner closes it,
-	// not the reply's writer.
-	BodyFile *os.File
-	File     io.ReadSeekCloser // closed by whoever writes the reply
-	Size     int64             // of File
-	ModTime  time.Time         // of File
+	Status  int
+	Header  []Field
+	Body    []byte
+	File    io.ReadSeekCloser // closed by whoever writes the reply
+	Size    int64             // of File
+	ModTime time.Time         // of File
 }
 
 // Add appends a header field.
@@ -70,7 +65,7 @@ func (r *Reply) Add(name string, values []string) { r.Header = append(r.Header, 
 
 // Reset empties r for reuse.
 func (r *Reply) Reset() {
-	r.Status, r.Body, r.BodyFile, r.File, r.Size, r.ModTime = 0, nil, nil, nil, 0, time.Time{}
+	r.Status, r.Body, r.File, r.Size, r.ModTime = 0, nil, nil, 0, time.Time{}
 	r.Header = r.Header[:0]
 }
 

@@ -460,7 +460,7 @@ func (h *Handler) pageReply(req *httpx.Request, f Format, p *page, serial int64,
 		rep.Status = http.StatusNotModified
 		return
 	}
-	rep.Status, rep.Body, rep.BodyFile = http.StatusOK, body, p.files[gz]
+	rep.Status, rep.Body = http.StatusOK, body
 	rep.Add("Content-Type", contentTypes[f])
 	if gz == 1 {
 		rep.Add("Content-Encoding", gzipEncoding)

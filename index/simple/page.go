@@ -5,11 +5,8 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"strconv"
 	"sync/atomic"
-
-	"github.com/pyindex/pyindex/index/httpx"
 )
 
 // page is a rendered simple-API page, kept with its gzip form and ETag so
@@ -18,12 +15,6 @@ type page struct {
 	body []byte
 	gz   []byte // nil when not worth compressing
 	etag string // strong ETag of body, unquoted, without representation suffix
-	// files[1] holds a large gzip body's bytes for the fast lane's
-	// sendfile (httpx.MemFile); nil for a small one. Only the gzip form:
-	// every installer asks for it, and a file descriptor per cached page
-	// and form would add up on an index of large projects. files[0]
-	// stays nil.
-	files [2]*os.File
 
 	// Header values, made once: [0] identity, [1] gzip. etagHdr holds the
 	// quoted ETag of each representation (the format it is served as).
@@ -66,17 +57,8 @@ func newPage(body []byte) *page {
 		}
 	}
 	p.lengthHdr = [2][]string{{strconv.Itoa(len(p.body))}, {strconv.Itoa(len(p.gz))}}
-	if len(p.gz) >= sendfileMin {
-		p.files[1] = httpx.MemFile(p.gz)
-	}
 	return p
 }
-
-// sendfileMin is the smallest gzip body kept in a file for sendfile: below
-// it, copying the body into the socket costs less than a second system
-// call, and few pages are above it (the root, projects of some thousand
-// files).
-const sendfileMin = 32 << 10
 
 // pageKey identifies one rendering. serial is the project's last serial (or
 // the global serial for the root), so a change by any process yields a new
