@@ -519,7 +519,7 @@ func (c *conn) send(b, body []byte) error {
 	} else {
 		c.bufs = [2][]byte{b, body}
 		bufs := net.Buffers(c.bufs[:])
-		_, err = writeBuffers(c.nc, idle, &bufs)
+		err = c.writev(idle, &bufs)
 		c.bufs = [2][]byte{}
 	}
 	c.wbuf = b[:0]
@@ -539,6 +539,18 @@ func (c *conn) write(idle time.Duration, p []byte) (int, error) {
 		n += m
 	}
 	return n, err
+}
+
+// writev is writeBuffers with the first deadline from armWrite.
+func (c *conn) writev(idle time.Duration, bufs *net.Buffers) error {
+	if idle > 0 {
+		c.armWrite(idle)
+	}
+	n, err := bufs.WriteTo(c.nc)
+	if idle > 0 && moving(err, n) {
+		_, err = writeBuffers(c.nc, idle, bufs)
+	}
+	return err
 }
 
 func appendStatusLine(b []byte, proto string, status int) []byte {
